@@ -1,0 +1,122 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface OpenAIConfig {
+  apiKey: string | undefined;
+  baseUrl: string | undefined;
+  model: string;
+  timeoutMs: number;
+  maxRetries: number;
+  systemPrompt: string | undefined;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  dbPoolMax: number;
+  openai: OpenAIConfig;
+  maxQuestionLength: number;
+  bodyLimitBytes: number;
+  logLevel: LogLevel;
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+
+/** Reads the environment once; `.env` in the working directory fills what the environment leaves unset. */
+export function loadConfig(env: Env = readProcessEnv()): Config {
+  const read = reader(env);
+  return {
+    port: read.integer('PORT', 3000, { min: 0, max: 65535 }),
+    host: read.string('HOST', '127.0.0.1'),
+    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: read.string('DATA_DIR', './data'),
+    dbPoolMax: read.integer('DB_POOL_MAX', 10, { min: 1, max: 1000 }),
+    openai: {
+      apiKey: read.optional('OPENAI_API_KEY'),
+      baseUrl: read.url('OPENAI_BASE_URL', ['http:', 'https:']),
+      model: read.string('OPENAI_MODEL', 'gpt-5-mini'),
+      timeoutMs: read.integer('OPENAI_TIMEOUT_MS', 60_000, { min: 1, max: 3_600_000 }),
+      maxRetries: read.integer('OPENAI_MAX_RETRIES', 2, { min: 0, max: 10 }),
+      systemPrompt: read.optional('SYSTEM_PROMPT'),
+    },
+    maxQuestionLength: read.integer('MAX_QUESTION_LENGTH', 4000, { min: 1, max: 1_000_000 }),
+    bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 65_536, { min: 1024, max: 100 * 1024 * 1024 }),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 30_000, { min: 0, max: 3_600_000 }),
+  };
+}
+
+/** True when askbase can reach an LLM at all: a key for the OpenAI API, or another endpoint. */
+export function isLlmConfigured(openai: OpenAIConfig): boolean {
+  return openai.apiKey !== undefined || openai.baseUrl !== undefined;
+}
+
+function readProcessEnv(): Env {
+  const fromFile = existsSync('.env') ? parseEnv(readFileSync('.env', 'utf8')) : {};
+  return { ...fromFile, ...process.env };
+}
+
+function reader(env: Env) {
+  const optional = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const fail = (name: string, expected: string): never => {
+    throw new ConfigError(`${name} must be ${expected}`);
+  };
+
+  return {
+    optional,
+    string: (name: string, fallback: string): string => optional(name) ?? fallback,
+    integer(name: string, fallback: number, range: { min: number; max: number }): number {
+      const raw = optional(name);
+      if (raw === undefined) return fallback;
+      const value = Number(raw);
+      if (!/^\d+$/.test(raw) || value < range.min || value > range.max) {
+        fail(name, `an integer from ${range.min} to ${range.max} (got "${raw}")`);
+      }
+      return value;
+    },
+    oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+      const raw = optional(name);
+      if (raw === undefined) return fallback;
+      if (!(allowed as readonly string[]).includes(raw)) {
+        fail(name, `one of ${allowed.join(', ')} (got "${raw}")`);
+      }
+      return raw as T;
+    },
+    // The value itself may carry a password, so the message never repeats it.
+    url(name: string, protocols: string[]): string | undefined {
+      const raw = optional(name);
+      if (raw === undefined) return undefined;
+      let protocol: string;
+      try {
+        protocol = new URL(raw).protocol;
+      } catch {
+        return fail(name, `a valid URL`);
+      }
+      if (!protocols.includes(protocol))
+        fail(name, `a URL starting with ${protocols.join(' or ')}`);
+      return raw;
+    },
+  };
+}
