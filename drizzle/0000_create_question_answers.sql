@@ -1,0 +1,22 @@
+CREATE TABLE "question_answers" (
+	"id" bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "question_answers_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
+	"question" text NOT NULL,
+	"answer" text,
+	"status" text DEFAULT 'pending' NOT NULL,
+	"model" text,
+	"prompt_tokens" integer,
+	"completion_tokens" integer,
+	"total_tokens" integer,
+	"latency_ms" integer,
+	"error_code" text,
+	"error_message" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"answered_at" timestamp with time zone,
+	CONSTRAINT "question_answers_question_not_blank" CHECK (char_length(btrim("question_answers"."question")) > 0),
+	CONSTRAINT "question_answers_question_length" CHECK (char_length("question_answers"."question") <= 1000000),
+	CONSTRAINT "question_answers_status_known" CHECK ("question_answers"."status" in ('pending', 'answered', 'failed')),
+	CONSTRAINT "question_answers_answered_has_answer" CHECK ("question_answers"."status" <> 'answered' or ("question_answers"."answer" is not null and "question_answers"."answered_at" is not null)),
+	CONSTRAINT "question_answers_failed_has_error" CHECK ("question_answers"."status" <> 'failed' or "question_answers"."error_code" is not null),
+	CONSTRAINT "question_answers_tokens_non_negative" CHECK (coalesce("question_answers"."prompt_tokens", 0) >= 0 and coalesce("question_answers"."completion_tokens", 0) >= 0 and coalesce("question_answers"."total_tokens", 0) >= 0),
+	CONSTRAINT "question_answers_latency_non_negative" CHECK (coalesce("question_answers"."latency_ms", 0) >= 0)
+);

@@ -1,0 +1,107 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { schema } from './schema.js';
+
+/** The Drizzle handle the repository uses; both drivers satisfy it. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface PoolStats {
+  /** Connections open, idle, and requests queued for one. */
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
+export interface Database {
+  readonly driver: 'postgres' | 'pglite';
+  readonly db: Db;
+  /** Applies pending migrations from drizzle/; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  /** Connection pool counters; PGlite has a single in-process connection and no pool. */
+  poolStats(): PoolStats | undefined;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions =
+  { url: string; poolMax: number; logger: Logger } | { dataDir: string; logger: Logger };
+
+const migrationsFolder = new URL('../../drizzle', import.meta.url).pathname;
+
+// Any constant shared by every askbase replica; it serialises their migration runs.
+const MIGRATION_LOCK_KEY = 4_242_001;
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return 'url' in options ? openPostgres(options) : openPglite(options);
+}
+
+function openPostgres(options: { url: string; poolMax: number; logger: Logger }): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    // A request waits at most this long for a free connection instead of queueing forever.
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'askbase',
+  });
+  // An idle client losing its connection (database restart) must not crash the process;
+  // the pool drops it and opens a fresh one on the next checkout.
+  pool.on('error', (error) => options.logger.warn({ err: error }, 'idle database connection lost'));
+  const db = drizzlePg(pool, { schema });
+
+  return {
+    driver: 'postgres',
+    db,
+    async migrate() {
+      const client = await pool.connect();
+      try {
+        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        try {
+          await migratePg(drizzlePg(client), { migrationsFolder });
+        } finally {
+          await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await pool.query('select 1');
+    },
+    poolStats: () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max: options.poolMax,
+    }),
+    close: () => pool.end(),
+  };
+}
+
+async function openPglite(options: { dataDir: string; logger: Logger }): Promise<Database> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const client = await PGlite.create(options.dataDir);
+  const db = drizzlePglite(client, { schema });
+  return {
+    driver: 'pglite',
+    db,
+    async migrate() {
+      await migratePglite(db, { migrationsFolder });
+    },
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    poolStats: () => undefined,
+    close: () => client.close(),
+  };
+}

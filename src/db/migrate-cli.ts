@@ -1,0 +1,21 @@
+// `npm run db:migrate`: applies pending migrations to the configured database and exits non-zero on failure.
+import { pino } from 'pino';
+import { loadConfig } from '../config.js';
+import { databaseOptions } from './database-options.js';
+import { openDatabase } from './database.js';
+
+const logger = pino({ name: 'askbase-migrate' });
+
+try {
+  const config = loadConfig();
+  const database = await openDatabase(databaseOptions(config, logger));
+  try {
+    await database.migrate();
+    logger.info({ driver: database.driver }, 'migrations applied');
+  } finally {
+    await database.close();
+  }
+} catch (error) {
+  logger.error({ err: error }, 'migration failed');
+  process.exitCode = 1;
+}

@@ -1,0 +1,49 @@
+import { sql } from 'drizzle-orm';
+import { bigint, check, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const QUESTION_STATUSES = ['pending', 'answered', 'failed'] as const;
+export type QuestionStatus = (typeof QUESTION_STATUSES)[number];
+
+/**
+ * One row per question asked. Text columns are unbounded `text` on purpose: an answer the LLM
+ * was already paid for must never be rejected by a varchar limit. Checks guard the states the
+ * ask lifecycle can produce instead.
+ */
+export const questionAnswers = pgTable(
+  'question_answers',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    question: text('question').notNull(),
+    answer: text('answer'),
+    status: text('status', { enum: QUESTION_STATUSES }).notNull().default('pending'),
+    model: text('model'),
+    promptTokens: integer('prompt_tokens'),
+    completionTokens: integer('completion_tokens'),
+    totalTokens: integer('total_tokens'),
+    latencyMs: integer('latency_ms'),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    answeredAt: timestamp('answered_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    check('question_answers_question_not_blank', sql`char_length(btrim(${t.question})) > 0`),
+    check('question_answers_question_length', sql`char_length(${t.question}) <= 1000000`),
+    check('question_answers_status_known', sql`${t.status} in ('pending', 'answered', 'failed')`),
+    check(
+      'question_answers_answered_has_answer',
+      sql`${t.status} <> 'answered' or (${t.answer} is not null and ${t.answeredAt} is not null)`,
+    ),
+    check(
+      'question_answers_failed_has_error',
+      sql`${t.status} <> 'failed' or ${t.errorCode} is not null`,
+    ),
+    check(
+      'question_answers_tokens_non_negative',
+      sql`coalesce(${t.promptTokens}, 0) >= 0 and coalesce(${t.completionTokens}, 0) >= 0 and coalesce(${t.totalTokens}, 0) >= 0`,
+    ),
+    check('question_answers_latency_non_negative', sql`coalesce(${t.latencyMs}, 0) >= 0`),
+  ],
+);
+
+export const schema = { questionAnswers };
