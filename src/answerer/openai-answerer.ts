@@ -1,0 +1,95 @@
+import OpenAI from 'openai';
+import type { Logger } from 'pino';
+import type { OpenAIConfig } from '../config.js';
+import { LlmBadResponseError, LlmError, LlmTimeoutError, LlmUnavailableError } from '../errors.js';
+import type { Answer } from '../qa/question-answer.js';
+import type { Answerer } from './answerer.js';
+
+/** Chat Completions, so any OpenAI-compatible server (vLLM, Ollama, llama.cpp, Azure…) works. */
+export class OpenAIAnswerer implements Answerer {
+  private readonly client: OpenAI;
+
+  constructor(
+    private readonly config: OpenAIConfig,
+    private readonly logger: Logger,
+  ) {
+    this.client = new OpenAI({
+      // Local OpenAI-compatible servers need no key, but the SDK insists on one.
+      apiKey: config.apiKey ?? 'not-needed',
+      baseURL: config.baseUrl ?? null,
+      timeout: config.timeoutMs,
+      maxRetries: config.maxRetries,
+    });
+  }
+
+  async answer(question: string): Promise<Answer> {
+    const started = performance.now();
+    try {
+      const completion = await this.client.chat.completions.create({
+        model: this.config.model,
+        messages: [
+          ...(this.config.systemPrompt
+            ? [{ role: 'system' as const, content: this.config.systemPrompt }]
+            : []),
+          { role: 'user' as const, content: question },
+        ],
+      });
+      const text = completion.choices?.[0]?.message?.content;
+      if (typeof text !== 'string' || text.trim() === '') {
+        throw new LlmBadResponseError('the LLM returned an empty answer');
+      }
+      const usage = completion.usage;
+      return {
+        text,
+        model: typeof completion.model === 'string' ? completion.model : this.config.model,
+        usage: usage
+          ? {
+              promptTokens: usage.prompt_tokens,
+              completionTokens: usage.completion_tokens,
+              totalTokens: usage.total_tokens,
+            }
+          : null,
+        latencyMs: Math.round(performance.now() - started),
+      };
+    } catch (error) {
+      throw this.toLlmError(error);
+    }
+  }
+
+  private toLlmError(error: unknown): LlmError {
+    if (error instanceof LlmError) return error;
+    // Upstream text goes to the log only: it may echo the request or describe the account.
+    this.logger.warn({ err: error }, 'LLM call failed');
+    if (error instanceof OpenAI.APIConnectionTimeoutError) {
+      return new LlmTimeoutError('the LLM did not answer in time');
+    }
+    if (error instanceof OpenAI.APIConnectionError) {
+      return new LlmUnavailableError('the LLM could not be reached');
+    }
+    if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
+      if (error.status === 429) {
+        return new LlmUnavailableError(
+          'the LLM is rate limiting requests',
+          retryAfterSeconds(error.headers as Headers | undefined),
+        );
+      }
+      if (error.status >= 500) {
+        return new LlmUnavailableError(
+          `the LLM failed (status ${error.status})`,
+          retryAfterSeconds(error.headers as Headers | undefined),
+        );
+      }
+      return new LlmBadResponseError(`the LLM rejected the request (status ${error.status})`);
+    }
+    return new LlmBadResponseError('the LLM returned a malformed response');
+  }
+}
+
+function retryAfterSeconds(headers: Headers | undefined): number | undefined {
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
