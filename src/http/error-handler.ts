@@ -1,0 +1,78 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+
+interface ErrorReply {
+  status: number;
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+/** Fastify's own client errors, by code, mapped to the contract's codes. */
+const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message?: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    status: 400,
+    code: 'invalid_json',
+    message: 'body is not valid JSON',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'invalid_json',
+    message: 'body is empty; expected a JSON object',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'unsupported_media_type',
+    message: 'Content-Type must be application/json',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: 'payload_too_large',
+    message: 'body is larger than the limit',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request' },
+};
+
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const mapped = toErrorReply(error);
+  if (mapped.status >= 500 && !(error instanceof AppError)) {
+    request.log.error({ err: error }, 'unhandled error');
+  }
+  return reply
+    .code(mapped.status)
+    .headers(mapped.headers ?? {})
+    .send({ error: { code: mapped.code, message: mapped.message, ...mapped.details } });
+}
+
+function toErrorReply(error: FastifyError): ErrorReply {
+  if (error instanceof AppError) {
+    return {
+      status: error.statusCode,
+      code: error.code,
+      message: error.message,
+      details: error.details,
+      headers: error.headers,
+    };
+  }
+  if (error.validation) {
+    const first = error.validation[0];
+    const missing = first?.params.missingProperty;
+    const param =
+      (typeof missing === 'string' ? missing : undefined) ??
+      (first?.instancePath.split('/').filter(Boolean).join('.') || undefined);
+    return {
+      status: 400,
+      code: 'invalid_request',
+      message: error.message,
+      details: param ? { param } : {},
+    };
+  }
+  const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
+  if (known) return { ...known, message: known.message ?? error.message };
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return { status, code: 'invalid_request', message: error.message };
+  }
+  return { status: 500, code: 'internal_error', message: 'internal server error' };
+}

@@ -1,0 +1,24 @@
+import type { FastifyInstance, HTTPMethods } from 'fastify';
+import { errorRef } from './schemas.js';
+
+const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** Answers every other method on `url` with 405 and an Allow header, instead of a 404. */
+export function methodNotAllowed(app: FastifyInstance, url: string, allowed: HTTPMethods[]) {
+  const allow = allowed.includes('GET') ? [...allowed, 'HEAD' as const] : allowed;
+  app.route({
+    method: METHODS.filter((method) => !allow.includes(method)),
+    url,
+    schema: { hide: true, response: { 405: errorRef } },
+    handler: async (request, reply) =>
+      reply
+        .code(405)
+        .header('allow', allow.join(', '))
+        .send({
+          error: {
+            code: 'method_not_allowed',
+            message: `${request.method} is not allowed on ${url}; use ${allow.join(', ')}`,
+          },
+        }),
+  });
+}

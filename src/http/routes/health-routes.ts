@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import type { Database } from '../../db/database.js';
+import { DatabaseUnavailableError } from '../../errors.js';
+import { methodNotAllowed } from '../method-not-allowed.js';
+import { errorRef } from '../schemas.js';
+
+const statusBody = {
+  type: 'object',
+  required: ['status'],
+  properties: { status: { type: 'string' } },
+} as const;
+
+export function healthRoutes(app: FastifyInstance, { database }: { database: Database }) {
+  // Liveness: the process serves; deliberately independent of the database.
+  app.get('/is_up', { schema: { response: { 200: statusBody } } }, async () => ({ status: 'ok' }));
+  methodNotAllowed(app, '/is_up', ['GET']);
+
+  // Readiness: the database answers (migrations ran before the server started listening).
+  app.get(
+    '/health/ready',
+    { schema: { response: { 200: statusBody, 503: errorRef } } },
+    async (request) => {
+      try {
+        await database.ping();
+      } catch (error) {
+        request.log.warn({ err: error }, 'readiness check: database unreachable');
+        throw new DatabaseUnavailableError('the database is not reachable');
+      }
+      return { status: 'ready' };
+    },
+  );
+  methodNotAllowed(app, '/health/ready', ['GET']);
+}

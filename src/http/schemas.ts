@@ -1,0 +1,86 @@
+/** JSON Schemas for the HTTP contract; Fastify validates input and serialises output with them. */
+
+export const errorBody = {
+  $id: 'ErrorBody',
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        param: { type: 'string' },
+        id: { type: 'integer' },
+      },
+    },
+  },
+} as const;
+
+const nullable = <T extends string>(type: T) => ({ type: [type, 'null'] }) as const;
+
+export const questionAnswer = {
+  $id: 'QuestionAnswer',
+  type: 'object',
+  required: [
+    'id',
+    'question',
+    'answer',
+    'status',
+    'created_at',
+    'answered_at',
+    'model',
+    'usage',
+    'latency_ms',
+    'error',
+  ],
+  properties: {
+    id: { type: 'integer', minimum: 1 },
+    question: { type: 'string' },
+    answer: nullable('string'),
+    status: { type: 'string', enum: ['pending', 'answered', 'failed'] },
+    created_at: { type: 'string', format: 'date-time' },
+    answered_at: { ...nullable('string'), format: 'date-time' },
+    model: nullable('string'),
+    usage: {
+      type: ['object', 'null'],
+      required: ['prompt_tokens', 'completion_tokens', 'total_tokens'],
+      properties: {
+        prompt_tokens: { type: 'integer' },
+        completion_tokens: { type: 'integer' },
+        total_tokens: { type: 'integer' },
+      },
+    },
+    latency_ms: nullable('integer'),
+    error: {
+      type: ['object', 'null'],
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+} as const;
+
+const ref = (id: string) => ({ $ref: `${id}#` }) as const;
+export const errorRef = ref(errorBody.$id);
+export const questionAnswerRef = ref(questionAnswer.$id);
+
+export const askBody = {
+  type: 'object',
+  required: ['question'],
+  properties: { question: { type: 'string' } },
+} as const;
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+} as const;
+
+export const listQuery = {
+  type: 'object',
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    cursor: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+} as const;

@@ -1,0 +1,36 @@
+import type { QuestionAnswer } from '../qa/question-answer.js';
+
+/** The wire form of a QuestionAnswer (snake_case, ISO-8601 UTC timestamps). */
+export function toJson(qa: QuestionAnswer) {
+  return {
+    id: qa.id,
+    question: qa.question,
+    answer: qa.answer,
+    status: qa.status,
+    created_at: qa.createdAt.toISOString(),
+    answered_at: qa.answeredAt?.toISOString() ?? null,
+    model: qa.model,
+    usage: qa.usage && {
+      prompt_tokens: qa.usage.promptTokens,
+      completion_tokens: qa.usage.completionTokens,
+      total_tokens: qa.usage.totalTokens,
+    },
+    latency_ms: qa.latencyMs,
+    error: qa.error,
+  };
+}
+
+/** Opaque to clients; today it carries the last id of the page. */
+export function encodeCursor(afterId: number): string {
+  return Buffer.from(JSON.stringify({ after: afterId })).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): number | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const after = (parsed as { after?: unknown } | null)?.after;
+    return Number.isSafeInteger(after) && (after as number) > 0 ? (after as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
