@@ -1,0 +1,221 @@
+/**
+ * A fake OpenAI server: speaks the Chat Completions wire protocol (JSON and server-sent events)
+ * on 127.0.0.1, with controllable latency and faults, so the real `openai` SDK can be driven
+ * without a key or the internet. Self-contained (no relative imports, erasable syntax only) so
+ * Node 24 can also run it directly: `node test/fake-openai/fake-openai.ts --port 8080`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Fault =
+  | 'none'
+  | 'rate_limit' // 429 with Retry-After
+  | 'server_error' // 500
+  | 'bad_request' // 400
+  | 'hang' // accepts and never answers
+  | 'malformed' // 200 with a body that is not JSON
+  | 'empty_answer' // 200 with an empty message
+  | 'null_answer' // 200 with content: null
+  | 'no_choices'; // 200 with choices: []
+
+export interface Behavior {
+  latencyMs: number;
+  fault: Fault;
+  /** What the fake answers; defaults to a deterministic echo of the question. */
+  answer?: (question: string) => string;
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: { role: string; content: string }[];
+  stream?: boolean;
+  authorization: string | undefined;
+}
+
+export interface FakeOpenAI {
+  url: string;
+  /** Base URL for the SDK (`OPENAI_BASE_URL`). */
+  baseUrl: string;
+  requests: ChatRequest[];
+  /** Requests currently being handled (waiting out their latency). */
+  inFlight(): number;
+  setBehavior(behavior: Partial<Behavior> | ((request: ChatRequest) => Partial<Behavior>)): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export const defaultAnswer = (question: string) => `Answer to: ${question}`;
+
+const DEFAULTS: Behavior = { latencyMs: 0, fault: 'none' };
+
+export async function startFakeOpenAI(
+  options: { port?: number; host?: string } = {},
+): Promise<FakeOpenAI> {
+  let choose: (request: ChatRequest) => Partial<Behavior> = () => ({});
+  const requests: ChatRequest[] = [];
+  const hanging = new Set<ServerResponse>();
+  let active = 0;
+
+  const server: Server = createServer((req, res) => {
+    void handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'POST' || !path?.endsWith('/chat/completions')) {
+      return json(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
+    }
+    const body = JSON.parse(await readBody(req)) as Omit<ChatRequest, 'authorization'>;
+    const request: ChatRequest = { ...body, authorization: req.headers.authorization };
+    requests.push(request);
+    const behavior: Behavior = { ...DEFAULTS, ...choose(request) };
+    active += 1;
+    try {
+      if (behavior.latencyMs > 0) await sleep(behavior.latencyMs);
+      respond(res, request, behavior);
+    } finally {
+      active -= 1;
+    }
+  }
+
+  function respond(res: ServerResponse, request: ChatRequest, behavior: Behavior) {
+    const question = request.messages.at(-1)?.content ?? '';
+    const text = (behavior.answer ?? defaultAnswer)(question);
+    switch (behavior.fault) {
+      case 'rate_limit':
+        return json(
+          res,
+          429,
+          { error: { message: 'Rate limit reached', type: 'requests' } },
+          {
+            'retry-after': '7',
+          },
+        );
+      case 'server_error':
+        return json(res, 500, {
+          error: { message: 'The server had an error', type: 'server_error' },
+        });
+      case 'bad_request':
+        return json(res, 400, {
+          error: { message: 'Invalid model secret-internal-detail', type: 'invalid_request_error' },
+        });
+      case 'hang':
+        hanging.add(res);
+        res.on('close', () => hanging.delete(res));
+        return;
+      case 'malformed':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end('{"id": "chatcmpl-broken", "choices": [');
+      default:
+        break;
+    }
+    const content =
+      behavior.fault === 'empty_answer' ? '' : behavior.fault === 'null_answer' ? null : text;
+    const usage = {
+      prompt_tokens: countTokens(question),
+      completion_tokens: countTokens(content ?? ''),
+      total_tokens: countTokens(question) + countTokens(content ?? ''),
+    };
+    if (request.stream) return stream(res, request.model, content ?? '', usage);
+    return json(res, 200, {
+      id: `chatcmpl-${requests.length}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: request.model,
+      choices:
+        behavior.fault === 'no_choices'
+          ? []
+          : [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+      usage,
+    });
+  }
+
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
+  );
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    baseUrl: `${url}/v1`,
+    requests,
+    inFlight: () => active,
+    setBehavior(behavior) {
+      choose = typeof behavior === 'function' ? behavior : () => behavior;
+    },
+    reset() {
+      choose = () => ({});
+      requests.length = 0;
+    },
+    async close() {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function stream(
+  res: ServerResponse,
+  model: string,
+  text: string,
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number },
+) {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const base = { id: 'chatcmpl-stream', object: 'chat.completion.chunk', created: 0, model };
+  const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
+  for (const piece of text.match(/.{1,8}/gsu) ?? []) {
+    send({ ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] });
+  }
+  send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+  send({ ...base, choices: [], usage });
+  res.end('data: [DONE]\n\n');
+}
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function countTokens(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Run directly: a standalone fake for the compose end-to-end test and the benchmarks.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string) => {
+    const index = process.argv.indexOf(`--${name}`);
+    return index === -1 ? undefined : process.argv[index + 1];
+  };
+  const fake = await startFakeOpenAI({
+    port: Number(arg('port') ?? 8080),
+    host: arg('host') ?? '127.0.0.1',
+  });
+  fake.setBehavior({ latencyMs: Number(arg('latency-ms') ?? 0) });
+  console.log(`fake OpenAI listening on ${arg('host') ?? '127.0.0.1'}:${arg('port') ?? 8080}`);
+  const stop = () => void fake.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
