@@ -417,6 +417,39 @@ describe('POST /ask on PostgreSQL', () => {
       await expectStoredAsFailed(error.id, 'llm_unavailable', 'Too many?');
     });
 
+    it('when the LLM keeps failing (500) with OPENAI_MAX_RETRIES=1, then it is tried twice, answers 503 llm_unavailable, and one failed row is stored', async () => {
+      const retrying = await startAskbaseForTest({
+        DATABASE_URL: db.url,
+        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_MAX_RETRIES: '1',
+      });
+      fake.setBehavior({ fault: 'server_error' });
+      const before = await countRows();
+
+      const response = await ask(retrying.url, { question: 'Try again?' });
+
+      const { error } = await expectError(response, 503, 'llm_unavailable');
+      expect(fake.requests).toHaveLength(2);
+      expect(await countRows()).toBe(before + 1);
+      await expectStoredAsFailed(error.id, 'llm_unavailable', 'Try again?');
+    });
+
+    it('when the LLM fails once (500) and a retry succeeds, then 200 and one answered row', async () => {
+      const retrying = await startAskbaseForTest({
+        DATABASE_URL: db.url,
+        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_MAX_RETRIES: '1',
+      });
+      fake.setBehavior(() => (fake.requests.length === 1 ? { fault: 'server_error' } : {}));
+      const before = await countRows();
+
+      const body = await expectOk<QaJson>(await ask(retrying.url, { question: 'Second time?' }));
+
+      expect(body.status).toBe('answered');
+      expect(fake.requests).toHaveLength(2);
+      expect(await countRows()).toBe(before + 1);
+    });
+
     it('when the LLM refuses connections, then 503 llm_unavailable with the stored id', async () => {
       const unreachable = await startAskbaseForTest({
         DATABASE_URL: db.url,
