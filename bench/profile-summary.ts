@@ -2,7 +2,10 @@
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`, e.g. `BENCH_CPU_PROF=1 npm run bench`):
  * self time by function and by package, and total (inclusive) time of askbase's own functions.
  *
- *   npx tsx bench/profile-summary.ts bench/results/profiles/NN-askbase.cpuprofile [top]
+ *   npx tsx bench/profile-summary.ts bench/results/profiles/NN-askbase.cpuprofile [top] [requests]
+ *
+ * With `requests` (the responses the server sent while profiled: allResponses in
+ * bench/results/partial.tmp), times are also given in µs per request.
  */
 import { readFileSync } from 'node:fs';
 
@@ -30,6 +33,7 @@ if (!file) {
   process.exit(2);
 }
 const top = Number(topArg ?? 25);
+const requests = Number(process.argv[4] ?? 0);
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -85,8 +89,9 @@ for (const [id, us] of selfUs) {
 const print = (title: string, map: Map<string, number>, n: number) => {
   console.log(`\n${title}`);
   for (const [key, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, n)) {
+    const perRequest = requests > 0 ? `${(us / requests).toFixed(0).padStart(6)} µs/req  ` : '';
     console.log(
-      `${((us / totalUs) * 100).toFixed(1).padStart(6)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${key}`,
+      `${((us / totalUs) * 100).toFixed(1).padStart(6)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${perRequest}${key}`,
     );
   }
 };

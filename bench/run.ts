@@ -20,10 +20,14 @@
  *   BENCH_LIST_CONNECTIONS=100
  *   BENCH_ONLY=a,b,c,d,e,chart       run a subset (writes bench/results/partial.tmp only)
  *   BENCH_CPU_PROF=1         run the servers under --cpu-prof (profiles in bench/results/profiles/)
+ *   BENCH_NODE_ARGS=…        extra node flags for both servers (e.g. --max-semi-space-size=4)
+ *   BENCH_KEEP_LOGS=1        keep the processes' logs (their path is printed at the end)
+ *   BENCH_REPORT_ONLY=1      measure nothing: redo the targets, chart and BENCHMARKS.md block
+ *                            from bench/results/latest.json
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +49,7 @@ import {
   type ServerKind,
   find,
 } from './lib/results.js';
-import { readCpuMs, type Sampler, startSampler } from './lib/sampler.js';
+import { readCpuMs, readMachineCpu, type Sampler, startSampler } from './lib/sampler.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(ROOT, 'bench/results');
@@ -66,6 +70,8 @@ const config = {
   listLimit: 100,
   only: env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined,
   cpuProfile: env.BENCH_CPU_PROF === '1',
+  nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  keepLogs: env.BENCH_KEEP_LOGS === '1',
 };
 const wanted = (scenario: string) => !config.only || config.only.has(scenario);
 
@@ -242,6 +248,7 @@ async function main(): Promise<Results> {
       listConnections: config.listConnections,
       listLimit: config.listLimit,
       cpuProfile: config.cpuProfile,
+      nodeArgs: config.nodeArgs.join(' '),
     },
     runs,
     chart,
@@ -441,6 +448,7 @@ async function startServer(
     serverEnv.DATABASE_URL = postgres.url(database.name);
   }
   const args = [
+    ...config.nodeArgs,
     ...(config.cpuProfile
       ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${tag}.cpuprofile`]
       : []),
@@ -530,6 +538,8 @@ async function measure(items: Item[]): Promise<RunRecord[]> {
   const rounds: Round[][] = items.map(() => []);
   // The server's CPU time during each item's own rounds, warm-ups included.
   const cpuMs = items.map(() => 0);
+  // The whole machine's CPU over the same rounds: near 100% means the machine, not the server, is the limit.
+  const machine = items.map(() => ({ busy: 0, total: 0 }));
   const roundS = config.durationS / config.rounds;
   let failure: Error | undefined;
   try {
@@ -559,8 +569,15 @@ async function measure(items: Item[]): Promise<RunRecord[]> {
         const warmupS = Math.max(config.warmupS, (3 * (item?.llmLatencyMs ?? 0)) / 1000);
         if (!item) continue;
         const cpuBefore = await readCpuMs(item.server.child.pid);
+        const machineBefore = await readMachineCpu();
         rounds[i]?.push(await runRound(item.spec, warmupS, roundS));
+        const machineAfter = await readMachineCpu();
         cpuMs[i] = (cpuMs[i] ?? 0) + (await readCpuMs(item.server.child.pid)) - cpuBefore;
+        const m = machine[i];
+        if (m) {
+          m.busy += machineAfter.busy - machineBefore.busy;
+          m.total += machineAfter.total - machineBefore.total;
+        }
       }
     }
   } catch (error) {
@@ -587,6 +604,7 @@ async function measure(items: Item[]): Promise<RunRecord[]> {
         maxDbBusy: undefined,
         samples: 0,
       },
+      machineBusyPct: Math.round(((machine[i]?.busy ?? 0) / (machine[i]?.total || 1)) * 100),
       cpuMsPerRequest:
         load.allResponses > 0 ? Math.round(((cpuMs[i] ?? 0) / load.allResponses) * 100) / 100 : 0,
     };
@@ -594,12 +612,20 @@ async function measure(items: Item[]): Promise<RunRecord[]> {
     log(
       `${record.label} [${record.server}]: ${load.rps} req/s (Little ${load.rpsLittle}), ` +
         `p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms, errors ${load.errors}, ` +
-        `CPU ${record.cpuMsPerRequest} ms/req, ` +
+        `CPU ${record.cpuMsPerRequest} ms/req, machine ${record.machineBusyPct}% busy, ` +
         `RSS ${record.samples.peakRssMb} MiB, DB conns ${record.samples.maxDbConnections ?? 'n/a'} ` +
         `(busy ${record.samples.maxDbBusy ?? 'n/a'})`,
     );
     return record;
   });
+}
+
+/** The last full run's results, judged again (after a change to the report, say). */
+async function reportOnly(): Promise<Results> {
+  const results = JSON.parse(await readFile(join(RESULTS_DIR, 'latest.json'), 'utf8')) as Results;
+  config.only = undefined;
+  results.targets = judgeTargets(results);
+  return results;
 }
 
 // ---- lifecycle ----
@@ -622,9 +648,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 try {
-  const results = await main();
+  const results = env.BENCH_REPORT_ONLY === '1' ? await reportOnly() : await main();
   await report(results);
-  await cleanup({ keepLogs: false });
+  await cleanup({ keepLogs: config.keepLogs });
+  if (config.keepLogs) log(`process logs are in ${workDir}`);
 } catch (error) {
   console.error('bench failed:', error);
   process.exitCode = 1;

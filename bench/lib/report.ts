@@ -86,7 +86,8 @@ export function judgeTargets(results: Pick<Results, 'runs' | 'config'>): Target[
     const worst = onPostgres.reduce((a, b) => (b.samples.peakRssMb > a.samples.peakRssMb ? b : a));
     targets.push({
       id: 'memory',
-      description: 'resident memory under load ≤ 200 MB on PostgreSQL (askbase, every scenario)',
+      description:
+        'resident memory under load ≤ 200 MB (taken as MiB) on PostgreSQL (askbase, every scenario)',
       figure: `peak ${fmt(worst.samples.peakRssMb)} MiB in ${worst.label}`,
       met: worst.samples.peakRssMb <= 200,
     });
@@ -109,12 +110,12 @@ export function renderMarkdown(results: Results, svgPath: string): string {
     `| Node.js | ${m.node} |`,
     `| OS | ${m.os} |`,
     `| load average (1, 5, 15 min) at start / end | ${m.loadAverageAtStart.join(', ')} / ${m.loadAverageAtEnd.join(', ')} |`,
-    `| per server and scenario | ${c.durationS} s measured in ${c.rounds} rounds, alternating with what it is compared with, each round after ${c.warmupS} s (at least 3 LLM round trips) of unmeasured load on the same connections; DB pool ${c.poolMax} (askbase and baseline)${c.cpuProfile ? '; servers under --cpu-prof' : ''} |`,
+    `| per server and scenario | ${c.durationS} s measured in ${c.rounds} rounds, alternating with what it is compared with, each round after ${c.warmupS} s (at least 3 LLM round trips) of unmeasured load on the same connections; DB pool ${c.poolMax} (askbase and baseline)${c.cpuProfile ? '; servers under --cpu-prof' : ''}${c.nodeArgs ? `; node flags: ${c.nodeArgs}` : ''} |`,
     '',
     '### Results',
     '',
-    '| scenario | server | req/s | p50 ms | p99 ms | errors | peak RSS MiB | DB conns max (busy) | CPU ms / req | askbase / baseline req/s |',
-    '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: |',
+    '| scenario | server | req/s | p50 ms | p99 ms | errors | peak RSS MiB | DB conns max (busy) | CPU ms / req | machine CPU busy | askbase / baseline req/s |',
+    '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
   );
   for (const run of results.runs.filter((r) => r.scenario !== 'chart')) {
     const other =
@@ -131,7 +132,7 @@ export function renderMarkdown(results: Results, svgPath: string): string {
         ? '0'
         : `${run.load.errors} (${run.load.non2xx} non-2xx, ${run.load.socketErrors} socket)`;
     lines.push(
-      `| ${run.label} | ${run.server} | ${fmt(run.load.rps)} | ${run.load.p50Ms} | ${run.load.p99Ms} | ${errors} | ${fmt(run.samples.peakRssMb)} | ${conns} | ${run.cpuMsPerRequest} | ${vsBaseline} |`,
+      `| ${run.label} | ${run.server} | ${fmt(run.load.rps)} | ${run.load.p50Ms} | ${run.load.p99Ms} | ${errors} | ${fmt(run.samples.peakRssMb)} | ${conns} | ${run.cpuMsPerRequest} | ${run.machineBusyPct}% | ${vsBaseline} |`,
     );
   }
   const b = find(results, 'b', 'askbase');

@@ -21,6 +21,8 @@ export interface RunRecord {
   samples: Samples;
   /** The server's CPU time per response, warm-ups included: noisy neighbours barely move it. */
   cpuMsPerRequest: number;
+  /** How busy the whole machine's CPUs were during this item's rounds (every process, anyone's). */
+  machineBusyPct: number;
 }
 
 export interface Target {
@@ -61,6 +63,7 @@ export interface Results {
     listConnections: number;
     listLimit: number;
     cpuProfile: boolean;
+    nodeArgs: string;
   };
   runs: RunRecord[];
   chart: ChartPoint[];

@@ -95,6 +95,19 @@ async function readStatus(pid: number): Promise<{ rssKb: number; hwmKb: number }
   }
 }
 
+/** Whole-machine CPU counters from /proc/stat: busy and total jiffies over all CPUs. */
+export async function readMachineCpu(): Promise<{ busy: number; total: number }> {
+  try {
+    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] =
+      line.trim().split(/\s+/).slice(1).map(Number);
+    const busy = user + nice + system + irq + softirq + steal;
+    return { busy, total: busy + idle + iowait };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+
 // Linux reports utime and stime in clock ticks of 1/100 s (CLK_TCK) on every mainstream platform.
 const CLOCK_TICKS_PER_S = 100;
 
