@@ -196,9 +196,10 @@ export function renderSvg(points: ChartPoint[], connections: number): string {
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const maxLatency = Math.max(1, ...points.map((p) => p.latencyMs));
-  const maxValue = niceCeil(
-    Math.max(1, ...points.flatMap((p) => [p.askbase, p.baseline, p.ideal ?? 0])),
-  );
+  const top = Math.max(1, ...points.flatMap((p) => [p.askbase, p.baseline, p.ideal ?? 0]));
+  const yStep = niceStep(top / 5);
+  const yTicks = Math.ceil(top / yStep);
+  const maxValue = yTicks * yStep;
   const px = (value: number) => Math.round(value * 10) / 10;
   const x = (latency: number) => px(margin.left + (latency / maxLatency) * plotW);
   const y = (value: number) => px(margin.top + plotH - (value / maxValue) * plotH);
@@ -210,9 +211,8 @@ export function renderSvg(points: ChartPoint[], connections: number): string {
     `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">POST /ask throughput against LLM latency (${connections} connections)</text>`,
   );
   // Grid and axes.
-  const yTicks = 5;
   for (let i = 0; i <= yTicks; i++) {
-    const value = (maxValue / yTicks) * i;
+    const value = yStep * i;
     parts.push(
       `<line x1="${margin.left}" y1="${y(value)}" x2="${margin.left + plotW}" y2="${y(value)}" stroke="#e5e5e5"/>`,
       `<text x="${margin.left - 8}" y="${y(value) + 4}" text-anchor="end">${fmt(value)}</text>`,
@@ -278,9 +278,10 @@ export function renderSvg(points: ChartPoint[], connections: number): string {
   return parts.join('\n');
 }
 
-function niceCeil(value: number): number {
+/** The smallest of 1, 2, 2.5, 5 × a power of ten that is at least `value`. */
+function niceStep(value: number): number {
   const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) {
+  for (const step of [1, 2, 2.5, 5]) {
     if (value <= step * magnitude) return step * magnitude;
   }
   return 10 * magnitude;
