@@ -643,7 +643,10 @@ process.on('exit', () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping everything`);
-    void cleanup({ keepLogs: true }).finally(() => process.exit(130));
+    void cleanup({ keepLogs: true }).finally(() => {
+      if (workDir) log(`process logs are in ${workDir}`);
+      process.exit(130);
+    });
   });
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ export interface BenchPostgres {
     values?: unknown[],
   ): Promise<T[]>;
   stop(): Promise<void>;
-  /** SIGKILLs the postmaster; for a synchronous exit path only. */
+  /** SIGKILLs the postmaster and removes its data; for a synchronous exit path only. */
   killNow(): void;
 }
 
@@ -73,6 +73,7 @@ export async function startPostgres(): Promise<BenchPostgres> {
   };
 
   let stopped = false;
+  let removed = false;
   return {
     url,
     query,
@@ -84,15 +85,17 @@ export async function startPostgres(): Promise<BenchPostgres> {
       stopped = true;
       await server.stop();
       await rm(root, { recursive: true, force: true });
+      removed = true;
     },
     killNow() {
-      if (stopped) return;
+      if (removed) return;
       try {
         const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
         if (pid > 0) process.kill(pid, 'SIGKILL');
       } catch {
         // not running
       }
+      rmSync(root, { recursive: true, force: true });
     },
   };
 }

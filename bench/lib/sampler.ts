@@ -30,6 +30,8 @@ export async function startSampler(options: {
   let client: pg.Client | undefined;
   if (options.db) {
     client = new pg.Client({ connectionString: options.db.url, application_name: 'bench-sampler' });
+    // A database going away (a stop on Ctrl-C) ends the sampling, not the process.
+    client.on('error', () => {});
     await client.connect();
   }
   let peakRssKb = 0;
@@ -59,7 +61,11 @@ export async function startSampler(options: {
   const loop = (async () => {
     while (!stopping) {
       const started = Date.now();
-      await sampleOnce();
+      try {
+        await sampleOnce();
+      } catch {
+        // a missed sample; the next one may succeed
+      }
       await new Promise((resolve) =>
         setTimeout(resolve, Math.max(0, intervalMs - (Date.now() - started))),
       );
@@ -72,7 +78,7 @@ export async function startSampler(options: {
       await loop;
       const status = await readStatus(options.pid);
       if (status) peakRssKb = Math.max(peakRssKb, status.rssKb);
-      await client?.end();
+      await client?.end().catch(() => {});
       return {
         peakRssMb: round1(peakRssKb / 1024),
         hwmMb: round1((status?.hwmKb ?? 0) / 1024),
