@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 export const QUESTION_STATUSES = ['pending', 'answered', 'failed'] as const;
 export type QuestionStatus = (typeof QUESTION_STATUSES)[number];
@@ -25,6 +34,8 @@ export const questionAnswers = pgTable(
     errorMessage: text('error_message'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     answeredAt: timestamp('answered_at', { withTimezone: true, mode: 'date' }),
+    /** The client's Idempotency-Key: a retried POST /ask finds its first attempt by it. */
+    idempotencyKey: text('idempotency_key'),
   },
   (t) => [
     check('question_answers_question_not_blank', sql`char_length(btrim(${t.question})) > 0`),
@@ -42,6 +53,16 @@ export const questionAnswers = pgTable(
       'question_answers_tokens_non_negative',
       sql`coalesce(${t.promptTokens}, 0) >= 0 and coalesce(${t.completionTokens}, 0) >= 0 and coalesce(${t.totalTokens}, 0) >= 0`,
     ),
+    // The unique index is what makes idempotency hold across concurrent requests and replicas.
+    uniqueIndex('question_answers_idempotency_key_unique').on(t.idempotencyKey),
+    check(
+      'question_answers_idempotency_key_length',
+      sql`${t.idempotencyKey} is null or char_length(${t.idempotencyKey}) between 1 and 255`,
+    ),
+    // Crash recovery looks for old pending rows; a partial index keeps that lookup tiny.
+    index('question_answers_pending_created_at_idx')
+      .on(t.createdAt)
+      .where(sql`${t.status} = 'pending'`),
     check('question_answers_latency_non_negative', sql`coalesce(${t.latencyMs}, 0) >= 0`),
   ],
 );

@@ -4,18 +4,21 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Answerer } from '../answerer/answerer.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
+import type { OutcomeSpool } from '../qa/outcome-spool.js';
 import { QaService } from '../qa/qa-service.js';
 import { QuestionRepository } from '../repository/question-repository.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
 import { errorBody, questionAnswer } from './schemas.js';
+import { registerSecurity } from './security.js';
 
 export interface AppDeps {
   config: Config;
   database: Database;
   /** Undefined when no LLM is configured. */
   answerer: Answerer | undefined;
+  spool: OutcomeSpool;
   logger: FastifyBaseLogger;
 }
 
@@ -25,11 +28,20 @@ declare module 'fastify' {
   }
 }
 
-export function buildApp({ config, database, answerer, logger }: AppDeps): FastifyInstance {
+export async function buildApp({
+  config,
+  database,
+  answerer,
+  spool,
+  logger,
+}: AppDeps): Promise<FastifyInstance> {
   const qa = new QaService({
-    repository: new QuestionRepository(database.db),
+    repository: new QuestionRepository(database),
     answerer,
+    spool,
     maxQuestionLength: config.maxQuestionLength,
+    storeAttempts: config.durability.storeAttempts,
+    storeBackoffMs: config.durability.storeBackoffMs,
     logger,
   });
 
@@ -39,24 +51,16 @@ export function buildApp({ config, database, answerer, logger }: AppDeps): Fasti
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    trustProxy: config.security.trustProxy,
     // Keep-alive clients get `Connection: close` while shutting down, in-flight requests finish.
     return503OnClosing: true,
   });
 
-  // Query strings and path parameters arrive as text and are coerced ("?limit=5");
+  // Query strings, headers and path parameters arrive as text and are coerced ("?limit=5");
   // JSON bodies are not, so {"question": 42} is rejected instead of becoming "42".
-  const coercing = new Ajv({
-    coerceTypes: 'array',
-    useDefaults: true,
-    removeAdditional: true,
-    allErrors: false,
-  });
-  const strict = new Ajv({
-    coerceTypes: false,
-    useDefaults: true,
-    removeAdditional: true,
-    allErrors: false,
-  });
+  const ajvOptions = { useDefaults: true, removeAdditional: true, allErrors: false } as const;
+  const coercing = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
+  const strict = new Ajv({ ...ajvOptions, coerceTypes: false });
   for (const ajv of [coercing, strict]) ajv.addFormat('date-time', true);
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema),
@@ -77,9 +81,11 @@ export function buildApp({ config, database, answerer, logger }: AppDeps): Fasti
     reply.header('x-request-id', request.id);
   });
 
-  app.register(async (scope) => {
-    healthRoutes(scope, { database });
-    qaRoutes(scope, { qa });
+  await registerSecurity(app, config.security);
+  const corsEnabled = config.security.corsOrigins.length > 0;
+  await app.register(async (scope) => {
+    healthRoutes(scope, { database, corsEnabled });
+    qaRoutes(scope, { qa, security: config.security, corsEnabled });
   });
   return app;
 }

@@ -84,3 +84,16 @@ export const listQuery = {
     cursor: { type: 'string', minLength: 1, maxLength: 200 },
   },
 } as const;
+
+export const askHeaders = {
+  type: 'object',
+  properties: {
+    // 1 to 255 visible ASCII characters, as the IETF Idempotency-Key draft suggests.
+    'idempotency-key': {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7E]+$',
+    },
+  },
+} as const;

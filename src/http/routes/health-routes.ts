@@ -10,16 +10,22 @@ const statusBody = {
   properties: { status: { type: 'string' } },
 } as const;
 
-export function healthRoutes(app: FastifyInstance, { database }: { database: Database }) {
+export function healthRoutes(
+  app: FastifyInstance,
+  { database, corsEnabled }: { database: Database; corsEnabled: boolean },
+) {
   // Liveness: the process serves; deliberately independent of the database.
   app.get('/is_up', { schema: { response: { 200: statusBody } } }, async () => ({ status: 'ok' }));
-  methodNotAllowed(app, '/is_up', ['GET']);
+  methodNotAllowed(app, '/is_up', ['GET'], { corsEnabled });
 
-  // Readiness: the database answers (migrations ran before the server started listening).
+  // Readiness: migrations are applied and the database answers right now.
   app.get(
     '/health/ready',
     { schema: { response: { 200: statusBody, 503: errorRef } } },
     async (request) => {
+      if (!database.isReady()) {
+        throw new DatabaseUnavailableError('the database is not connected or not migrated yet');
+      }
       try {
         await database.ping();
       } catch (error) {
@@ -29,5 +35,5 @@ export function healthRoutes(app: FastifyInstance, { database }: { database: Dat
       return { status: 'ready' };
     },
   );
-  methodNotAllowed(app, '/health/ready', ['GET']);
+  methodNotAllowed(app, '/health/ready', ['GET'], { corsEnabled });
 }

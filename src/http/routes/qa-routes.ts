@@ -1,34 +1,53 @@
 import type { FastifyInstance } from 'fastify';
+import type { SecurityConfig } from '../../config.js';
 import { InvalidRequestError } from '../../errors.js';
 import type { QaService } from '../../qa/qa-service.js';
 import { methodNotAllowed } from '../method-not-allowed.js';
-import { askBody, errorRef, idParams, listQuery, questionAnswerRef } from '../schemas.js';
+import {
+  askBody,
+  askHeaders,
+  errorRef,
+  idParams,
+  listQuery,
+  questionAnswerRef,
+} from '../schemas.js';
+import { rateLimited } from '../security.js';
 import { decodeCursor, encodeCursor, toJson } from '../serialize.js';
 
 interface IdParams {
   id: number;
 }
 
-export function qaRoutes(app: FastifyInstance, { qa }: { qa: QaService }) {
-  app.post<{ Body: { question: string } }>(
+const answerResponses = { 200: questionAnswerRef, '4xx': errorRef, '5xx': errorRef };
+
+export function qaRoutes(
+  app: FastifyInstance,
+  { qa, security, corsEnabled }: { qa: QaService; security: SecurityConfig; corsEnabled: boolean },
+) {
+  app.post<{ Body: { question: string }; Headers: { 'idempotency-key'?: string } }>(
     '/ask',
     {
-      schema: {
-        body: askBody,
-        response: {
-          200: questionAnswerRef,
-          '4xx': errorRef,
-          '5xx': errorRef,
-        },
-      },
+      config: rateLimited(security),
+      schema: { body: askBody, headers: askHeaders, response: answerResponses },
     },
-    async (request) => toJson(await qa.ask(request.body.question)),
+    async (request) =>
+      toJson(
+        await qa.ask({
+          question: request.body.question,
+          idempotencyKey: request.headers['idempotency-key'],
+        }),
+      ),
   );
-  methodNotAllowed(app, '/ask', ['POST']);
+  methodNotAllowed(app, '/ask', ['POST'], { corsEnabled });
 
   app.get<{ Params: IdParams }>(
     '/qa/:id',
-    { schema: { params: idParams, response: { 200: questionAnswerRef, '4xx': errorRef } } },
+    {
+      schema: {
+        params: idParams,
+        response: { 200: questionAnswerRef, '4xx': errorRef, '5xx': errorRef },
+      },
+    },
     async (request) => toJson(await qa.get(request.params.id)),
   );
 
@@ -44,6 +63,7 @@ export function qaRoutes(app: FastifyInstance, { qa }: { qa: QaService }) {
             properties: { id: { type: 'integer' }, deleted: { type: 'boolean' } },
           },
           '4xx': errorRef,
+          '5xx': errorRef,
         },
       },
     },
@@ -52,14 +72,25 @@ export function qaRoutes(app: FastifyInstance, { qa }: { qa: QaService }) {
       return { id: request.params.id, deleted: true };
     },
   );
-  methodNotAllowed(app, '/qa/:id', ['GET', 'DELETE']);
+  methodNotAllowed(app, '/qa/:id', ['GET', 'DELETE'], { corsEnabled });
+
+  app.post<{ Params: IdParams }>(
+    '/qa/:id/retry',
+    { config: rateLimited(security), schema: { params: idParams, response: answerResponses } },
+    async (request) => toJson(await qa.retry(request.params.id)),
+  );
+  methodNotAllowed(app, '/qa/:id/retry', ['POST'], { corsEnabled });
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/qas',
     {
       schema: {
         querystring: listQuery,
-        response: { 200: { type: 'array', items: questionAnswerRef }, '4xx': errorRef },
+        response: {
+          200: { type: 'array', items: questionAnswerRef },
+          '4xx': errorRef,
+          '5xx': errorRef,
+        },
       },
     },
     async (request, reply) => {
@@ -79,5 +110,5 @@ export function qaRoutes(app: FastifyInstance, { qa }: { qa: QaService }) {
       return page.items.map(toJson);
     },
   );
-  methodNotAllowed(app, '/qas', ['GET']);
+  methodNotAllowed(app, '/qas', ['GET'], { corsEnabled });
 }
