@@ -21,6 +21,11 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: no new connections, waiting for asks in flight');
+    // A last resort if a connection never finishes: the grace period, then a little more.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 5_000).unref();
     const { unfinished } = await server.stop();
     if (unfinished > 0) logger.warn({ unfinished }, 'grace period over with asks still in flight');
     logger.info('stopped');

@@ -69,7 +69,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     async stop() {
       stopping.abort();
       clearInterval(maintenance);
-      await app.close();
+      // Keep-alive connections turn idle as their last response goes out; close them then,
+      // or close() would wait out the keep-alive timeout.
+      const sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
+      await app.close().finally(() => clearInterval(sweeper));
       // Asks whose client went away still run; their outcomes are stored before the pool closes.
       const drained = await app.qa.drain(config.shutdownGraceMs);
       await recovering;

@@ -143,7 +143,7 @@ export async function startFakeOpenAI(
     url,
     baseUrl: `${url}/v1`,
     requests,
-    inFlight: () => active,
+    inFlight: () => active + hanging.size,
     setBehavior(behavior) {
       choose = typeof behavior === 'function' ? behavior : () => behavior;
     },
