@@ -171,8 +171,11 @@ describe('database outages', () => {
       await expect
         .poll(
           async () =>
-            (await client.query("select count(*) from question_answers where status = 'pending'"))
-              .rows[0]?.count,
+            (
+              await client.query<{ count: string }>(
+                "select count(*) from question_answers where status = 'pending'",
+              )
+            ).rows[0]?.count,
           { timeout: 20_000 },
         )
         .toBe('0');

@@ -48,14 +48,7 @@ describe('askbase as a process: signals, crashes and recovery', () => {
     await expect.poll(() => fake.inFlight()).toBe(20);
 
     askbase.child.kill('SIGTERM');
-    await expect
-      .poll(() =>
-        fetch(`${askbase.url}/is_up`).then(
-          () => 'served',
-          () => 'refused',
-        ),
-      )
-      .toBe('refused');
+    await expect.poll(() => connectionAttempt(askbase.url)).toBe('refused');
     const responses = await Promise.all(asks);
 
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
