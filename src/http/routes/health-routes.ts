@@ -14,14 +14,17 @@ export function healthRoutes(
   app: FastifyInstance,
   { database, corsEnabled }: { database: Database; corsEnabled: boolean },
 ) {
-  // Liveness: the process serves; deliberately independent of the database.
-  app.get('/is_up', { schema: { response: { 200: statusBody } } }, async () => ({ status: 'ok' }));
+  // Liveness: the process serves; deliberately independent of the database. Probes run every
+  // few seconds, so their request lines are logged only at warn and above.
+  app.get('/is_up', { logLevel: 'warn', schema: { response: { 200: statusBody } } }, async () => ({
+    status: 'ok',
+  }));
   methodNotAllowed(app, '/is_up', ['GET'], { corsEnabled });
 
   // Readiness: migrations are applied and the database answers right now.
   app.get(
     '/health/ready',
-    { schema: { response: { 200: statusBody, 503: errorRef } } },
+    { logLevel: 'warn', schema: { response: { 200: statusBody, 503: errorRef } } },
     async (request) => {
       if (!database.isReady()) {
         throw new DatabaseUnavailableError('the database is not connected or not migrated yet');
