@@ -63,6 +63,15 @@ export class DatabaseUnavailableError extends AppError {
   readonly code = 'database_unavailable';
 }
 
+export class ShuttingDownError extends AppError {
+  readonly statusCode = 503;
+  readonly code = 'shutting_down';
+  constructor() {
+    super('askbase is shutting down; retry shortly');
+    this.headers['retry-after'] = '1';
+  }
+}
+
 export class RateLimitedError extends AppError {
   readonly statusCode = 429;
   readonly code = 'rate_limited';

@@ -69,10 +69,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     async stop() {
       stopping.abort();
       clearInterval(maintenance);
-      // Keep-alive connections turn idle as their last response goes out; close them then,
-      // or close() would wait out the keep-alive timeout.
-      const sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
-      await app.close().finally(() => clearInterval(sweeper));
+      await app.close();
       // Asks whose client went away still run; their outcomes are stored before the pool closes.
       const drained = await app.qa.drain(config.shutdownGraceMs);
       await recovering;

@@ -7,6 +7,7 @@ import type { Database } from '../db/database.js';
 import type { OutcomeSpool } from '../qa/outcome-spool.js';
 import { QaService } from '../qa/qa-service.js';
 import { QuestionRepository } from '../repository/question-repository.js';
+import { ShuttingDownError } from '../errors.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
@@ -52,8 +53,8 @@ export async function buildApp({
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     trustProxy: config.security.trustProxy,
-    // Keep-alive clients get `Connection: close` while shutting down, in-flight requests finish.
-    return503OnClosing: true,
+    // Shutdown refusals are ours (below), in the contract's error shape.
+    return503OnClosing: false,
   });
 
   // Query strings, headers and path parameters arrive as text and are coerced ("?limit=5");
@@ -77,8 +78,18 @@ export async function buildApp({
       error: { code: 'not_found', message: `no route for ${request.method} ${request.url}` },
     }),
   );
+  // From the moment close() begins, every response closes its connection, so no keep-alive
+  // client holds the server open, and requests that still arrive are refused.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ShuttingDownError();
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   await registerSecurity(app, config.security);
