@@ -68,7 +68,25 @@ export const questionAnswerRef = ref(questionAnswer.$id);
 export const askBody = {
   type: 'object',
   required: ['question'],
-  properties: { question: { type: 'string' } },
+  properties: {
+    question: { type: 'string' },
+    stream: {
+      type: 'boolean',
+      description:
+        'true streams the answer as server-sent events, false never does; when absent, `Accept: text/event-stream` decides',
+    },
+  },
+} as const;
+
+/** The events of a streamed answer, for the API documentation (streams are not serialised). */
+export const askEventStream = {
+  type: 'string',
+  description: [
+    'Server-sent events, each `data` a single line of JSON:',
+    '`created` {"id"} once the question is stored;',
+    '`delta` {"text"} for each piece of the answer, in order;',
+    'then `done` with the QuestionAnswer, or `error` with {"error": {"code", "message", "id"}}.',
+  ].join(' '),
 } as const;
 
 export const idParams = {

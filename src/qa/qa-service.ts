@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Answerer } from '../answerer/answerer.js';
 import { InvalidRequestError, LlmError, LlmNotConfiguredError, NotFoundError } from '../errors.js';
 import type { QuestionRepository } from '../repository/question-repository.js';
-import type { Page, QuestionAnswer } from './question-answer.js';
+import type { Answer, Page, QuestionAnswer } from './question-answer.js';
 
 export interface QaServiceDeps {
   repository: QuestionRepository;
@@ -11,6 +11,16 @@ export interface QaServiceDeps {
   maxQuestionLength: number;
   logger: FastifyBaseLogger;
 }
+
+/** What a streaming ask reports as it goes; listeners must not throw. */
+export interface AskProgress {
+  /** The question is stored as pending; the LLM is asked next. */
+  created(pending: QuestionAnswer): void;
+  /** The next piece of the answer's text, in order. */
+  delta(text: string): void;
+}
+
+type AskLlm = (answerer: Answerer, question: string) => Promise<Answer>;
 
 /** The ask lifecycle, and reading back what it stored. */
 export class QaService {
@@ -24,16 +34,19 @@ export class QaService {
    * away, so a paid-for answer is stored; `drain()` waits for those still running.
    */
   ask(rawQuestion: string): Promise<QuestionAnswer> {
-    const question = this.validQuestion(rawQuestion);
-    const answerer = this.deps.answerer;
-    if (!answerer) throw new LlmNotConfiguredError();
-    const lifecycle = this.runAsk(question, answerer);
-    this.inFlight.add(lifecycle);
-    void lifecycle.then(
-      () => this.inFlight.delete(lifecycle),
-      () => this.inFlight.delete(lifecycle),
+    return this.startAsk(rawQuestion, (answerer, question) => answerer.answer(question));
+  }
+
+  /**
+   * The same lifecycle, reporting the stored question and each piece of the answer as they
+   * arrive. Validation errors and llm_not_configured are thrown before anything is reported.
+   */
+  askStreaming(rawQuestion: string, progress: AskProgress): Promise<QuestionAnswer> {
+    return this.startAsk(
+      rawQuestion,
+      (answerer, question) => answerer.answerStream(question, (text) => progress.delta(text)),
+      (pending) => progress.created(pending),
     );
-    return lifecycle;
   }
 
   async get(id: number): Promise<QuestionAnswer> {
@@ -63,12 +76,34 @@ export class QaService {
     return { unfinished: this.inFlight.size };
   }
 
-  private async runAsk(question: string, answerer: Answerer): Promise<QuestionAnswer> {
+  private startAsk(
+    rawQuestion: string,
+    askLlm: AskLlm,
+    onCreated?: (pending: QuestionAnswer) => void,
+  ): Promise<QuestionAnswer> {
+    const question = this.validQuestion(rawQuestion);
+    const answerer = this.deps.answerer;
+    if (!answerer) throw new LlmNotConfiguredError();
+    const lifecycle = this.runAsk(question, () => askLlm(answerer, question), onCreated);
+    this.inFlight.add(lifecycle);
+    void lifecycle.then(
+      () => this.inFlight.delete(lifecycle),
+      () => this.inFlight.delete(lifecycle),
+    );
+    return lifecycle;
+  }
+
+  private async runAsk(
+    question: string,
+    askLlm: () => Promise<Answer>,
+    onCreated?: (pending: QuestionAnswer) => void,
+  ): Promise<QuestionAnswer> {
     const { repository, logger } = this.deps;
     const pending = await repository.createPending(question);
+    onCreated?.(pending);
     let answer;
     try {
-      answer = await answerer.answer(question);
+      answer = await askLlm();
     } catch (error) {
       if (!(error instanceof LlmError)) throw error;
       await repository.markFailed(pending.id, { code: error.code, message: error.message });
