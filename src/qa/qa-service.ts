@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Answerer } from '../answerer/answerer.js';
 import { InvalidRequestError, LlmError, LlmNotConfiguredError, NotFoundError } from '../errors.js';
 import type { QuestionRepository } from '../repository/question-repository.js';
-import type { Answer, Page, QuestionAnswer } from './question-answer.js';
+import type { Answer, ListFilter, Page, QuestionAnswer } from './question-answer.js';
 
 export interface QaServiceDeps {
   repository: QuestionRepository;
@@ -61,7 +61,7 @@ export class QaService {
     }
   }
 
-  list(options: { limit: number; afterId?: number }): Promise<Page<QuestionAnswer>> {
+  list(options: { limit: number; afterId?: number } & ListFilter): Promise<Page<QuestionAnswer>> {
     return this.deps.repository.listPage(options);
   }
 

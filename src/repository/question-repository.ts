@@ -1,9 +1,12 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
-import type { Answer, Page, QuestionAnswer } from '../qa/question-answer.js';
+import type { Answer, ListFilter, Page, QuestionAnswer } from '../qa/question-answer.js';
 
-type Row = typeof questionAnswers.$inferSelect;
+// Every column but the search vector, which only the database needs: it is as large as the
+// question and answer together.
+const { searchVector, ...columns } = getTableColumns(questionAnswers);
+type Row = Omit<typeof questionAnswers.$inferSelect, 'searchVector'>;
 
 /**
  * The data access layer: every query askbase makes lives here. Each method is one statement,
@@ -14,7 +17,7 @@ export class QuestionRepository {
   constructor(private readonly db: Db) {}
 
   async createPending(question: string): Promise<QuestionAnswer> {
-    const [row] = await this.db.insert(questionAnswers).values({ question }).returning();
+    const [row] = await this.db.insert(questionAnswers).values({ question }).returning(columns);
     return toQuestionAnswer(expectRow(row));
   }
 
@@ -35,7 +38,7 @@ export class QuestionRepository {
         errorMessage: null,
       })
       .where(and(eq(questionAnswers.id, id), eq(questionAnswers.status, 'pending')))
-      .returning();
+      .returning(columns);
     return row && toQuestionAnswer(row);
   }
 
@@ -53,12 +56,15 @@ export class QuestionRepository {
         latencyMs: error.latencyMs ?? null,
       })
       .where(and(eq(questionAnswers.id, id), eq(questionAnswers.status, 'pending')))
-      .returning();
+      .returning(columns);
     return row && toQuestionAnswer(row);
   }
 
   async get(id: number): Promise<QuestionAnswer | undefined> {
-    const [row] = await this.db.select().from(questionAnswers).where(eq(questionAnswers.id, id));
+    const [row] = await this.db
+      .select(columns)
+      .from(questionAnswers)
+      .where(eq(questionAnswers.id, id));
     return row && toQuestionAnswer(row);
   }
 
@@ -73,16 +79,31 @@ export class QuestionRepository {
   /**
    * Newest first, by id. Keyset paging: the page after id N is `id < N`, an index range
    * scan on the primary key, so page 10,000 costs what page 1 costs (OFFSET would not).
+   * Search results keep this order rather than ranking by relevance, so that paging through
+   * them stays exact while rows are added.
    */
-  async listPage(options: { limit: number; afterId?: number }): Promise<Page<QuestionAnswer>> {
+  async listPage(
+    options: { limit: number; afterId?: number } & ListFilter,
+  ): Promise<Page<QuestionAnswer>> {
+    const { limit, afterId, search, status, since, until } = options;
     const rows = await this.db
-      .select()
+      .select(columns)
       .from(questionAnswers)
-      .where(options.afterId === undefined ? undefined : lt(questionAnswers.id, options.afterId))
+      .where(
+        and(
+          afterId === undefined ? undefined : lt(questionAnswers.id, afterId),
+          status === undefined ? undefined : eq(questionAnswers.status, status),
+          since === undefined ? undefined : gte(questionAnswers.createdAt, since),
+          until === undefined ? undefined : lt(questionAnswers.createdAt, until),
+          search === undefined
+            ? undefined
+            : sql`${searchVector} @@ websearch_to_tsquery('english', ${search})`,
+        ),
+      )
       .orderBy(desc(questionAnswers.id))
-      .limit(options.limit + 1);
-    const items = rows.slice(0, options.limit).map(toQuestionAnswer);
-    const hasMore = rows.length > options.limit;
+      .limit(limit + 1);
+    const items = rows.slice(0, limit).map(toQuestionAnswer);
+    const hasMore = rows.length > limit;
     return { items, nextAfterId: hasMore ? items.at(-1)?.id : undefined };
   }
 }
