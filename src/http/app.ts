@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { QaService } from '../qa/qa-service.js';
 import { QuestionRepository } from '../repository/question-repository.js';
+import { isDateTime } from './date-time-format.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
@@ -57,7 +58,7 @@ export function buildApp({ config, database, answerer, logger }: AppDeps): Fasti
     removeAdditional: true,
     allErrors: false,
   });
-  for (const ajv of [coercing, strict]) ajv.addFormat('date-time', true);
+  for (const ajv of [coercing, strict]) ajv.addFormat('date-time', isDateTime);
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema),
   );

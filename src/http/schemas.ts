@@ -1,5 +1,7 @@
 /** JSON Schemas for the HTTP contract; Fastify validates input and serialises output with them. */
 
+import { QUESTION_STATUSES } from '../qa/question-answer.js';
+
 export const errorBody = {
   $id: 'ErrorBody',
   type: 'object',
@@ -99,6 +101,29 @@ export const listQuery = {
   type: 'object',
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-    cursor: { type: 'string', minLength: 1, maxLength: 200 },
+    cursor: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: 'Where the next page starts; take it from the Link header of the previous page',
+    },
+    q: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 1000,
+      description:
+        'Full-text search over question and answer, in web search syntax: words, "a phrase", or, -word. Results stay newest first, not ranked.',
+    },
+    status: { type: 'string', enum: QUESTION_STATUSES },
+    since: {
+      type: 'string',
+      format: 'date-time',
+      description: 'Only questions created at or after this instant (RFC 3339)',
+    },
+    until: {
+      type: 'string',
+      format: 'date-time',
+      description: 'Only questions created before this instant (RFC 3339)',
+    },
   },
 } as const;

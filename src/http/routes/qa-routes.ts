@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidRequestError } from '../../errors.js';
 import type { QaService } from '../../qa/qa-service.js';
+import type { ListFilter, QuestionStatus } from '../../qa/question-answer.js';
 import { toErrorResponse } from '../error-handler.js';
 import { EventStream } from '../event-stream.js';
 import { methodNotAllowed } from '../method-not-allowed.js';
@@ -17,6 +18,18 @@ import { decodeCursor, encodeCursor, toJson } from '../serialize.js';
 interface IdParams {
   id: number;
 }
+
+interface ListQuery {
+  limit: number;
+  cursor?: string;
+  q?: string;
+  status?: QuestionStatus;
+  since?: string;
+  until?: string;
+}
+
+/** The query parameters that narrow a listing, carried from page to page. */
+const FILTER_PARAMS = ['q', 'status', 'since', 'until'] as const;
 
 interface AskBody {
   question: string;
@@ -77,7 +90,7 @@ export function qaRoutes(app: FastifyInstance, { qa }: { qa: QaService }) {
   );
   methodNotAllowed(app, '/qa/:id', ['GET', 'DELETE']);
 
-  app.get<{ Querystring: { limit: number; cursor?: string } }>(
+  app.get<{ Querystring: ListQuery }>(
     '/qas',
     {
       schema: {
@@ -94,15 +107,34 @@ export function qaRoutes(app: FastifyInstance, { qa }: { qa: QaService }) {
           'cursor',
         );
       }
-      const page = await qa.list({ limit, afterId });
+      const page = await qa.list({ limit, afterId, ...listFilter(request.query) });
       if (page.nextAfterId !== undefined) {
-        const next = `/qas?limit=${limit}&cursor=${encodeCursor(page.nextAfterId)}`;
-        reply.header('link', `<${next}>; rel="next"`);
+        const next = new URLSearchParams({ limit: String(limit) });
+        for (const param of FILTER_PARAMS) {
+          const value = request.query[param];
+          if (value !== undefined) next.set(param, value);
+        }
+        next.set('cursor', encodeCursor(page.nextAfterId));
+        reply.header('link', `</qas?${next.toString()}>; rel="next"`);
       }
       return page.items.map(toJson);
     },
   );
   methodNotAllowed(app, '/qas', ['GET']);
+}
+
+/** The schema has checked types and formats; what is left is what it cannot express. */
+function listFilter(query: ListQuery): ListFilter {
+  // PostgreSQL text cannot hold NUL; it would fail the query instead of matching nothing.
+  if (query.q?.includes('\u0000')) {
+    throw new InvalidRequestError('q must not contain NUL characters', 'q');
+  }
+  const since = query.since === undefined ? undefined : new Date(query.since);
+  const until = query.until === undefined ? undefined : new Date(query.until);
+  if (since && until && since.getTime() >= until.getTime()) {
+    throw new InvalidRequestError('until must be later than since', 'until');
+  }
+  return { search: query.q, status: query.status, since, until };
 }
 
 /** The body's `stream` flag when given, else whether the client accepts an event stream. */
