@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { QaService } from '../qa/qa-service.js';
 import { QuestionRepository } from '../repository/question-repository.js';
+import { registerApiDocs } from './api-docs.js';
 import { isDateTime } from './date-time-format.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -78,6 +79,7 @@ export function buildApp({ config, database, answerer, logger }: AppDeps): Fasti
     reply.header('x-request-id', request.id);
   });
 
+  registerApiDocs(app);
   app.register(async (scope) => {
     healthRoutes(scope, { database });
     qaRoutes(scope, { qa });

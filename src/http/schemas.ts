@@ -4,6 +4,8 @@ import { QUESTION_STATUSES } from '../qa/question-answer.js';
 
 export const errorBody = {
   $id: 'ErrorBody',
+  description:
+    'An error. `param` names the input at fault; `id` names the stored question the LLM failed to answer.',
   type: 'object',
   required: ['error'],
   properties: {
@@ -24,6 +26,7 @@ const nullable = <T extends string>(type: T) => ({ type: [type, 'null'] }) as co
 
 export const questionAnswer = {
   $id: 'QuestionAnswer',
+  description: 'A stored question and what became of it',
   type: 'object',
   required: [
     'id',

@@ -12,13 +12,29 @@ const statusBody = {
 
 export function healthRoutes(app: FastifyInstance, { database }: { database: Database }) {
   // Liveness: the process serves; deliberately independent of the database.
-  app.get('/is_up', { schema: { response: { 200: statusBody } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/is_up',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness: the process serves',
+        response: { 200: { ...statusBody, description: 'Serving' } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
   methodNotAllowed(app, '/is_up', ['GET']);
 
   // Readiness: the database answers (migrations ran before the server started listening).
   app.get(
     '/health/ready',
-    { schema: { response: { 200: statusBody, 503: errorRef } } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: the database answers',
+        response: { 200: { ...statusBody, description: 'Ready' }, 503: errorRef },
+      },
+    },
     async (request) => {
       try {
         await database.ping();

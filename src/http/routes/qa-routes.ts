@@ -41,6 +41,10 @@ export function qaRoutes(app: FastifyInstance, { qa }: { qa: QaService }) {
     '/ask',
     {
       schema: {
+        tags: ['questions'],
+        summary: 'Ask the LLM a question and store its answer',
+        description:
+          'Answers with the stored QuestionAnswer, or with `Accept: text/event-stream` (or `"stream": true`) streams it as server-sent events. When the LLM fails the question is stored as failed and the error carries its id.',
         body: askBody,
         response: {
           200: {
@@ -64,7 +68,14 @@ export function qaRoutes(app: FastifyInstance, { qa }: { qa: QaService }) {
 
   app.get<{ Params: IdParams }>(
     '/qa/:id',
-    { schema: { params: idParams, response: { 200: questionAnswerRef, '4xx': errorRef } } },
+    {
+      schema: {
+        tags: ['questions'],
+        summary: 'Read a stored question and its answer',
+        params: idParams,
+        response: { 200: questionAnswerRef, '4xx': errorRef },
+      },
+    },
     async (request) => toJson(await qa.get(request.params.id)),
   );
 
@@ -72,9 +83,12 @@ export function qaRoutes(app: FastifyInstance, { qa }: { qa: QaService }) {
     '/qa/:id',
     {
       schema: {
+        tags: ['questions'],
+        summary: 'Delete a stored question and its answer',
         params: idParams,
         response: {
           200: {
+            description: 'Deleted',
             type: 'object',
             required: ['id', 'deleted'],
             properties: { id: { type: 'integer' }, deleted: { type: 'boolean' } },
@@ -94,8 +108,23 @@ export function qaRoutes(app: FastifyInstance, { qa }: { qa: QaService }) {
     '/qas',
     {
       schema: {
+        tags: ['questions'],
+        summary: 'List, search and filter stored questions, newest first',
         querystring: listQuery,
-        response: { 200: { type: 'array', items: questionAnswerRef }, '4xx': errorRef },
+        response: {
+          200: {
+            description: 'One page of questions, newest first',
+            headers: {
+              link: {
+                type: 'string',
+                description: 'rel="next": the next page, with the same filters, when there is one',
+              },
+            },
+            type: 'array',
+            items: questionAnswerRef,
+          },
+          '4xx': errorRef,
+        },
       },
     },
     async (request, reply) => {
