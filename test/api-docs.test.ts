@@ -40,6 +40,7 @@ describe('API documentation', () => {
       '/qas': ['get'],
       '/is_up': ['get'],
       '/health/ready': ['get'],
+      '/metrics': ['get'],
     });
   });
 

@@ -4,12 +4,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Answerer } from '../answerer/answerer.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
+import { Metrics } from '../metrics/metrics.js';
 import { QaService } from '../qa/qa-service.js';
 import { QuestionRepository } from '../repository/question-repository.js';
 import { registerApiDocs } from './api-docs.js';
 import { isDateTime } from './date-time-format.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { metricsRoutes } from './routes/metrics-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
 import { errorBody, questionAnswer } from './schemas.js';
 
@@ -28,11 +30,13 @@ declare module 'fastify' {
 }
 
 export function buildApp({ config, database, answerer, logger }: AppDeps): FastifyInstance {
+  const metrics = new Metrics(() => database.poolStats());
   const qa = new QaService({
     repository: new QuestionRepository(database.db),
     answerer,
     maxQuestionLength: config.maxQuestionLength,
     logger,
+    llmCalls: metrics,
   });
 
   const app = Fastify({
@@ -78,11 +82,21 @@ export function buildApp({ config, database, answerer, logger }: AppDeps): Fasti
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Streams count too: Fastify runs onResponse when a hijacked reply finishes.
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequest({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      statusCode: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+    });
+  });
 
   registerApiDocs(app);
   app.register(async (scope) => {
     healthRoutes(scope, { database });
     qaRoutes(scope, { qa });
+    metricsRoutes(scope, { metrics });
   });
   return app;
 }

@@ -2,7 +2,20 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Answerer } from '../answerer/answerer.js';
 import { InvalidRequestError, LlmError, LlmNotConfiguredError, NotFoundError } from '../errors.js';
 import type { QuestionRepository } from '../repository/question-repository.js';
-import type { Answer, ListFilter, Page, QuestionAnswer } from './question-answer.js';
+import type { Answer, ListFilter, Page, QuestionAnswer, Usage } from './question-answer.js';
+
+/** One call to the LLM as the lifecycle saw it. */
+export interface LlmCall {
+  /** `answered`, or the error code of the failure. */
+  outcome: string;
+  seconds: number;
+  usage: Usage | null;
+}
+
+/** Where the lifecycle reports its LLM calls (the app's metrics). */
+export interface LlmCallRecorder {
+  llmCall(call: LlmCall): void;
+}
 
 export interface QaServiceDeps {
   repository: QuestionRepository;
@@ -10,6 +23,7 @@ export interface QaServiceDeps {
   answerer: Answerer | undefined;
   maxQuestionLength: number;
   logger: FastifyBaseLogger;
+  llmCalls: LlmCallRecorder;
 }
 
 /** What a streaming ask reports as it goes; listeners must not throw. */
@@ -98,17 +112,22 @@ export class QaService {
     askLlm: () => Promise<Answer>,
     onCreated?: (pending: QuestionAnswer) => void,
   ): Promise<QuestionAnswer> {
-    const { repository, logger } = this.deps;
+    const { repository, logger, llmCalls } = this.deps;
     const pending = await repository.createPending(question);
     onCreated?.(pending);
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
     let answer;
     try {
       answer = await askLlm();
     } catch (error) {
+      const outcome = error instanceof LlmError ? error.code : 'error';
+      llmCalls.llmCall({ outcome, seconds: seconds(), usage: null });
       if (!(error instanceof LlmError)) throw error;
       await repository.markFailed(pending.id, { code: error.code, message: error.message });
       throw error.withQuestionId(pending.id);
     }
+    llmCalls.llmCall({ outcome: 'answered', seconds: seconds(), usage: answer.usage });
     const stored = await repository.markAnswered(pending.id, answer);
     if (stored) return stored;
     // Deleted while the LLM was answering: honour the delete, still hand back the answer.
