@@ -105,7 +105,7 @@ describe('POST /ask on PostgreSQL', () => {
     const response = await ask(askbase.url, {
       question: 'Is this field ignored?',
       temperature: 2,
-      stream: true,
+      model: 'gpt-4o',
       id: 999_999,
       status: 'failed',
     });

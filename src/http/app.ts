@@ -4,12 +4,16 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Answerer } from '../answerer/answerer.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
+import { Metrics } from '../metrics/metrics.js';
 import type { OutcomeSpool } from '../qa/outcome-spool.js';
 import { QaService } from '../qa/qa-service.js';
 import { QuestionRepository } from '../repository/question-repository.js';
 import { ShuttingDownError } from '../errors.js';
+import { registerApiDocs } from './api-docs.js';
+import { isDateTime } from './date-time-format.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { metricsRoutes } from './routes/metrics-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
 import { errorBody, questionAnswer } from './schemas.js';
 import { registerSecurity } from './security.js';
@@ -36,6 +40,7 @@ export async function buildApp({
   spool,
   logger,
 }: AppDeps): Promise<FastifyInstance> {
+  const metrics = new Metrics(() => database.poolStats());
   const qa = new QaService({
     repository: new QuestionRepository(database),
     answerer,
@@ -43,6 +48,7 @@ export async function buildApp({
     maxQuestionLength: config.maxQuestionLength,
     storeAttempts: config.durability.storeAttempts,
     storeBackoffMs: config.durability.storeBackoffMs,
+    llmCalls: metrics,
     logger,
   });
 
@@ -62,7 +68,7 @@ export async function buildApp({
   const ajvOptions = { useDefaults: true, removeAdditional: true, allErrors: false } as const;
   const coercing = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
   const strict = new Ajv({ ...ajvOptions, coerceTypes: false });
-  for (const ajv of [coercing, strict]) ajv.addFormat('date-time', true);
+  for (const ajv of [coercing, strict]) ajv.addFormat('date-time', isDateTime);
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema),
   );
@@ -91,12 +97,23 @@ export async function buildApp({
     reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
   });
+  // Streams count too: Fastify runs onResponse when a hijacked reply finishes.
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequest({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      statusCode: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+    });
+  });
 
   await registerSecurity(app, config.security);
   const corsEnabled = config.security.corsOrigins.length > 0;
+  registerApiDocs(app, { corsEnabled });
   await app.register(async (scope) => {
     healthRoutes(scope, { database, corsEnabled });
     qaRoutes(scope, { qa, security: config.security, corsEnabled });
+    metricsRoutes(scope, { metrics, corsEnabled });
   });
   return app;
 }

@@ -13,7 +13,28 @@ import {
 } from '../errors.js';
 import { INTERRUPTED, type QuestionRepository } from '../repository/question-repository.js';
 import type { OutcomeSpool, ReplayResult, SpooledOutcome } from './outcome-spool.js';
-import type { Answer, Page, QuestionAnswer } from './question-answer.js';
+import type { Answer, ListFilter, Page, QuestionAnswer, Usage } from './question-answer.js';
+
+/** One call to the LLM as the lifecycle saw it. */
+export interface LlmCall {
+  /** `answered`, or the error code of the failure. */
+  outcome: string;
+  seconds: number;
+  usage: Usage | null;
+}
+
+/** Where the lifecycle reports its LLM calls (the app's metrics). */
+export interface LlmCallRecorder {
+  llmCall(call: LlmCall): void;
+}
+
+/** What a streaming ask reports as it goes; listeners must not throw. */
+export interface AskProgress {
+  /** The question is stored as pending; the LLM is asked next. */
+  created(pending: QuestionAnswer): void;
+  /** The next piece of the answer's text, in order. */
+  delta(text: string): void;
+}
 
 export interface QaServiceDeps {
   repository: QuestionRepository;
@@ -24,6 +45,7 @@ export interface QaServiceDeps {
   /** Attempts to store an outcome, with exponential backoff from `storeBackoffMs`. */
   storeAttempts: number;
   storeBackoffMs: number;
+  llmCalls: LlmCallRecorder;
   logger: FastifyBaseLogger;
 }
 
@@ -41,14 +63,20 @@ export class QaService {
   /**
    * Stores the question as pending, asks the LLM with no database connection held, then
    * records the answer or the failure. The lifecycle runs to the end even if the caller goes
-   * away, so a paid-for answer is stored; `drain()` waits for those still running.
+   * away, so a paid-for answer is stored; `drain()` waits for those still running. With
+   * `progress`, the answer is streamed from the LLM and each step reported as it happens;
+   * nothing is reported before the question is stored.
    */
-  async ask({ question: raw, idempotencyKey }: AskRequest): Promise<QuestionAnswer> {
+  async ask(
+    { question: raw, idempotencyKey }: AskRequest,
+    progress?: AskProgress,
+  ): Promise<QuestionAnswer> {
     const question = this.validQuestion(raw);
     const answerer = this.requireAnswerer();
     const created = await this.deps.repository.createPending(question, idempotencyKey);
     if (!created.created) return replayIdempotent(created.questionAnswer, question);
-    return this.track(this.answerAndRecord(created.questionAnswer, answerer));
+    progress?.created(created.questionAnswer);
+    return this.track(this.answerAndRecord(created.questionAnswer, answerer, progress));
   }
 
   /** Asks a failed question again, under the same id. */
@@ -74,7 +102,7 @@ export class QaService {
     }
   }
 
-  list(options: { limit: number; afterId?: number }): Promise<Page<QuestionAnswer>> {
+  list(options: { limit: number; afterId?: number } & ListFilter): Promise<Page<QuestionAnswer>> {
     return this.deps.repository.listPage(options);
   }
 
@@ -107,11 +135,19 @@ export class QaService {
   private async answerAndRecord(
     pending: QuestionAnswer,
     answerer: Answerer,
+    progress?: AskProgress,
   ): Promise<QuestionAnswer> {
+    const { llmCalls } = this.deps;
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
     let answer: Answer;
     try {
-      answer = await answerer.answer(pending.question);
+      answer = progress
+        ? await answerer.answerStream(pending.question, (text) => progress.delta(text))
+        : await answerer.answer(pending.question);
     } catch (error) {
+      const outcome = error instanceof LlmError ? error.code : 'error';
+      llmCalls.llmCall({ outcome, seconds: seconds(), usage: null });
       if (!(error instanceof LlmError)) throw error;
       await this.record({
         kind: 'failed',
@@ -121,6 +157,7 @@ export class QaService {
       });
       throw error.withQuestionId(pending.id);
     }
+    llmCalls.llmCall({ outcome: 'answered', seconds: seconds(), usage: answer.usage });
     const answeredAt = new Date();
     const stored = await this.record({
       kind: 'answered',

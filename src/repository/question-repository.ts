@@ -1,10 +1,13 @@
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, lt, or, sql } from 'drizzle-orm';
 import { type Database, isConnectionError } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import { DatabaseUnavailableError } from '../errors.js';
-import type { Answer, Page, QuestionAnswer } from '../qa/question-answer.js';
+import type { Answer, ListFilter, Page, QuestionAnswer } from '../qa/question-answer.js';
 
-type Row = typeof questionAnswers.$inferSelect;
+// Every column but the search vector, which only the database needs: it is as large as the
+// question and answer together.
+const { searchVector, ...columns } = getTableColumns(questionAnswers);
+type Row = Omit<typeof questionAnswers.$inferSelect, 'searchVector'>;
 
 /** The error code of a question whose process stopped before recording its outcome. */
 export const INTERRUPTED = 'interrupted';
@@ -37,10 +40,10 @@ export class QuestionRepository {
         .insert(questionAnswers)
         .values({ question, idempotencyKey })
         .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
-        .returning();
+        .returning(columns);
       if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
       const [existing] = await this.db
-        .select()
+        .select(columns)
         .from(questionAnswers)
         .where(eq(questionAnswers.idempotencyKey, idempotencyKey ?? ''));
       if (!existing) throw new Error('idempotency key conflict but no row found');
@@ -84,7 +87,7 @@ export class QuestionRepository {
             ),
           ),
         )
-        .returning();
+        .returning(columns);
       return row && toQuestionAnswer(row);
     });
   }
@@ -104,7 +107,7 @@ export class QuestionRepository {
           latencyMs: error.latencyMs ?? null,
         })
         .where(and(eq(questionAnswers.id, id), eq(questionAnswers.status, 'pending')))
-        .returning();
+        .returning(columns);
       return row && toQuestionAnswer(row);
     });
   }
@@ -116,7 +119,7 @@ export class QuestionRepository {
         .update(questionAnswers)
         .set({ status: 'pending', errorCode: null, errorMessage: null, latencyMs: null })
         .where(and(eq(questionAnswers.id, id), eq(questionAnswers.status, 'failed')))
-        .returning();
+        .returning(columns);
       return row && toQuestionAnswer(row);
     });
   }
@@ -138,7 +141,10 @@ export class QuestionRepository {
 
   get(id: number): Promise<QuestionAnswer | undefined> {
     return this.run(async () => {
-      const [row] = await this.db.select().from(questionAnswers).where(eq(questionAnswers.id, id));
+      const [row] = await this.db
+        .select(columns)
+        .from(questionAnswers)
+        .where(eq(questionAnswers.id, id));
       return row && toQuestionAnswer(row);
     });
   }
@@ -156,17 +162,32 @@ export class QuestionRepository {
   /**
    * Newest first, by id. Keyset paging: the page after id N is `id < N`, an index range
    * scan on the primary key, so page 10,000 costs what page 1 costs (OFFSET would not).
+   * Search results keep this order rather than ranking by relevance, so that paging through
+   * them stays exact while rows are added.
    */
-  listPage(options: { limit: number; afterId?: number }): Promise<Page<QuestionAnswer>> {
+  listPage(
+    options: { limit: number; afterId?: number } & ListFilter,
+  ): Promise<Page<QuestionAnswer>> {
+    const { limit, afterId, search, status, since, until } = options;
     return this.run(async () => {
       const rows = await this.db
-        .select()
+        .select(columns)
         .from(questionAnswers)
-        .where(options.afterId === undefined ? undefined : lt(questionAnswers.id, options.afterId))
+        .where(
+          and(
+            afterId === undefined ? undefined : lt(questionAnswers.id, afterId),
+            status === undefined ? undefined : eq(questionAnswers.status, status),
+            since === undefined ? undefined : gte(questionAnswers.createdAt, since),
+            until === undefined ? undefined : lt(questionAnswers.createdAt, until),
+            search === undefined
+              ? undefined
+              : sql`${searchVector} @@ websearch_to_tsquery('english', ${search})`,
+          ),
+        )
         .orderBy(desc(questionAnswers.id))
-        .limit(options.limit + 1);
-      const items = rows.slice(0, options.limit).map(toQuestionAnswer);
-      const hasMore = rows.length > options.limit;
+        .limit(limit + 1);
+      const items = rows.slice(0, limit).map(toQuestionAnswer);
+      const hasMore = rows.length > limit;
       return { items, nextAfterId: hasMore ? items.at(-1)?.id : undefined };
     });
   }

@@ -66,10 +66,16 @@ export async function startAskbase(
 }
 
 /** POST /ask with a JSON body. */
-export function ask(baseUrl: string, body: unknown, headers: Record<string, string> = {}) {
+export function ask(
+  baseUrl: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+) {
   return fetch(`${baseUrl}/ask`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal,
   });
 }

@@ -16,15 +16,31 @@ export function healthRoutes(
 ) {
   // Liveness: the process serves; deliberately independent of the database. Probes run every
   // few seconds, so their request lines are logged only at warn and above.
-  app.get('/is_up', { logLevel: 'warn', schema: { response: { 200: statusBody } } }, async () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/is_up',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness: the process serves',
+        response: { 200: { ...statusBody, description: 'Serving' } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
   methodNotAllowed(app, '/is_up', ['GET'], { corsEnabled });
 
   // Readiness: migrations are applied and the database answers right now.
   app.get(
     '/health/ready',
-    { logLevel: 'warn', schema: { response: { 200: statusBody, 503: errorRef } } },
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: the database is reachable and migrated',
+        response: { 200: { ...statusBody, description: 'Ready' }, 503: errorRef },
+      },
+    },
     async (request) => {
       if (!database.isReady()) {
         throw new DatabaseUnavailableError('the database is not connected or not migrated yet');
