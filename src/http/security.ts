@@ -14,7 +14,12 @@ const PUBLIC_ROUTES = new Set(['/is_up', '/health/ready']);
  * but applied only to routes that opt in with `config: { rateLimit: … }`).
  */
 export async function registerSecurity(app: FastifyInstance, config: SecurityConfig) {
-  await app.register(helmet, { global: true });
+  await app.register(helmet, {
+    global: true,
+    // askbase is often served over plain HTTP on a private address; upgrading the /docs
+    // page's own script requests to https would break it there.
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins, maxAge: 600 });
   }
