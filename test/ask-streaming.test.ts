@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { ask, startAskbase } from './helpers/askbase.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { type ServerSentEvent, allEvents, readEvents } from './helpers/server-sent-events.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -9,21 +8,7 @@ const STREAM = { accept: 'text/event-stream' };
 const ANSWER = 'Paris is the capital of France; the Seine runs through it.';
 
 describe('POST /ask as server-sent events on PostgreSQL', () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-  let askbase: RunningAskbase;
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
-    askbase = await startAskbase({ DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl });
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
-    await fake?.close();
-  });
-  beforeEach(() => fake.reset());
+  const suite = useAskbaseSuite();
 
   const names = (events: ServerSentEvent[]) => events.map((event) => event.event);
   const deltaText = (events: ServerSentEvent[]) =>
@@ -33,7 +18,7 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
       .join('');
   const rowOf = async (id: unknown) =>
     (
-      await db.query(
+      await suite.db.query(
         `select answer, status, error_code, prompt_tokens, completion_tokens, total_tokens
            from question_answers where id = $1`,
         [id],
@@ -41,9 +26,9 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
     )[0];
 
   it('when the client accepts an event stream, then created, the deltas and done arrive in order', async () => {
-    fake.setBehavior({ answer: () => ANSWER });
+    suite.fake.setBehavior({ answer: () => ANSWER });
 
-    const response = await ask(askbase.url, { question: 'Where is Paris?' }, STREAM);
+    const response = await ask(suite.askbase.url, { question: 'Where is Paris?' }, STREAM);
 
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
@@ -65,13 +50,15 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
   });
 
   it('when an answer is streamed, then the deltas, the stored answer and GET /qa/:id agree, usage included', async () => {
-    fake.setBehavior({ answer: () => ANSWER });
+    suite.fake.setBehavior({ answer: () => ANSWER });
 
-    const events = await allEvents(await ask(askbase.url, { question: 'Where is Paris?' }, STREAM));
+    const events = await allEvents(
+      await ask(suite.askbase.url, { question: 'Where is Paris?' }, STREAM),
+    );
 
     const done = events.at(-1)?.data as { id: number; usage: unknown };
     expect(deltaText(events)).toBe(ANSWER);
-    const read = await fetch(`${askbase.url}/qa/${done.id}`);
+    const read = await fetch(`${suite.askbase.url}/qa/${done.id}`);
     expect(await read.json()).toEqual(done);
     expect(await rowOf(done.id)).toEqual({
       answer: ANSWER,
@@ -82,21 +69,21 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
       total_tokens: 14,
     });
     expect(done.usage).toEqual({ prompt_tokens: 3, completion_tokens: 11, total_tokens: 14 });
-    expect(fake.requests[0]).toMatchObject({
+    expect(suite.fake.requests[0]).toMatchObject({
       stream: true,
       stream_options: { include_usage: true },
     });
   });
 
   it('when the body says "stream": true, then the answer streams without an Accept header', async () => {
-    const response = await ask(askbase.url, { question: 'Stream me', stream: true });
+    const response = await ask(suite.askbase.url, { question: 'Stream me', stream: true });
 
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(names(await allEvents(response)).at(-1)).toBe('done');
   });
 
   it('when the body says "stream": false, then the reply is JSON whatever the Accept header says', async () => {
-    const response = await ask(askbase.url, { question: 'No stream', stream: false }, STREAM);
+    const response = await ask(suite.askbase.url, { question: 'No stream', stream: false }, STREAM);
 
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -104,9 +91,11 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
   });
 
   it('when the LLM fails, then an error event carries the question id and the row is failed', async () => {
-    fake.setBehavior({ fault: 'server_error' });
+    suite.fake.setBehavior({ fault: 'server_error' });
 
-    const events = await allEvents(await ask(askbase.url, { question: 'Will this fail?' }, STREAM));
+    const events = await allEvents(
+      await ask(suite.askbase.url, { question: 'Will this fail?' }, STREAM),
+    );
 
     expect(names(events)).toEqual(['created', 'error']);
     const { id } = events[0]?.data as { id: number };
@@ -117,9 +106,11 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
   });
 
   it('when the LLM connection breaks mid-answer, then the deltas so far are followed by an error event', async () => {
-    fake.setBehavior({ fault: 'cut_stream', answer: () => ANSWER });
+    suite.fake.setBehavior({ fault: 'cut_stream', answer: () => ANSWER });
 
-    const events = await allEvents(await ask(askbase.url, { question: 'Cut me off' }, STREAM));
+    const events = await allEvents(
+      await ask(suite.askbase.url, { question: 'Cut me off' }, STREAM),
+    );
 
     expect(names(events)).toEqual(['created', 'delta', 'error']);
     const { id } = events[0]?.data as { id: number };
@@ -128,10 +119,15 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
   });
 
   it('when the client goes away after created, then the answer is still generated and stored', async () => {
-    fake.setBehavior({ answer: () => ANSWER, chunkDelayMs: 30 });
+    suite.fake.setBehavior({ answer: () => ANSWER, chunkDelayMs: 30 });
     const client = new AbortController();
 
-    const response = await ask(askbase.url, { question: 'Leaving early' }, STREAM, client.signal);
+    const response = await ask(
+      suite.askbase.url,
+      { question: 'Leaving early' },
+      STREAM,
+      client.signal,
+    );
     let id: number | undefined;
     for await (const event of readEvents(response)) {
       if (event.event === 'created') id = (event.data as { id: number }).id;
@@ -141,7 +137,7 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
 
     expect(id).toBeDefined();
     const stored = await waitFor(async () => {
-      const body = (await (await fetch(`${askbase.url}/qa/${id}`)).json()) as {
+      const body = (await (await fetch(`${suite.askbase.url}/qa/${id}`)).json()) as {
         status: string;
         answer: string | null;
       };
@@ -151,9 +147,9 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
   });
 
   it('when the question is invalid, then the reply is a plain JSON 400 and nothing is stored', async () => {
-    const before = await db.query('select count(*)::int as n from question_answers');
+    const before = await suite.db.query('select count(*)::int as n from question_answers');
 
-    const response = await ask(askbase.url, { question: '   ' }, STREAM);
+    const response = await ask(suite.askbase.url, { question: '   ' }, STREAM);
 
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -164,11 +160,11 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
         param: 'question',
       },
     });
-    expect(await db.query('select count(*)::int as n from question_answers')).toEqual(before);
+    expect(await suite.db.query('select count(*)::int as n from question_answers')).toEqual(before);
   });
 
   it('when "stream" is not a boolean, then 400 names the parameter', async () => {
-    const response = await ask(askbase.url, { question: 'Hi', stream: 'yes' });
+    const response = await ask(suite.askbase.url, { question: 'Hi', stream: 'yes' });
 
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({
@@ -177,7 +173,7 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
   });
 
   it('when no LLM is configured, then a streaming ask is a plain JSON 503', async () => {
-    const withoutLlm = await startAskbase({ DATABASE_URL: db.url });
+    const withoutLlm = await startAskbase({ DATABASE_URL: suite.db.url });
     try {
       const response = await ask(withoutLlm.url, { question: 'Anyone there?' }, STREAM);
 
@@ -190,8 +186,11 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
   });
 
   it('when askbase stops while a stream whose client left is still answering, then the answer is stored first', async () => {
-    const stopping = await startAskbase({ DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl });
-    fake.setBehavior({ answer: () => ANSWER, chunkDelayMs: 30 });
+    const stopping = await startAskbase({
+      DATABASE_URL: suite.db.url,
+      OPENAI_BASE_URL: suite.fake.baseUrl,
+    });
+    suite.fake.setBehavior({ answer: () => ANSWER, chunkDelayMs: 30 });
     const client = new AbortController();
     const response = await ask(stopping.url, { question: 'Stop soon' }, STREAM, client.signal);
     let id: number | undefined;

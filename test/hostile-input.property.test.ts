@@ -1,8 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 const paths = [
   '/ask',
@@ -73,27 +71,12 @@ const askRequest = fc.record({
 const request = fc.oneof(anyRequest, askRequest);
 
 describe('hostile input on every route', () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-  let askbase: RunningAskbase;
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
-    askbase = await startAskbase({
-      DATABASE_URL: db.url,
-      OPENAI_BASE_URL: fake.baseUrl,
-      MAX_QUESTION_LENGTH: '100',
-    });
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
-    await fake?.close();
-  });
+  const suite = useAskbaseSuite({ MAX_QUESTION_LENGTH: '100' });
 
   const countRows = async () =>
-    Number((await db.query<{ count: string }>('select count(*) from question_answers'))[0]?.count);
+    Number(
+      (await suite.db.query<{ count: string }>('select count(*) from question_answers'))[0]?.count,
+    );
 
   it('when random methods, bodies, content types and headers arrive, then no response is a 5xx, every error is JSON, and rejected input stores nothing', async () => {
     await fc.assert(
@@ -107,7 +90,7 @@ describe('hostile input on every route', () => {
           const hasBody = !['GET', 'HEAD'].includes(method);
           const before = await countRows();
 
-          const response = await fetch(`${askbase.url}${path}`, {
+          const response = await fetch(`${suite.askbase.url}${path}`, {
             method,
             headers,
             body: hasBody ? body : undefined,

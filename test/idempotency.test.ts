@@ -1,36 +1,21 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { ask } from './helpers/askbase.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 describe('Idempotency-Key on POST /ask', () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-  let askbase: RunningAskbase;
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
-    askbase = await startAskbase({ DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl });
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
-    await fake?.close();
-  });
-  beforeEach(() => fake.reset());
+  const suite = useAskbaseSuite();
 
   const key = () => `key-${crypto.randomUUID()}`;
 
   it('when the same key is sent again, then the stored result comes back without a second LLM call', async () => {
     const idempotencyKey = key();
     const first = await ask(
-      askbase.url,
+      suite.askbase.url,
       { question: 'Why is the sky blue?' },
       { 'idempotency-key': idempotencyKey },
     );
     const second = await ask(
-      askbase.url,
+      suite.askbase.url,
       { question: 'Why is the sky blue?' },
       { 'idempotency-key': idempotencyKey },
     );
@@ -43,19 +28,24 @@ describe('Idempotency-Key on POST /ask', () => {
     ];
     expect(b.id).toBe(a.id);
     expect(b.answer).toBe(a.answer);
-    expect(fake.requests).toHaveLength(1);
-    const rows = await db.query('select id from question_answers where idempotency_key = $1', [
-      idempotencyKey,
-    ]);
+    expect(suite.fake.requests).toHaveLength(1);
+    const rows = await suite.db.query(
+      'select id from question_answers where idempotency_key = $1',
+      [idempotencyKey],
+    );
     expect(rows).toHaveLength(1);
   });
 
   it('when the same key comes with a different question, then 422 idempotency_key_reused and no LLM call', async () => {
     const idempotencyKey = key();
-    await ask(askbase.url, { question: 'First question' }, { 'idempotency-key': idempotencyKey });
+    await ask(
+      suite.askbase.url,
+      { question: 'First question' },
+      { 'idempotency-key': idempotencyKey },
+    );
 
     const reused = await ask(
-      askbase.url,
+      suite.askbase.url,
       { question: 'Another question' },
       { 'idempotency-key': idempotencyKey },
     );
@@ -65,21 +55,21 @@ describe('Idempotency-Key on POST /ask', () => {
     expect(((await reused.json()) as { error: { code: string } }).error.code).toBe(
       'idempotency_key_reused',
     );
-    expect(fake.requests).toHaveLength(1);
+    expect(suite.fake.requests).toHaveLength(1);
   });
 
   it('when the first request with a key is still in flight, then a second gets 409 request_in_progress', async () => {
-    fake.setBehavior({ latencyMs: 800 });
+    suite.fake.setBehavior({ latencyMs: 800 });
     const idempotencyKey = key();
     const first = ask(
-      askbase.url,
+      suite.askbase.url,
       { question: 'Slow question' },
       { 'idempotency-key': idempotencyKey },
     );
-    await expect.poll(() => fake.inFlight()).toBe(1);
+    await expect.poll(() => suite.fake.inFlight()).toBe(1);
 
     const second = await ask(
-      askbase.url,
+      suite.askbase.url,
       { question: 'Slow question' },
       { 'idempotency-key': idempotencyKey },
     );
@@ -88,20 +78,20 @@ describe('Idempotency-Key on POST /ask', () => {
     const body = (await second.json()) as { error: { code: string; id: number } };
     expect(body.error.code).toBe('request_in_progress');
     expect((await first).status).toBe(200);
-    expect(fake.requests).toHaveLength(1);
+    expect(suite.fake.requests).toHaveLength(1);
   });
 
   it('when the first request with a key failed, then repeating it returns the same failure and id without a new LLM call', async () => {
-    fake.setBehavior({ fault: 'server_error' });
+    suite.fake.setBehavior({ fault: 'server_error' });
     const idempotencyKey = key();
     const first = await ask(
-      askbase.url,
+      suite.askbase.url,
       { question: 'Doomed question' },
       { 'idempotency-key': idempotencyKey },
     );
-    fake.setBehavior({});
+    suite.fake.setBehavior({});
     const second = await ask(
-      askbase.url,
+      suite.askbase.url,
       { question: 'Doomed question' },
       { 'idempotency-key': idempotencyKey },
     );
@@ -113,7 +103,7 @@ describe('Idempotency-Key on POST /ask', () => {
       (await second.json()) as { error: { id: number; code: string } },
     ];
     expect(b.error).toMatchObject({ code: 'llm_unavailable', id: a.error.id });
-    expect(fake.requests).toHaveLength(1);
+    expect(suite.fake.requests).toHaveLength(1);
   });
 
   it.each([
@@ -123,10 +113,12 @@ describe('Idempotency-Key on POST /ask', () => {
   ])(
     'when the key is %s, then 400 invalid_request and nothing is stored',
     async (_, idempotencyKey) => {
-      const before = await db.query<{ count: string }>('select count(*) from question_answers');
+      const before = await suite.db.query<{ count: string }>(
+        'select count(*) from question_answers',
+      );
 
       const response = await ask(
-        askbase.url,
+        suite.askbase.url,
         { question: 'Keyed question' },
         { 'idempotency-key': idempotencyKey },
       );
@@ -135,7 +127,7 @@ describe('Idempotency-Key on POST /ask', () => {
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
         'invalid_request',
       );
-      expect(await db.query('select count(*) from question_answers')).toEqual(before);
+      expect(await suite.db.query('select count(*) from question_answers')).toEqual(before);
     },
   );
 });

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { ask, startAskbase } from './helpers/askbase.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { allEvents } from './helpers/server-sent-events.js';
 
 interface Sample {
@@ -29,23 +28,9 @@ function parseMetrics(text: string): Sample[] {
 }
 
 describe('GET /metrics on PostgreSQL', () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-  let askbase: RunningAskbase;
+  const suite = useAskbaseSuite();
 
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
-    askbase = await startAskbase({ DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl });
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
-    await fake?.close();
-  });
-  beforeEach(() => fake.reset());
-
-  async function scrape(target = askbase) {
+  async function scrape(target = suite.askbase) {
     const response = await fetch(`${target.url}/metrics`);
     expect(response.status).toBe(200);
     return parseMetrics(await response.text());
@@ -58,7 +43,7 @@ describe('GET /metrics on PostgreSQL', () => {
       .reduce((sum, sample) => sum + sample.value, 0);
 
   it('when scraped, then the reply is the Prometheus text format', async () => {
-    const response = await fetch(`${askbase.url}/metrics`);
+    const response = await fetch(`${suite.askbase.url}/metrics`);
 
     expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(await response.text()).toContain('# TYPE askbase_http_requests_total counter');
@@ -67,7 +52,9 @@ describe('GET /metrics on PostgreSQL', () => {
   it('when a question has been answered, then HTTP, LLM and token counts show it', async () => {
     const before = await scrape();
 
-    const response = await ask(askbase.url, { question: 'How many tokens is this question?' });
+    const response = await ask(suite.askbase.url, {
+      question: 'How many tokens is this question?',
+    });
     expect(response.status).toBe(200);
 
     const after = await scrape();
@@ -83,10 +70,10 @@ describe('GET /metrics on PostgreSQL', () => {
   });
 
   it('when the LLM fails, then the call is counted under its error code', async () => {
-    fake.setBehavior({ fault: 'server_error' });
+    suite.fake.setBehavior({ fault: 'server_error' });
     const before = await scrape();
 
-    await ask(askbase.url, { question: 'Will this fail?' });
+    await ask(suite.askbase.url, { question: 'Will this fail?' });
 
     const after = await scrape();
     const outcome = { outcome: 'llm_unavailable' };
@@ -99,7 +86,7 @@ describe('GET /metrics on PostgreSQL', () => {
   it('when an answer is streamed, then the request and its tokens are counted once it ends', async () => {
     const before = await scrape();
 
-    await allEvents(await ask(askbase.url, { question: 'Stream it', stream: true }));
+    await allEvents(await ask(suite.askbase.url, { question: 'Stream it', stream: true }));
 
     const after = await scrape();
     const askLabels = { method: 'POST', route: '/ask', status_code: '200' };
@@ -110,8 +97,8 @@ describe('GET /metrics on PostgreSQL', () => {
   });
 
   it('when URLs carry ids or match no route, then requests are labelled by route pattern', async () => {
-    await fetch(`${askbase.url}/qa/987654`);
-    await fetch(`${askbase.url}/no/such/path`);
+    await fetch(`${suite.askbase.url}/qa/987654`);
+    await fetch(`${suite.askbase.url}/no/such/path`);
 
     const after = await scrape();
 
@@ -125,7 +112,7 @@ describe('GET /metrics on PostgreSQL', () => {
   });
 
   it('when scraped, then the database pool and the process are reported', async () => {
-    await fetch(`${askbase.url}/qas?limit=1`); // leaves an idle connection in the pool
+    await fetch(`${suite.askbase.url}/qas?limit=1`); // leaves an idle connection in the pool
 
     const samples = await scrape();
     const names = new Set(samples.map((sample) => sample.name));
@@ -147,9 +134,12 @@ describe('GET /metrics on PostgreSQL', () => {
   });
 
   it('when two apps run in one process, then each counts only its own requests', async () => {
-    const other = await startAskbase({ DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl });
+    const other = await startAskbase({
+      DATABASE_URL: suite.db.url,
+      OPENAI_BASE_URL: suite.fake.baseUrl,
+    });
     try {
-      await ask(askbase.url, { question: 'Counted by the first app only' });
+      await ask(suite.askbase.url, { question: 'Counted by the first app only' });
 
       const samples = await scrape(other);
 

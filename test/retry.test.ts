@@ -1,33 +1,21 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { ask } from './helpers/askbase.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 describe('POST /qa/{id}/retry', () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-  let askbase: RunningAskbase;
+  const suite = useAskbaseSuite();
 
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
-    askbase = await startAskbase({ DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl });
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
-    await fake?.close();
-  });
-  beforeEach(() => fake.reset());
-
-  const retry = (id: number | string) => fetch(`${askbase.url}/qa/${id}/retry`, { method: 'POST' });
+  const retry = (id: number | string) =>
+    fetch(`${suite.askbase.url}/qa/${id}/retry`, { method: 'POST' });
 
   it('when a question failed, then retrying asks it again under the same id and stores the answer', async () => {
-    fake.setBehavior({ fault: 'server_error' });
-    const failed = (await (await ask(askbase.url, { question: 'Second chance?' })).json()) as {
+    suite.fake.setBehavior({ fault: 'server_error' });
+    const failed = (await (
+      await ask(suite.askbase.url, { question: 'Second chance?' })
+    ).json()) as {
       error: { id: number };
     };
-    fake.setBehavior({ answer: () => 'Yes.' });
+    suite.fake.setBehavior({ answer: () => 'Yes.' });
 
     const response = await retry(failed.error.id);
 
@@ -38,17 +26,19 @@ describe('POST /qa/{id}/retry', () => {
       answer: 'Yes.',
       error: null,
     });
-    const rows = await db.query('select status, answer from question_answers where id = $1', [
+    const rows = await suite.db.query('select status, answer from question_answers where id = $1', [
       failed.error.id,
     ]);
     expect(rows).toEqual([{ status: 'answered', answer: 'Yes.' }]);
   });
 
   it('when a question is already answered, then 409 not_retryable and no LLM call', async () => {
-    const answered = (await (await ask(askbase.url, { question: 'Done already' })).json()) as {
+    const answered = (await (
+      await ask(suite.askbase.url, { question: 'Done already' })
+    ).json()) as {
       id: number;
     };
-    fake.reset();
+    suite.fake.reset();
 
     const response = await retry(answered.id);
 
@@ -56,7 +46,7 @@ describe('POST /qa/{id}/retry', () => {
     expect(await response.json()).toMatchObject({
       error: { code: 'not_retryable', id: answered.id },
     });
-    expect(fake.requests).toHaveLength(0);
+    expect(suite.fake.requests).toHaveLength(0);
   });
 
   it.each([
