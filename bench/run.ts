@@ -441,6 +441,8 @@ async function startServer(
     LOG_LEVEL: 'warn',
     DB_POOL_MAX: String(config.poolMax),
     SHUTDOWN_GRACE_MS: '5000',
+    // All load comes from one address; the benchmark measures throughput, not the abuse limit.
+    RATE_LIMIT_MAX: '0',
   };
   if (database === 'pglite') {
     serverEnv.DATA_DIR = await mkdtemp(join(workDir, 'pglite-'));

@@ -23,6 +23,30 @@ export interface Config {
   bodyLimitBytes: number;
   logLevel: LogLevel;
   shutdownGraceMs: number;
+  durability: DurabilityConfig;
+  security: SecurityConfig;
+}
+
+export interface DurabilityConfig {
+  /** Attempts to store an answer before it goes to the spool, and the first backoff. */
+  storeAttempts: number;
+  storeBackoffMs: number;
+  /** How often spooled answers are replayed while the spool is not empty. */
+  spoolReplayIntervalMs: number;
+  /** Longest wait between attempts to reach the database at start. */
+  connectBackoffMaxMs: number;
+}
+
+export interface SecurityConfig {
+  /** Asks per client per window; 0 turns rate limiting off. */
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  /** When non-empty, every route but the health checks needs `Authorization: Bearer <key>`. */
+  apiKeys: string[];
+  /** Origins allowed by CORS; empty means CORS is off. */
+  corsOrigins: string[];
+  /** Trust X-Forwarded-For from a reverse proxy to find the client address. */
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {
@@ -62,6 +86,28 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 65_536, { min: 1024, max: 100 * 1024 * 1024 }),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 30_000, { min: 0, max: 3_600_000 }),
+    durability: {
+      storeAttempts: read.integer('ANSWER_STORE_ATTEMPTS', 5, { min: 1, max: 100 }),
+      storeBackoffMs: read.integer('ANSWER_STORE_BACKOFF_MS', 200, { min: 1, max: 60_000 }),
+      spoolReplayIntervalMs: read.integer('SPOOL_REPLAY_INTERVAL_MS', 2_000, {
+        min: 10,
+        max: 600_000,
+      }),
+      connectBackoffMaxMs: read.integer('DB_CONNECT_BACKOFF_MAX_MS', 10_000, {
+        min: 10,
+        max: 600_000,
+      }),
+    },
+    security: {
+      rateLimitMax: read.integer('RATE_LIMIT_MAX', 60, { min: 0, max: 1_000_000 }),
+      rateLimitWindowMs: read.integer('RATE_LIMIT_WINDOW_MS', 60_000, {
+        min: 1_000,
+        max: 86_400_000,
+      }),
+      apiKeys: read.list('API_KEYS'),
+      corsOrigins: read.list('CORS_ORIGINS'),
+      trustProxy: read.boolean('TRUST_PROXY', false),
+    },
   };
 }
 
@@ -95,6 +141,19 @@ function reader(env: Env) {
         fail(name, `an integer from ${range.min} to ${range.max} (got "${raw}")`);
       }
       return value;
+    },
+    list(name: string): string[] {
+      return (optional(name) ?? '')
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
+    },
+    boolean(name: string, fallback: boolean): boolean {
+      const raw = optional(name)?.toLowerCase();
+      if (raw === undefined) return fallback;
+      if (['true', '1', 'yes'].includes(raw)) return true;
+      if (['false', '0', 'no'].includes(raw)) return false;
+      return fail(name, `true or false (got "${raw}")`);
     },
     oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
       const raw = optional(name);

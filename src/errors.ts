@@ -62,3 +62,73 @@ export class DatabaseUnavailableError extends AppError {
   readonly statusCode = 503;
   readonly code = 'database_unavailable';
 }
+
+export class ShuttingDownError extends AppError {
+  readonly statusCode = 503;
+  readonly code = 'shutting_down';
+  constructor() {
+    super('askbase is shutting down; retry shortly');
+    this.headers['retry-after'] = '1';
+  }
+}
+
+export class RateLimitedError extends AppError {
+  readonly statusCode = 429;
+  readonly code = 'rate_limited';
+}
+
+export class UnauthorizedError extends AppError {
+  readonly statusCode = 401;
+  readonly code = 'unauthorized';
+  constructor() {
+    super('a valid API key is required: Authorization: Bearer <key>');
+    this.headers['www-authenticate'] = 'Bearer';
+  }
+}
+
+export class IdempotencyKeyReusedError extends AppError {
+  readonly statusCode = 422;
+  readonly code = 'idempotency_key_reused';
+  constructor(id: number) {
+    super('this Idempotency-Key was already used with a different question');
+    this.details.id = id;
+  }
+}
+
+export class RequestInProgressError extends AppError {
+  readonly statusCode = 409;
+  readonly code = 'request_in_progress';
+  constructor(id: number) {
+    super('a request with this Idempotency-Key is still being answered; retry later');
+    this.details.id = id;
+    this.headers['retry-after'] = '1';
+  }
+}
+
+export class NotRetryableError extends AppError {
+  readonly statusCode = 409;
+  readonly code = 'not_retryable';
+  constructor(id: number, status: string) {
+    super(`only failed questions can be retried; question ${id} is ${status}`);
+    this.details.id = id;
+  }
+}
+
+const FAILURE_STATUS: Record<string, number> = {
+  llm_bad_response: 502,
+  llm_unavailable: 503,
+  llm_timeout: 504,
+  interrupted: 503,
+};
+
+/** A failure already stored for a question, replayed to a client that repeats the request. */
+export class StoredFailureError extends AppError {
+  readonly statusCode: number;
+  readonly code: string;
+  constructor(id: number, failure: { code: string; message: string }) {
+    super(failure.message);
+    this.code = failure.code;
+    this.statusCode = FAILURE_STATUS[failure.code] ?? 502;
+    this.details.id = id;
+  }
+}

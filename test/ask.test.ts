@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Fault, type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { type Fault } from './fake-openai/fake-openai.js';
+import { ask } from './helpers/askbase.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import {
   ISO_UTC,
   JSON_CONTENT_TYPE,
@@ -13,36 +13,24 @@ import {
 import { startAskbaseForTest } from './helpers/scoped.js';
 
 describe('POST /ask on PostgreSQL', () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-  let askbase: RunningAskbase;
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
-    askbase = await startAskbase({ DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl });
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
-    await fake?.close();
-  });
-  beforeEach(() => fake.reset());
+  const suite = useAskbaseSuite();
 
   /** Rows in question_answers; tests in a file run one at a time, so a difference is theirs. */
   async function countRows(): Promise<number> {
-    const [row] = await db.query<{ n: number }>('select count(*)::int as n from question_answers');
+    const [row] = await suite.db.query<{ n: number }>(
+      'select count(*)::int as n from question_answers',
+    );
     return row?.n ?? -1;
   }
 
-  function getQa(id: number, base = askbase.url) {
+  function getQa(id: number, base = suite.askbase.url) {
     return fetch(`${base}/qa/${id}`);
   }
 
   it('when the LLM answers, then the answer is returned and stored exactly as the LLM gave it', async () => {
-    fake.setBehavior({ answer: () => 'Paris.' });
+    suite.fake.setBehavior({ answer: () => 'Paris.' });
 
-    const response = await ask(askbase.url, { question: 'What is the capital of France?' });
+    const response = await ask(suite.askbase.url, { question: 'What is the capital of France?' });
 
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -55,16 +43,19 @@ describe('POST /ask on PostgreSQL', () => {
       error: null,
     });
     expect(new Date(body.created_at as string).toISOString()).toBe(body.created_at);
-    const [row] = await db.query('select answer, status from question_answers where id = $1', [
-      body.id,
-    ]);
+    const [row] = await suite.db.query(
+      'select answer, status from question_answers where id = $1',
+      [body.id],
+    );
     expect(row).toEqual({ answer: 'Paris.', status: 'answered' });
   });
 
   it('when the LLM answers, then the QuestionAnswer object has every key of the contract', async () => {
-    fake.setBehavior({ answer: () => 'Four.' });
+    suite.fake.setBehavior({ answer: () => 'Four.' });
 
-    const body = await expectOk<QaJson>(await ask(askbase.url, { question: 'What is 2 + 2?' }));
+    const body = await expectOk<QaJson>(
+      await ask(suite.askbase.url, { question: 'What is 2 + 2?' }),
+    );
 
     expect(Object.keys(body).sort()).toEqual(
       [
@@ -90,7 +81,9 @@ describe('POST /ask on PostgreSQL', () => {
   });
 
   it('when the LLM answers, then created_at and answered_at are ISO-8601 UTC, in order, on POST and GET', async () => {
-    const posted = await expectOk<QaJson>(await ask(askbase.url, { question: 'What time is it?' }));
+    const posted = await expectOk<QaJson>(
+      await ask(suite.askbase.url, { question: 'What time is it?' }),
+    );
     const got = await expectOk<QaJson>(await getQa(posted.id));
 
     for (const qa of [posted, got]) {
@@ -102,10 +95,10 @@ describe('POST /ask on PostgreSQL', () => {
   });
 
   it('when the request has unknown fields, then they are ignored and the question is answered', async () => {
-    const response = await ask(askbase.url, {
+    const response = await ask(suite.askbase.url, {
       question: 'Is this field ignored?',
       temperature: 2,
-      stream: true,
+      model: 'gpt-4o',
       id: 999_999,
       status: 'failed',
     });
@@ -114,29 +107,29 @@ describe('POST /ask on PostgreSQL', () => {
     expect(body).toMatchObject({ question: 'Is this field ignored?', status: 'answered' });
     expect(body).not.toHaveProperty('temperature');
     expect(body.id).not.toBe(999_999);
-    expect(fake.requests).toHaveLength(1);
+    expect(suite.fake.requests).toHaveLength(1);
   });
 
   it('when no SYSTEM_PROMPT is set, then the LLM gets only the user message', async () => {
-    await expectOk(await ask(askbase.url, { question: 'Just me?' }));
+    await expectOk(await ask(suite.askbase.url, { question: 'Just me?' }));
 
-    expect(fake.requests).toHaveLength(1);
-    expect(fake.requests[0]?.messages).toEqual([{ role: 'user', content: 'Just me?' }]);
+    expect(suite.fake.requests).toHaveLength(1);
+    expect(suite.fake.requests[0]?.messages).toEqual([{ role: 'user', content: 'Just me?' }]);
   });
 
   it('when SYSTEM_PROMPT and OPENAI_MODEL are set, then the LLM request carries both', async () => {
     const configured = await startAskbaseForTest({
-      DATABASE_URL: db.url,
-      OPENAI_BASE_URL: fake.baseUrl,
+      DATABASE_URL: suite.db.url,
+      OPENAI_BASE_URL: suite.fake.baseUrl,
       OPENAI_MODEL: 'test-model-7',
       SYSTEM_PROMPT: 'Answer in one word.',
     });
 
     const body = await expectOk<QaJson>(await ask(configured.url, { question: 'Sky colour?' }));
 
-    expect(fake.requests).toHaveLength(1);
-    expect(fake.requests[0]?.model).toBe('test-model-7');
-    expect(fake.requests[0]?.messages).toEqual([
+    expect(suite.fake.requests).toHaveLength(1);
+    expect(suite.fake.requests[0]?.model).toBe('test-model-7');
+    expect(suite.fake.requests[0]?.messages).toEqual([
       { role: 'system', content: 'Answer in one word.' },
       { role: 'user', content: 'Sky colour?' },
     ]);
@@ -152,10 +145,10 @@ describe('POST /ask on PostgreSQL', () => {
     ])('when the body is %s, then 400 invalid_request and nothing is stored', async (_, body) => {
       const before = await countRows();
 
-      await expectError(await ask(askbase.url, body), 400, 'invalid_request');
+      await expectError(await ask(suite.askbase.url, body), 400, 'invalid_request');
 
       expect(await countRows()).toBe(before);
-      expect(fake.requests).toHaveLength(0);
+      expect(suite.fake.requests).toHaveLength(0);
     });
 
     it.each([
@@ -173,11 +166,15 @@ describe('POST /ask on PostgreSQL', () => {
       async (_, body) => {
         const before = await countRows();
 
-        const { error } = await expectError(await ask(askbase.url, body), 400, 'invalid_request');
+        const { error } = await expectError(
+          await ask(suite.askbase.url, body),
+          400,
+          'invalid_request',
+        );
 
         expect(error.message).toMatch(/question/);
         expect(await countRows()).toBe(before);
-        expect(fake.requests).toHaveLength(0);
+        expect(suite.fake.requests).toHaveLength(0);
       },
     );
 
@@ -189,10 +186,10 @@ describe('POST /ask on PostgreSQL', () => {
     ])('when the body is %s, then 400 invalid_json and nothing is stored', async (_, body) => {
       const before = await countRows();
 
-      await expectError(await ask(askbase.url, body), 400, 'invalid_json');
+      await expectError(await ask(suite.askbase.url, body), 400, 'invalid_json');
 
       expect(await countRows()).toBe(before);
-      expect(fake.requests).toHaveLength(0);
+      expect(suite.fake.requests).toHaveLength(0);
     });
 
     it.each([
@@ -206,14 +203,14 @@ describe('POST /ask on PostgreSQL', () => {
         const before = await countRows();
 
         const response = await ask(
-          askbase.url,
+          suite.askbase.url,
           { question: 'What?' },
           { 'content-type': contentType },
         );
 
         await expectError(response, 415, 'unsupported_media_type');
         expect(await countRows()).toBe(before);
-        expect(fake.requests).toHaveLength(0);
+        expect(suite.fake.requests).toHaveLength(0);
       },
     );
 
@@ -221,19 +218,19 @@ describe('POST /ask on PostgreSQL', () => {
       const before = await countRows();
 
       // A byte body makes fetch send no Content-Type at all.
-      const response = await fetch(`${askbase.url}/ask`, {
+      const response = await fetch(`${suite.askbase.url}/ask`, {
         method: 'POST',
         body: new TextEncoder().encode(JSON.stringify({ question: 'What?' })),
       });
 
       await expectError(response, 415, 'unsupported_media_type');
       expect(await countRows()).toBe(before);
-      expect(fake.requests).toHaveLength(0);
+      expect(suite.fake.requests).toHaveLength(0);
     });
 
     it('when Content-Type is JSON with a charset, then the question is answered', async () => {
       const response = await ask(
-        askbase.url,
+        suite.askbase.url,
         { question: 'Charset?' },
         { 'content-type': 'application/json; charset=utf-8' },
       );
@@ -243,8 +240,8 @@ describe('POST /ask on PostgreSQL', () => {
 
     it('when the question is longer than MAX_QUESTION_LENGTH, then 400 invalid_request and nothing is stored', async () => {
       const small = await startAskbaseForTest({
-        DATABASE_URL: db.url,
-        OPENAI_BASE_URL: fake.baseUrl,
+        DATABASE_URL: suite.db.url,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
         MAX_QUESTION_LENGTH: '10',
       });
       const before = await countRows();
@@ -257,13 +254,13 @@ describe('POST /ask on PostgreSQL', () => {
 
       expect(error.message).toMatch(/question/);
       expect(await countRows()).toBe(before);
-      expect(fake.requests).toHaveLength(0);
+      expect(suite.fake.requests).toHaveLength(0);
     });
 
     it('when the question has exactly MAX_QUESTION_LENGTH characters (emoji count as one), then it is answered', async () => {
       const small = await startAskbaseForTest({
-        DATABASE_URL: db.url,
-        OPENAI_BASE_URL: fake.baseUrl,
+        DATABASE_URL: suite.db.url,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
         MAX_QUESTION_LENGTH: '10',
       });
 
@@ -274,8 +271,8 @@ describe('POST /ask on PostgreSQL', () => {
 
     it('when the body is larger than BODY_LIMIT_BYTES, then 413 payload_too_large and nothing is stored', async () => {
       const limited = await startAskbaseForTest({
-        DATABASE_URL: db.url,
-        OPENAI_BASE_URL: fake.baseUrl,
+        DATABASE_URL: suite.db.url,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
         BODY_LIMIT_BYTES: '1024',
       });
       const before = await countRows();
@@ -284,7 +281,7 @@ describe('POST /ask on PostgreSQL', () => {
 
       await expectError(response, 413, 'payload_too_large');
       expect(await countRows()).toBe(before);
-      expect(fake.requests).toHaveLength(0);
+      expect(suite.fake.requests).toHaveLength(0);
     });
 
     it.each([
@@ -295,7 +292,7 @@ describe('POST /ask on PostgreSQL', () => {
       async (_, question) => {
         const before = await countRows();
 
-        const response = await ask(askbase.url, { question });
+        const response = await ask(suite.askbase.url, { question });
 
         expect(response.status).toBeGreaterThanOrEqual(400);
         expect(response.status).toBeLessThan(500);
@@ -306,7 +303,7 @@ describe('POST /ask on PostgreSQL', () => {
         );
         expect(error.code).not.toBe('internal_error');
         expect(await countRows()).toBe(before);
-        expect(fake.requests).toHaveLength(0);
+        expect(suite.fake.requests).toHaveLength(0);
       },
     );
 
@@ -320,10 +317,10 @@ describe('POST /ask on PostgreSQL', () => {
         const before = await countRows();
 
         // JSON.stringify escapes lone surrogates as \udXXX, which is valid JSON.
-        await expectError(await ask(askbase.url, { question }), 400, 'invalid_request');
+        await expectError(await ask(suite.askbase.url, { question }), 400, 'invalid_request');
 
         expect(await countRows()).toBe(before);
-        expect(fake.requests).toHaveLength(0);
+        expect(suite.fake.requests).toHaveLength(0);
       },
     );
   });
@@ -335,7 +332,7 @@ describe('POST /ask on PostgreSQL', () => {
         const before = await countRows();
         const hasBody = method === 'PUT' || method === 'PATCH';
 
-        const response = await fetch(`${askbase.url}/ask`, {
+        const response = await fetch(`${suite.askbase.url}/ask`, {
           method,
           ...(hasBody && {
             headers: { 'content-type': 'application/json' },
@@ -346,14 +343,14 @@ describe('POST /ask on PostgreSQL', () => {
         await expectError(response, 405, 'method_not_allowed');
         expect(response.headers.get('allow')).toBe('POST');
         expect(await countRows()).toBe(before);
-        expect(fake.requests).toHaveLength(0);
+        expect(suite.fake.requests).toHaveLength(0);
       },
     );
   });
 
   describe('when no LLM is configured', () => {
     it('when asked, then 503 llm_not_configured and nothing is stored', async () => {
-      const unconfigured = await startAskbaseForTest({ DATABASE_URL: db.url });
+      const unconfigured = await startAskbaseForTest({ DATABASE_URL: suite.db.url });
       const before = await countRows();
 
       const { error } = await expectError(
@@ -364,7 +361,7 @@ describe('POST /ask on PostgreSQL', () => {
 
       expect(error.id).toBeUndefined();
       expect(await countRows()).toBe(before);
-      expect(fake.requests).toHaveLength(0);
+      expect(suite.fake.requests).toHaveLength(0);
     });
   });
 
@@ -372,7 +369,7 @@ describe('POST /ask on PostgreSQL', () => {
     /** Asserts the failed ask was stored as failed with `code`, and reads back the same way. */
     async function expectStoredAsFailed(id: number | undefined, code: string, question: string) {
       expect(Number.isSafeInteger(id) && id! > 0, `error.id is ${id}`).toBe(true);
-      const [row] = await db.query(
+      const [row] = await suite.db.query(
         'select question, status, answer, error_code from question_answers where id = $1',
         [id],
       );
@@ -396,10 +393,10 @@ describe('POST /ask on PostgreSQL', () => {
     ])(
       'when the LLM %s, then %i %s with the stored id, and the row is failed',
       async (_, fault, status, code) => {
-        fake.setBehavior({ fault });
+        suite.fake.setBehavior({ fault });
         const question = `What happens on ${fault}?`;
 
-        const response = await ask(askbase.url, { question });
+        const response = await ask(suite.askbase.url, { question });
 
         const { error, text } = await expectError(response, status, code);
         expect(text).not.toContain('secret-internal-detail');
@@ -408,9 +405,9 @@ describe('POST /ask on PostgreSQL', () => {
     );
 
     it('when the LLM rate limits (429), then 503 llm_unavailable with Retry-After and the stored id', async () => {
-      fake.setBehavior({ fault: 'rate_limit' });
+      suite.fake.setBehavior({ fault: 'rate_limit' });
 
-      const response = await ask(askbase.url, { question: 'Too many?' });
+      const response = await ask(suite.askbase.url, { question: 'Too many?' });
 
       expect(response.headers.get('retry-after')).toBe('7');
       const { error } = await expectError(response, 503, 'llm_unavailable');
@@ -419,40 +416,42 @@ describe('POST /ask on PostgreSQL', () => {
 
     it('when the LLM keeps failing (500) with OPENAI_MAX_RETRIES=1, then it is tried twice, answers 503 llm_unavailable, and one failed row is stored', async () => {
       const retrying = await startAskbaseForTest({
-        DATABASE_URL: db.url,
-        OPENAI_BASE_URL: fake.baseUrl,
+        DATABASE_URL: suite.db.url,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
         OPENAI_MAX_RETRIES: '1',
       });
-      fake.setBehavior({ fault: 'server_error' });
+      suite.fake.setBehavior({ fault: 'server_error' });
       const before = await countRows();
 
       const response = await ask(retrying.url, { question: 'Try again?' });
 
       const { error } = await expectError(response, 503, 'llm_unavailable');
-      expect(fake.requests).toHaveLength(2);
+      expect(suite.fake.requests).toHaveLength(2);
       expect(await countRows()).toBe(before + 1);
       await expectStoredAsFailed(error.id, 'llm_unavailable', 'Try again?');
     });
 
     it('when the LLM fails once (500) and a retry succeeds, then 200 and one answered row', async () => {
       const retrying = await startAskbaseForTest({
-        DATABASE_URL: db.url,
-        OPENAI_BASE_URL: fake.baseUrl,
+        DATABASE_URL: suite.db.url,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
         OPENAI_MAX_RETRIES: '1',
       });
-      fake.setBehavior(() => (fake.requests.length === 1 ? { fault: 'server_error' } : {}));
+      suite.fake.setBehavior(() =>
+        suite.fake.requests.length === 1 ? { fault: 'server_error' } : {},
+      );
       const before = await countRows();
 
       const body = await expectOk<QaJson>(await ask(retrying.url, { question: 'Second time?' }));
 
       expect(body.status).toBe('answered');
-      expect(fake.requests).toHaveLength(2);
+      expect(suite.fake.requests).toHaveLength(2);
       expect(await countRows()).toBe(before + 1);
     });
 
     it('when the LLM refuses connections, then 503 llm_unavailable with the stored id', async () => {
       const unreachable = await startAskbaseForTest({
-        DATABASE_URL: db.url,
+        DATABASE_URL: suite.db.url,
         OPENAI_BASE_URL: await closedPortBaseUrl(),
       });
 
@@ -464,11 +463,11 @@ describe('POST /ask on PostgreSQL', () => {
 
     it('when the LLM hangs past OPENAI_TIMEOUT_MS, then 504 llm_timeout with the stored id', async () => {
       const impatient = await startAskbaseForTest({
-        DATABASE_URL: db.url,
-        OPENAI_BASE_URL: fake.baseUrl,
+        DATABASE_URL: suite.db.url,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
         OPENAI_TIMEOUT_MS: '300',
       });
-      fake.setBehavior({ fault: 'hang' });
+      suite.fake.setBehavior({ fault: 'hang' });
 
       const response = await ask(impatient.url, { question: 'Still thinking?' });
 
@@ -484,11 +483,11 @@ describe('POST /ask on PostgreSQL', () => {
       'when the LLM responds with fault %s, then the key is sent upstream but never appears in a response',
       async (fault) => {
         const keyed = await startAskbaseForTest({
-          DATABASE_URL: db.url,
-          OPENAI_BASE_URL: fake.baseUrl,
+          DATABASE_URL: suite.db.url,
+          OPENAI_BASE_URL: suite.fake.baseUrl,
           OPENAI_API_KEY: apiKey,
         });
-        fake.setBehavior({ fault });
+        suite.fake.setBehavior({ fault });
 
         const responses = [await ask(keyed.url, { question: `Key safe on ${fault}?` })];
         const first = (await responses[0]!.clone().json()) as {
@@ -499,7 +498,7 @@ describe('POST /ask on PostgreSQL', () => {
         responses.push(await fetch(`${keyed.url}/qa/${id}`));
         responses.push(await fetch(`${keyed.url}/qas?limit=5`));
 
-        expect(fake.requests[0]?.authorization).toBe(`Bearer ${apiKey}`);
+        expect(suite.fake.requests[0]?.authorization).toBe(`Bearer ${apiKey}`);
         for (const response of responses) {
           const text = await response.text();
           expect(text).not.toContain(apiKey);
@@ -520,9 +519,9 @@ describe('POST /ask on PostgreSQL', () => {
       ['combining marks (NFD, not normalised)', 'Cafe\u0301 n\u0303 A\u030A Z\u0335\u0317\u0353'],
       ['mixed scripts and bidi controls', 'Ask \u202Bמה\u202C 和 émoji 🎉 ∑ x² \u200D end'],
     ])('when the question is %s, then it round-trips exactly', async (_, question) => {
-      const posted = await expectOk<QaJson>(await ask(askbase.url, { question }));
+      const posted = await expectOk<QaJson>(await ask(suite.askbase.url, { question }));
       const got = await expectOk<QaJson>(await getQa(posted.id));
-      const [row] = await db.query<{ question: string }>(
+      const [row] = await suite.db.query<{ question: string }>(
         'select question from question_answers where id = $1',
         [posted.id],
       );
@@ -532,15 +531,15 @@ describe('POST /ask on PostgreSQL', () => {
       expect(got.question).toBe(question);
       expect(got.answer).toBe(`Answer to: ${question}`);
       expect(row?.question).toBe(question);
-      expect(fake.requests.at(-1)?.messages.at(-1)?.content).toBe(question);
+      expect(suite.fake.requests.at(-1)?.messages.at(-1)?.content).toBe(question);
     });
   });
 
   it('when any response is sent, then its content type is JSON with charset utf-8', async () => {
     const responses = [
-      await ask(askbase.url, { question: 'ok?' }),
-      await ask(askbase.url, '{'),
-      await fetch(`${askbase.url}/ask`),
+      await ask(suite.askbase.url, { question: 'ok?' }),
+      await ask(suite.askbase.url, '{'),
+      await fetch(`${suite.askbase.url}/ask`),
     ];
     for (const response of responses) {
       expect(response.headers.get('content-type')).toBe(JSON_CONTENT_TYPE);

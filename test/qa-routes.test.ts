@@ -1,26 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { ask } from './helpers/askbase.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { type QaJson, allowed, expectError, expectOk } from './helpers/http.js';
 import { startAskbaseOnFreshDatabase } from './helpers/scoped.js';
 
 describe('reading, listing and deleting questions', () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-  let askbase: RunningAskbase;
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
-    askbase = await startAskbase({ DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl });
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
-    await fake?.close();
-  });
-  beforeEach(() => fake.reset());
+  const suite = useAskbaseSuite();
 
   /** Asks `count` questions one after another and returns them in the order asked. */
   async function askMany(base: string, count: number, prefix: string): Promise<QaJson[]> {
@@ -48,21 +33,23 @@ describe('reading, listing and deleting questions', () => {
 
   describe('GET /qa/:id', () => {
     it('when the question exists, then 200 and the stored QuestionAnswer', async () => {
-      fake.setBehavior({ answer: () => 'Blue.' });
-      const posted = await expectOk<QaJson>(await ask(askbase.url, { question: 'Sky colour?' }));
+      suite.fake.setBehavior({ answer: () => 'Blue.' });
+      const posted = await expectOk<QaJson>(
+        await ask(suite.askbase.url, { question: 'Sky colour?' }),
+      );
 
-      const got = await expectOk<QaJson>(await fetch(`${askbase.url}/qa/${posted.id}`));
+      const got = await expectOk<QaJson>(await fetch(`${suite.askbase.url}/qa/${posted.id}`));
 
       expect(got).toEqual(posted);
       expect(got).toMatchObject({ question: 'Sky colour?', answer: 'Blue.', status: 'answered' });
     });
 
     it('when no question has the id, then 404 not_found', async () => {
-      const [row] = await db.query<{ next: string }>(
+      const [row] = await suite.db.query<{ next: string }>(
         'select coalesce(max(id), 0) + 1000 as next from question_answers',
       );
 
-      await expectError(await fetch(`${askbase.url}/qa/${row?.next}`), 404, 'not_found');
+      await expectError(await fetch(`${suite.askbase.url}/qa/${row?.next}`), 404, 'not_found');
     });
 
     it.each([
@@ -74,38 +61,40 @@ describe('reading, listing and deleting questions', () => {
       ['far above the bigint range', '99999999999999999999999'],
       ['a number with trailing text', '12abc'],
     ])('when the id is %s, then 400 invalid_request', async (_, id) => {
-      await expectError(await fetch(`${askbase.url}/qa/${id}`), 400, 'invalid_request');
+      await expectError(await fetch(`${suite.askbase.url}/qa/${id}`), 400, 'invalid_request');
     });
   });
 
   describe('DELETE /qa/:id', () => {
     it('when the question exists, then 200 {id, deleted: true}, and it is gone for GET and a second DELETE', async () => {
-      const posted = await expectOk<QaJson>(await ask(askbase.url, { question: 'Forget me?' }));
-      const url = `${askbase.url}/qa/${posted.id}`;
+      const posted = await expectOk<QaJson>(
+        await ask(suite.askbase.url, { question: 'Forget me?' }),
+      );
+      const url = `${suite.askbase.url}/qa/${posted.id}`;
 
       const deleted = await expectOk<unknown>(await fetch(url, { method: 'DELETE' }));
 
       expect(deleted).toEqual({ id: posted.id, deleted: true });
       await expectError(await fetch(url), 404, 'not_found');
       await expectError(await fetch(url, { method: 'DELETE' }), 404, 'not_found');
-      expect(await db.query('select id from question_answers where id = $1', [posted.id])).toEqual(
-        [],
-      );
+      expect(
+        await suite.db.query('select id from question_answers where id = $1', [posted.id]),
+      ).toEqual([]);
     });
 
     it('when the question is deleted, then other questions stay', async () => {
-      const [keep, drop] = await askMany(askbase.url, 2, 'Delete one of two');
+      const [keep, drop] = await askMany(suite.askbase.url, 2, 'Delete one of two');
 
-      await expectOk(await fetch(`${askbase.url}/qa/${drop!.id}`, { method: 'DELETE' }));
+      await expectOk(await fetch(`${suite.askbase.url}/qa/${drop!.id}`, { method: 'DELETE' }));
 
-      await expectOk(await fetch(`${askbase.url}/qa/${keep!.id}`));
+      await expectOk(await fetch(`${suite.askbase.url}/qa/${keep!.id}`));
     });
 
     it.each(['abc', '0', '-1', '1.5'])(
       'when the id is %s, then 400 invalid_request',
       async (id) => {
         await expectError(
-          await fetch(`${askbase.url}/qa/${id}`, { method: 'DELETE' }),
+          await fetch(`${suite.askbase.url}/qa/${id}`, { method: 'DELETE' }),
           400,
           'invalid_request',
         );
@@ -118,7 +107,7 @@ describe('reading, listing and deleting questions', () => {
       'when %s is read, then 200 and a JSON array of every question, newest first',
       async (path) => {
         const { askbase: fresh } = await startAskbaseOnFreshDatabase({
-          OPENAI_BASE_URL: fake.baseUrl,
+          OPENAI_BASE_URL: suite.fake.baseUrl,
         });
         const asked = await askMany(fresh.url, 5, 'List me');
 
@@ -133,7 +122,7 @@ describe('reading, listing and deleting questions', () => {
 
     it('when there are no questions, then 200 and an empty array without a Link header', async () => {
       const { askbase: fresh } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
       });
 
       const response = await fetch(`${fresh.url}/qas`);
@@ -144,7 +133,7 @@ describe('reading, listing and deleting questions', () => {
 
     it('when following Link rel="next" (25 rows, limit 7), then every row comes exactly once, newest first, and the last page has no Link', async () => {
       const { askbase: fresh } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
       });
       const asked = await askMany(fresh.url, 25, 'Page me');
 
@@ -163,7 +152,7 @@ describe('reading, listing and deleting questions', () => {
 
     it('when the rows fill the last page exactly, then there is no Link to an empty page', async () => {
       const { askbase: fresh } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
       });
       const asked = await askMany(fresh.url, 6, 'Exact fit');
 
@@ -177,7 +166,7 @@ describe('reading, listing and deleting questions', () => {
 
     it('when rows are added while paging, then the walk still returns every earlier row exactly once', async () => {
       const { askbase: fresh } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
       });
       const asked = await askMany(fresh.url, 6, 'Stable');
       const first = await fetch(`${fresh.url}/qas?limit=4`);
@@ -194,7 +183,7 @@ describe('reading, listing and deleting questions', () => {
 
     it('when limit is omitted, then at most 100 rows come back with a Link for the rest', async () => {
       const { askbase: fresh, db: freshDb } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
       });
       await freshDb.query(
         `insert into question_answers (question) select 'Bulk #' || n from generate_series(1, 101) as n`,
@@ -214,11 +203,11 @@ describe('reading, listing and deleting questions', () => {
       ['a fraction', 'limit=1.5'],
       ['empty', 'limit='],
     ])('when limit is %s, then 400 invalid_request', async (_, query) => {
-      await expectError(await fetch(`${askbase.url}/qas?${query}`), 400, 'invalid_request');
+      await expectError(await fetch(`${suite.askbase.url}/qas?${query}`), 400, 'invalid_request');
     });
 
     it.each([1, 1000])('when limit is %i, then 200', async (limit) => {
-      await expectOk(await fetch(`${askbase.url}/qas?limit=${limit}`));
+      await expectOk(await fetch(`${suite.askbase.url}/qas?limit=${limit}`));
     });
 
     const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -235,7 +224,7 @@ describe('reading, listing and deleting questions', () => {
       ['overly long', 'a'.repeat(500)],
     ])('when cursor is %s, then 400 invalid_request', async (_, cursor) => {
       await expectError(
-        await fetch(`${askbase.url}/qas?cursor=${encodeURIComponent(cursor)}`),
+        await fetch(`${suite.askbase.url}/qas?cursor=${encodeURIComponent(cursor)}`),
         400,
         'invalid_request',
       );
@@ -256,7 +245,7 @@ describe('reading, listing and deleting questions', () => {
     ])(
       'when %s %s, then 405 method_not_allowed with an Allow header listing %j',
       async (method, path, methods) => {
-        const response = await fetch(`${askbase.url}${path}`, { method });
+        const response = await fetch(`${suite.askbase.url}${path}`, { method });
 
         await expectError(response, 405, 'method_not_allowed');
         const allow = allowed(response);
@@ -272,17 +261,17 @@ describe('reading, listing and deleting questions', () => {
       ['GET', '/qa/1/extra'],
       ['DELETE', '/qas/1'],
     ])('when %s %s (an unknown path), then 404 not_found as JSON', async (method, path) => {
-      await expectError(await fetch(`${askbase.url}${path}`, { method }), 404, 'not_found');
+      await expectError(await fetch(`${suite.askbase.url}${path}`, { method }), 404, 'not_found');
     });
 
     it('when GET /is_up, then 200 {"status": "ok"}', async () => {
-      expect(await expectOk<unknown>(await fetch(`${askbase.url}/is_up`))).toEqual({
+      expect(await expectOk<unknown>(await fetch(`${suite.askbase.url}/is_up`))).toEqual({
         status: 'ok',
       });
     });
 
     it('when GET /health/ready with the database up and migrated, then 200', async () => {
-      const response = await fetch(`${askbase.url}/health/ready`);
+      const response = await fetch(`${suite.askbase.url}/health/ready`);
 
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -290,7 +279,7 @@ describe('reading, listing and deleting questions', () => {
 
     it('when the database is gone, then GET /health/ready is 503 while /is_up stays 200', async () => {
       const { askbase: fresh, db: freshDb } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_BASE_URL: suite.fake.baseUrl,
       });
       await expectOk(await fetch(`${fresh.url}/health/ready`));
 

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../src/db/database.js';
 import type { Answer, QuestionAnswer } from '../src/qa/question-answer.js';
-import { QuestionRepository } from '../src/repository/question-repository.js';
+import { INTERRUPTED, QuestionRepository } from '../src/repository/question-repository.js';
 import { createTestDatabase } from './helpers/database.js';
 
 const logger = pino({ level: 'silent' });
@@ -61,21 +61,24 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   beforeAll(async () => {
     subject = await open();
     await subject.database.migrate();
-    repository = new QuestionRepository(subject.database.db);
+    repository = new QuestionRepository(subject.database);
   }, 120_000);
   afterAll(async () => {
     await subject?.dispose();
   });
 
+  const pending = async (question: string) =>
+    (await repository.createPending(question)).questionAnswer;
+
   /** An id no row has: far past every id handed out so far. */
   async function unknownId(): Promise<number> {
-    const probe = await repository.createPending('probe for an unused id');
+    const probe = await pending('probe for an unused id');
     await repository.delete(probe.id);
     return probe.id + 1_000_000;
   }
 
   it('when a question is created, then it is pending with no answer, and get returns it', async () => {
-    const created = await repository.createPending('What is pending?');
+    const created = await pending('What is pending?');
 
     expect(created).toMatchObject({
       question: 'What is pending?',
@@ -93,14 +96,14 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   });
 
   it('when questions are created one after another, then their ids increase', async () => {
-    const first = await repository.createPending('First?');
-    const second = await repository.createPending('Second?');
+    const first = await pending('First?');
+    const second = await pending('Second?');
 
     expect(second.id).toBeGreaterThan(first.id);
   });
 
   it('when a pending question is answered, then answer, model, usage, latency and answeredAt are stored', async () => {
-    const created = await repository.createPending('What is 2 + 2?');
+    const created = await pending('What is 2 + 2?');
 
     const answered = await repository.markAnswered(created.id, answer('Four.'));
 
@@ -120,7 +123,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   });
 
   it('when the answer has no usage, then usage is null', async () => {
-    const created = await repository.createPending('Usage unknown?');
+    const created = await pending('Usage unknown?');
 
     const answered = await repository.markAnswered(created.id, { ...answer('Yes.'), usage: null });
 
@@ -133,7 +136,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   });
 
   it('when markAnswered gets an already answered question, then it returns undefined and the first answer stays', async () => {
-    const created = await repository.createPending('Answered twice?');
+    const created = await pending('Answered twice?');
     const first = await repository.markAnswered(created.id, answer('Once.'));
 
     const second = await repository.markAnswered(created.id, answer('Twice.'));
@@ -143,7 +146,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   });
 
   it('when markAnswered gets a failed question, then it returns undefined and the row stays failed', async () => {
-    const created = await repository.createPending('Too late?');
+    const created = await pending('Too late?');
     await repository.markFailed(created.id, { code: 'llm_timeout', message: 'too slow' });
 
     expect(await repository.markAnswered(created.id, answer('Late.'))).toBeUndefined();
@@ -151,7 +154,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   });
 
   it('when a pending question fails, then status failed and the error are stored', async () => {
-    const created = await repository.createPending('Will this fail?');
+    const created = await pending('Will this fail?');
 
     const failed = await repository.markFailed(created.id, {
       code: 'llm_unavailable',
@@ -169,7 +172,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   });
 
   it('when markFailed gets an unknown id or an answered question, then it returns undefined and changes nothing', async () => {
-    const created = await repository.createPending('Already answered?');
+    const created = await pending('Already answered?');
     const answered = await repository.markAnswered(created.id, answer('Yes.'));
     const error = { code: 'llm_timeout', message: 'too slow' };
 
@@ -183,7 +186,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   });
 
   it('when a question is deleted, then delete returns true once, then false, and get finds nothing', async () => {
-    const created = await repository.createPending('Delete me?');
+    const created = await pending('Delete me?');
 
     expect(await repository.delete(created.id)).toBe(true);
     expect(await repository.get(created.id)).toBeUndefined();
@@ -191,7 +194,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   });
 
   it('when a pending question is deleted, then a late markAnswered returns undefined and stores nothing', async () => {
-    const created = await repository.createPending('Deleted while the LLM thinks?');
+    const created = await pending('Deleted while the LLM thinks?');
     await repository.delete(created.id);
 
     expect(await repository.markAnswered(created.id, answer('Too late.'))).toBeUndefined();
@@ -201,7 +204,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   it('when a question with Unicode is stored, then it reads back exactly', async () => {
     const question = 'Emoji 👩‍👩‍👧‍👦, עברית, 中文, Cafe\u0301';
 
-    const created = await repository.createPending(question);
+    const created = await pending(question);
     await repository.markAnswered(created.id, answer(`Re: ${question}`));
 
     expect(await repository.get(created.id)).toMatchObject({
@@ -212,7 +215,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
 
   it('when paging with afterId, then every row comes exactly once, newest first, and nextAfterId ends undefined', async () => {
     const created: QuestionAnswer[] = [];
-    for (let i = 0; i < 11; i += 1) created.push(await repository.createPending(`Page #${i}?`));
+    for (let i = 0; i < 11; i += 1) created.push(await pending(`Page #${i}?`));
     const mine = new Set(created.map((qa) => qa.id));
 
     // Other tests add rows to this database too: walk all of it, then look at ours.
@@ -238,8 +241,8 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   });
 
   it('when paging after the newer of two rows, then the page starts just below it', async () => {
-    const older = await repository.createPending('Older?');
-    const newer = await repository.createPending('Newer?');
+    const older = await pending('Older?');
+    const newer = await pending('Newer?');
 
     const page = await repository.listPage({ limit: 1, afterId: newer.id });
 
@@ -250,5 +253,58 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
     const page = await repository.listPage({ limit: 10, afterId: 1 });
 
     expect(page).toEqual({ items: [], nextAfterId: undefined });
+  });
+
+  it('when an idempotency key is used twice, then the second call inserts nothing and returns the first row', async () => {
+    const key = `repo-${crypto.randomUUID()}`;
+    const first = await repository.createPending('Keyed once?', key);
+    const second = await repository.createPending('Keyed twice?', key);
+
+    expect(first.created).toBe(true);
+    expect(second).toEqual({ created: false, questionAnswer: first.questionAnswer });
+  });
+
+  it('when a failed question is reopened, then it is pending again with no error; other states are left alone', async () => {
+    const failed = await pending('Reopen me?');
+    await repository.markFailed(failed.id, { code: 'llm_timeout', message: 'slow' });
+    const answered = await pending('Leave me?');
+    await repository.markAnswered(answered.id, {
+      text: 'Done.',
+      model: 'm',
+      usage: null,
+      latencyMs: 1,
+    });
+
+    expect(await repository.reopenFailed(failed.id)).toMatchObject({
+      id: failed.id,
+      status: 'pending',
+      error: null,
+    });
+    expect(await repository.reopenFailed(answered.id)).toBeUndefined();
+  });
+
+  it('when rows are pending since before the cut-off, then only those are failed as interrupted, and a late answer still lands', async () => {
+    const stale = await pending('Stale?');
+    const cutOff = new Date(Date.now() + 60_000);
+    const failedCount = await repository.failStalePending(cutOff, {
+      code: INTERRUPTED,
+      message: 'process stopped',
+    });
+    const fresh = await pending('Fresh?');
+    await repository.failStalePending(new Date(Date.now() - 60_000), {
+      code: INTERRUPTED,
+      message: 'process stopped',
+    });
+
+    expect(failedCount).toBeGreaterThanOrEqual(1);
+    expect((await repository.get(stale.id))?.error?.code).toBe(INTERRUPTED);
+    expect((await repository.get(fresh.id))?.status).toBe('pending');
+    const late = await repository.markAnswered(stale.id, {
+      text: 'Late but paid for.',
+      model: 'm',
+      usage: null,
+      latencyMs: 1,
+    });
+    expect(late).toMatchObject({ status: 'answered', answer: 'Late but paid for.', error: null });
   });
 });

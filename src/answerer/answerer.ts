@@ -6,4 +6,9 @@ import type { Answer } from '../qa/question-answer.js';
  */
 export interface Answerer {
   answer(question: string): Promise<Answer>;
+  /**
+   * The same answer, with each piece of its text handed to `onDelta` as the LLM produces it;
+   * the pieces joined are the returned text. `onDelta` must not throw.
+   */
+  answerStream(question: string, onDelta: (text: string) => void): Promise<Answer>;
 }

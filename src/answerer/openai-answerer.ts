@@ -1,8 +1,9 @@
 import OpenAI from 'openai';
+import type { ChatCompletionMessageParam, CompletionUsage } from 'openai/resources/index.js';
 import type { Logger } from 'pino';
 import type { OpenAIConfig } from '../config.js';
 import { LlmBadResponseError, LlmError, LlmTimeoutError, LlmUnavailableError } from '../errors.js';
-import type { Answer } from '../qa/question-answer.js';
+import type { Answer, Usage } from '../qa/question-answer.js';
 import type { Answerer } from './answerer.js';
 
 /** Chat Completions, so any OpenAI-compatible server (vLLM, Ollama, llama.cpp, Azure…) works. */
@@ -27,33 +28,74 @@ export class OpenAIAnswerer implements Answerer {
     try {
       const completion = await this.client.chat.completions.create({
         model: this.config.model,
-        messages: [
-          ...(this.config.systemPrompt
-            ? [{ role: 'system' as const, content: this.config.systemPrompt }]
-            : []),
-          { role: 'user' as const, content: question },
-        ],
+        messages: this.messages(question),
       });
       const text = completion.choices?.[0]?.message?.content;
-      if (typeof text !== 'string' || text.trim() === '') {
-        throw new LlmBadResponseError('the LLM returned an empty answer');
-      }
-      const usage = completion.usage;
       return {
-        text,
+        text: nonEmpty(text),
         model: typeof completion.model === 'string' ? completion.model : this.config.model,
-        usage: usage
-          ? {
-              promptTokens: usage.prompt_tokens,
-              completionTokens: usage.completion_tokens,
-              totalTokens: usage.total_tokens,
-            }
-          : null,
+        usage: toUsage(completion.usage),
         latencyMs: Math.round(performance.now() - started),
       };
     } catch (error) {
       throw this.toLlmError(error);
     }
+  }
+
+  async answerStream(question: string, onDelta: (text: string) => void): Promise<Answer> {
+    const started = performance.now();
+    try {
+      // The SDK's timeout and retries cover the request up to the response headers only.
+      const stream = await this.client.chat.completions.create({
+        model: this.config.model,
+        messages: this.messages(question),
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      // Once streaming, OPENAI_TIMEOUT_MS bounds the silence between chunks instead, so an
+      // upstream that stalls mid-answer cannot hold the ask open forever.
+      let stalled = false;
+      const stallTimer = setTimeout(() => {
+        stalled = true;
+        stream.controller.abort();
+      }, this.config.timeoutMs);
+      let text = '';
+      let model = this.config.model;
+      let usage: Usage | null = null;
+      try {
+        for await (const chunk of stream) {
+          stallTimer.refresh();
+          if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
+          if (chunk.usage) usage = toUsage(chunk.usage);
+          const piece = chunk.choices?.[0]?.delta?.content;
+          if (typeof piece === 'string' && piece !== '') {
+            text += piece;
+            onDelta(piece);
+          }
+        }
+      } finally {
+        clearTimeout(stallTimer);
+      }
+      // An aborted SDK stream ends quietly rather than throwing.
+      if (stalled) throw new LlmTimeoutError('the LLM stopped sending its answer');
+      return {
+        text: nonEmpty(text),
+        model,
+        usage,
+        latencyMs: Math.round(performance.now() - started),
+      };
+    } catch (error) {
+      throw this.toLlmError(error);
+    }
+  }
+
+  private messages(question: string): ChatCompletionMessageParam[] {
+    return [
+      ...(this.config.systemPrompt
+        ? [{ role: 'system' as const, content: this.config.systemPrompt }]
+        : []),
+      { role: 'user' as const, content: question },
+    ];
   }
 
   private toLlmError(error: unknown): LlmError {
@@ -81,8 +123,33 @@ export class OpenAIAnswerer implements Answerer {
       }
       return new LlmBadResponseError(`the LLM rejected the request (status ${error.status})`);
     }
+    if (isConnectionLost(error)) {
+      return new LlmUnavailableError('the connection to the LLM broke off mid-answer');
+    }
     return new LlmBadResponseError('the LLM returned a malformed response');
   }
+}
+
+function nonEmpty(text: string | null | undefined): string {
+  if (typeof text !== 'string' || text.trim() === '') {
+    throw new LlmBadResponseError('the LLM returned an empty answer');
+  }
+  return text;
+}
+
+function toUsage(usage: CompletionUsage | null | undefined): Usage | null {
+  return usage
+    ? {
+        promptTokens: usage.prompt_tokens,
+        completionTokens: usage.completion_tokens,
+        totalTokens: usage.total_tokens,
+      }
+    : null;
+}
+
+/** Node's fetch (undici) reports a response body cut short as `TypeError: terminated`. */
+function isConnectionLost(error: unknown): boolean {
+  return error instanceof TypeError && error.message === 'terminated';
 }
 
 function retryAfterSeconds(headers: Headers | undefined): number | undefined {

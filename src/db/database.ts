@@ -26,6 +26,8 @@ export interface Database {
   readonly db: Db;
   /** Applies pending migrations from drizzle/; safe to call from several processes at once. */
   migrate(): Promise<void>;
+  /** True once migrations have been applied in this process. */
+  isReady(): boolean;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   /** Connection pool counters; PGlite has a single in-process connection and no pool. */
@@ -58,10 +60,12 @@ function openPostgres(options: { url: string; poolMax: number; logger: Logger })
   // the pool drops it and opens a fresh one on the next checkout.
   pool.on('error', (error) => options.logger.warn({ err: error }, 'idle database connection lost'));
   const db = drizzlePg(pool, { schema });
+  let ready = false;
 
   return {
     driver: 'postgres',
     db,
+    isReady: () => ready,
     async migrate() {
       const client = await pool.connect();
       try {
@@ -71,6 +75,7 @@ function openPostgres(options: { url: string; poolMax: number; logger: Logger })
         } finally {
           await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
         }
+        ready = true;
       } finally {
         client.release();
       }
@@ -92,11 +97,14 @@ async function openPglite(options: { dataDir: string; logger: Logger }): Promise
   mkdirSync(options.dataDir, { recursive: true });
   const client = await PGlite.create(options.dataDir);
   const db = drizzlePglite(client, { schema });
+  let ready = false;
   return {
     driver: 'pglite',
     db,
+    isReady: () => ready,
     async migrate() {
       await migratePglite(db, { migrationsFolder });
+      ready = true;
     },
     async ping() {
       await db.execute(sql`select 1`);
@@ -104,4 +112,35 @@ async function openPglite(options: { dataDir: string; logger: Logger }): Promise
     poolStats: () => undefined,
     close: () => client.close(),
   };
+}
+
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up or shutting down)
+]);
+
+// node-postgres reports a lost or unobtainable connection with these messages and no code.
+const CONNECTION_ERROR_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end/i;
+
+/** True when an error means "the database cannot be reached", not "the query was wrong". */
+export function isConnectionError(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (CONNECTION_ERROR_CODES.has(code) || code.startsWith('08'))) {
+      return true;
+    }
+    if (CONNECTION_ERROR_MESSAGES.test(current.message)) return true;
+    if (current instanceof AggregateError && current.errors.some(isConnectionError)) return true;
+    current = current.cause;
+  }
+  return false;
 }

@@ -1,8 +1,20 @@
-import { sql } from 'drizzle-orm';
-import { bigint, check, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { type SQL, sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  customType,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 export const QUESTION_STATUSES = ['pending', 'answered', 'failed'] as const;
 export type QuestionStatus = (typeof QUESTION_STATUSES)[number];
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 /**
  * One row per question asked. Text columns are unbounded `text` on purpose: an answer the LLM
@@ -25,8 +37,25 @@ export const questionAnswers = pgTable(
     errorMessage: text('error_message'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     answeredAt: timestamp('answered_at', { withTimezone: true, mode: 'date' }),
+    /** The client's Idempotency-Key: a retried POST /ask finds its first attempt by it. */
+    idempotencyKey: text('idempotency_key'),
+    // Full-text search over the question and its answer, kept up to date by PostgreSQL itself.
+    // Only the first 200,000 characters are indexed: a tsvector holds at most 1 MB of distinct
+    // words, and exceeding it would fail the update that stores an answer already paid for.
+    // Queries must use the same 'english' configuration so their words stem alike.
+    searchVector: tsvector('search_vector').generatedAlwaysAs(
+      (): SQL =>
+        sql`to_tsvector('english', left(${questionAnswers.question} || ' ' || coalesce(${questionAnswers.answer}, ''), 200000))`,
+    ),
   },
   (t) => [
+    index('question_answers_search_vector_idx').using('gin', t.searchVector),
+    // GET /qas?status=… walks one status newest first, instead of skipping through every
+    // other row on the primary key: rare statuses (pending, failed) would cost a full scan.
+    index('question_answers_status_id_idx').on(t.status, t.id),
+    // GET /qas?since=…&until=… on a window far back in history reads just that window,
+    // where the primary key would first skip every newer row.
+    index('question_answers_created_at_idx').on(t.createdAt),
     check('question_answers_question_not_blank', sql`char_length(btrim(${t.question})) > 0`),
     check('question_answers_question_length', sql`char_length(${t.question}) <= 1000000`),
     check('question_answers_status_known', sql`${t.status} in ('pending', 'answered', 'failed')`),
@@ -42,6 +71,16 @@ export const questionAnswers = pgTable(
       'question_answers_tokens_non_negative',
       sql`coalesce(${t.promptTokens}, 0) >= 0 and coalesce(${t.completionTokens}, 0) >= 0 and coalesce(${t.totalTokens}, 0) >= 0`,
     ),
+    // The unique index is what makes idempotency hold across concurrent requests and replicas.
+    uniqueIndex('question_answers_idempotency_key_unique').on(t.idempotencyKey),
+    check(
+      'question_answers_idempotency_key_length',
+      sql`${t.idempotencyKey} is null or char_length(${t.idempotencyKey}) between 1 and 255`,
+    ),
+    // Crash recovery looks for old pending rows; a partial index keeps that lookup tiny.
+    index('question_answers_pending_created_at_idx')
+      .on(t.createdAt)
+      .where(sql`${t.status} = 'pending'`),
     check('question_answers_latency_non_negative', sql`coalesce(${t.latencyMs}, 0) >= 0`),
   ],
 );

@@ -4,18 +4,26 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Answerer } from '../answerer/answerer.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
+import { Metrics } from '../metrics/metrics.js';
+import type { OutcomeSpool } from '../qa/outcome-spool.js';
 import { QaService } from '../qa/qa-service.js';
 import { QuestionRepository } from '../repository/question-repository.js';
+import { ShuttingDownError } from '../errors.js';
+import { registerApiDocs } from './api-docs.js';
+import { isDateTime } from './date-time-format.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { metricsRoutes } from './routes/metrics-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
 import { errorBody, questionAnswer } from './schemas.js';
+import { registerSecurity } from './security.js';
 
 export interface AppDeps {
   config: Config;
   database: Database;
   /** Undefined when no LLM is configured. */
   answerer: Answerer | undefined;
+  spool: OutcomeSpool;
   logger: FastifyBaseLogger;
 }
 
@@ -25,11 +33,22 @@ declare module 'fastify' {
   }
 }
 
-export function buildApp({ config, database, answerer, logger }: AppDeps): FastifyInstance {
+export async function buildApp({
+  config,
+  database,
+  answerer,
+  spool,
+  logger,
+}: AppDeps): Promise<FastifyInstance> {
+  const metrics = new Metrics(() => database.poolStats());
   const qa = new QaService({
-    repository: new QuestionRepository(database.db),
+    repository: new QuestionRepository(database),
     answerer,
+    spool,
     maxQuestionLength: config.maxQuestionLength,
+    storeAttempts: config.durability.storeAttempts,
+    storeBackoffMs: config.durability.storeBackoffMs,
+    llmCalls: metrics,
     logger,
   });
 
@@ -39,25 +58,17 @@ export function buildApp({ config, database, answerer, logger }: AppDeps): Fasti
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    // Keep-alive clients get `Connection: close` while shutting down, in-flight requests finish.
-    return503OnClosing: true,
+    trustProxy: config.security.trustProxy,
+    // Shutdown refusals are ours (below), in the contract's error shape.
+    return503OnClosing: false,
   });
 
-  // Query strings and path parameters arrive as text and are coerced ("?limit=5");
+  // Query strings, headers and path parameters arrive as text and are coerced ("?limit=5");
   // JSON bodies are not, so {"question": 42} is rejected instead of becoming "42".
-  const coercing = new Ajv({
-    coerceTypes: 'array',
-    useDefaults: true,
-    removeAdditional: true,
-    allErrors: false,
-  });
-  const strict = new Ajv({
-    coerceTypes: false,
-    useDefaults: true,
-    removeAdditional: true,
-    allErrors: false,
-  });
-  for (const ajv of [coercing, strict]) ajv.addFormat('date-time', true);
+  const ajvOptions = { useDefaults: true, removeAdditional: true, allErrors: false } as const;
+  const coercing = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
+  const strict = new Ajv({ ...ajvOptions, coerceTypes: false });
+  for (const ajv of [coercing, strict]) ajv.addFormat('date-time', isDateTime);
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema),
   );
@@ -73,13 +84,36 @@ export function buildApp({ config, database, answerer, logger }: AppDeps): Fasti
       error: { code: 'not_found', message: `no route for ${request.method} ${request.url}` },
     }),
   );
+  // From the moment close() begins, every response closes its connection, so no keep-alive
+  // client holds the server open, and requests that still arrive are refused.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ShuttingDownError();
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
+  });
+  // Streams count too: Fastify runs onResponse when a hijacked reply finishes.
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequest({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      statusCode: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+    });
   });
 
-  app.register(async (scope) => {
-    healthRoutes(scope, { database });
-    qaRoutes(scope, { qa });
+  await registerSecurity(app, config.security);
+  const corsEnabled = config.security.corsOrigins.length > 0;
+  registerApiDocs(app, { corsEnabled });
+  await app.register(async (scope) => {
+    healthRoutes(scope, { database, corsEnabled });
+    qaRoutes(scope, { qa, security: config.security, corsEnabled });
+    metricsRoutes(scope, { metrics, corsEnabled });
   });
   return app;
 }

@@ -34,15 +34,34 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message?:
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request' },
 };
 
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: { code: string; message: string } & Record<string, unknown> };
+}
+
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const mapped = toErrorReply(error);
+  const response = toErrorResponse(error, request);
+  return reply.code(response.status).headers(response.headers).send(response.body);
+}
+
+/** The contract's error shape for any error; unexpected ones are logged and never described. */
+export function toErrorResponse(error: unknown, request: FastifyRequest): ErrorResponse {
+  const mapped = toErrorReply(asFastifyError(error));
   if (mapped.status >= 500 && !(error instanceof AppError)) {
     request.log.error({ err: error }, 'unhandled error');
   }
-  return reply
-    .code(mapped.status)
-    .headers(mapped.headers ?? {})
-    .send({ error: { code: mapped.code, message: mapped.message, ...mapped.details } });
+  return {
+    status: mapped.status,
+    headers: mapped.headers ?? {},
+    body: { error: { code: mapped.code, message: mapped.message, ...mapped.details } },
+  };
+}
+
+function asFastifyError(error: unknown): FastifyError {
+  return error instanceof Error
+    ? (error as FastifyError)
+    : (new Error(String(error)) as FastifyError);
 }
 
 function toErrorReply(error: FastifyError): ErrorReply {

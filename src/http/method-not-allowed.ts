@@ -3,11 +3,20 @@ import { errorRef } from './schemas.js';
 
 const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
-/** Answers every other method on `url` with 405 and an Allow header, instead of a 404. */
-export function methodNotAllowed(app: FastifyInstance, url: string, allowed: HTTPMethods[]) {
+/**
+ * Answers every other method on `url` with 405 and an Allow header, instead of a 404.
+ * With CORS on, OPTIONS is left to the CORS preflight handler.
+ */
+export function methodNotAllowed(
+  app: FastifyInstance,
+  url: string,
+  allowed: HTTPMethods[],
+  { corsEnabled }: { corsEnabled: boolean },
+) {
   const allow = allowed.includes('GET') ? [...allowed, 'HEAD' as const] : allowed;
+  const skip = corsEnabled ? [...allow, 'OPTIONS'] : allow;
   app.route({
-    method: METHODS.filter((method) => !allow.includes(method)),
+    method: METHODS.filter((method) => !skip.includes(method)),
     url,
     schema: { hide: true, response: { 405: errorRef } },
     handler: async (request, reply) =>

@@ -1,15 +1,57 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Answerer } from '../answerer/answerer.js';
-import { InvalidRequestError, LlmError, LlmNotConfiguredError, NotFoundError } from '../errors.js';
-import type { QuestionRepository } from '../repository/question-repository.js';
-import type { Page, QuestionAnswer } from './question-answer.js';
+import {
+  DatabaseUnavailableError,
+  IdempotencyKeyReusedError,
+  InvalidRequestError,
+  LlmError,
+  LlmNotConfiguredError,
+  NotFoundError,
+  NotRetryableError,
+  RequestInProgressError,
+  StoredFailureError,
+} from '../errors.js';
+import { INTERRUPTED, type QuestionRepository } from '../repository/question-repository.js';
+import type { OutcomeSpool, ReplayResult, SpooledOutcome } from './outcome-spool.js';
+import type { Answer, ListFilter, Page, QuestionAnswer, Usage } from './question-answer.js';
+
+/** One call to the LLM as the lifecycle saw it. */
+export interface LlmCall {
+  /** `answered`, or the error code of the failure. */
+  outcome: string;
+  seconds: number;
+  usage: Usage | null;
+}
+
+/** Where the lifecycle reports its LLM calls (the app's metrics). */
+export interface LlmCallRecorder {
+  llmCall(call: LlmCall): void;
+}
+
+/** What a streaming ask reports as it goes; listeners must not throw. */
+export interface AskProgress {
+  /** The question is stored as pending; the LLM is asked next. */
+  created(pending: QuestionAnswer): void;
+  /** The next piece of the answer's text, in order. */
+  delta(text: string): void;
+}
 
 export interface QaServiceDeps {
   repository: QuestionRepository;
   /** Undefined when no LLM is configured: asks are refused before anything is stored. */
   answerer: Answerer | undefined;
+  spool: OutcomeSpool;
   maxQuestionLength: number;
+  /** Attempts to store an outcome, with exponential backoff from `storeBackoffMs`. */
+  storeAttempts: number;
+  storeBackoffMs: number;
+  llmCalls: LlmCallRecorder;
   logger: FastifyBaseLogger;
+}
+
+export interface AskRequest {
+  question: string;
+  idempotencyKey?: string | undefined;
 }
 
 /** The ask lifecycle, and reading back what it stored. */
@@ -21,19 +63,31 @@ export class QaService {
   /**
    * Stores the question as pending, asks the LLM with no database connection held, then
    * records the answer or the failure. The lifecycle runs to the end even if the caller goes
-   * away, so a paid-for answer is stored; `drain()` waits for those still running.
+   * away, so a paid-for answer is stored; `drain()` waits for those still running. With
+   * `progress`, the answer is streamed from the LLM and each step reported as it happens;
+   * nothing is reported before the question is stored.
    */
-  ask(rawQuestion: string): Promise<QuestionAnswer> {
-    const question = this.validQuestion(rawQuestion);
-    const answerer = this.deps.answerer;
-    if (!answerer) throw new LlmNotConfiguredError();
-    const lifecycle = this.runAsk(question, answerer);
-    this.inFlight.add(lifecycle);
-    void lifecycle.then(
-      () => this.inFlight.delete(lifecycle),
-      () => this.inFlight.delete(lifecycle),
-    );
-    return lifecycle;
+  async ask(
+    { question: raw, idempotencyKey }: AskRequest,
+    progress?: AskProgress,
+  ): Promise<QuestionAnswer> {
+    const question = this.validQuestion(raw);
+    const answerer = this.requireAnswerer();
+    const created = await this.deps.repository.createPending(question, idempotencyKey);
+    if (!created.created) return replayIdempotent(created.questionAnswer, question);
+    progress?.created(created.questionAnswer);
+    return this.track(this.answerAndRecord(created.questionAnswer, answerer, progress));
+  }
+
+  /** Asks a failed question again, under the same id. */
+  async retry(id: number): Promise<QuestionAnswer> {
+    const answerer = this.requireAnswerer();
+    const reopened = await this.deps.repository.reopenFailed(id);
+    if (!reopened) {
+      const current = await this.get(id);
+      throw new NotRetryableError(id, current.status);
+    }
+    return this.track(this.answerAndRecord(reopened, answerer));
   }
 
   async get(id: number): Promise<QuestionAnswer> {
@@ -48,8 +102,23 @@ export class QaService {
     }
   }
 
-  list(options: { limit: number; afterId?: number }): Promise<Page<QuestionAnswer>> {
+  list(options: { limit: number; afterId?: number } & ListFilter): Promise<Page<QuestionAnswer>> {
     return this.deps.repository.listPage(options);
+  }
+
+  /**
+   * Writes spooled outcomes to the database, then fails questions left pending longer than
+   * any ask can take (their process died). Run at start and periodically.
+   */
+  async recover(staleAfterMs: number): Promise<void> {
+    const { spool, repository, logger } = this.deps;
+    await spool.replay((outcome) => this.applySpooled(outcome));
+    if (spool.size() > 0) return; // the database is still away; recovery waits for it
+    const interrupted = await repository.failStalePending(new Date(Date.now() - staleAfterMs), {
+      code: INTERRUPTED,
+      message: 'askbase stopped before this question was answered; POST /qa/{id}/retry asks again',
+    });
+    if (interrupted > 0) logger.warn({ interrupted }, 'marked interrupted questions as failed');
   }
 
   /** Resolves when every ask in flight has stored its outcome, or after `timeoutMs`. */
@@ -63,30 +132,104 @@ export class QaService {
     return { unfinished: this.inFlight.size };
   }
 
-  private async runAsk(question: string, answerer: Answerer): Promise<QuestionAnswer> {
-    const { repository, logger } = this.deps;
-    const pending = await repository.createPending(question);
-    let answer;
+  private async answerAndRecord(
+    pending: QuestionAnswer,
+    answerer: Answerer,
+    progress?: AskProgress,
+  ): Promise<QuestionAnswer> {
+    const { llmCalls } = this.deps;
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    let answer: Answer;
     try {
-      answer = await answerer.answer(question);
+      answer = progress
+        ? await answerer.answerStream(pending.question, (text) => progress.delta(text))
+        : await answerer.answer(pending.question);
     } catch (error) {
+      const outcome = error instanceof LlmError ? error.code : 'error';
+      llmCalls.llmCall({ outcome, seconds: seconds(), usage: null });
       if (!(error instanceof LlmError)) throw error;
-      await repository.markFailed(pending.id, { code: error.code, message: error.message });
+      await this.record({
+        kind: 'failed',
+        id: pending.id,
+        code: error.code,
+        message: error.message,
+      });
       throw error.withQuestionId(pending.id);
     }
-    const stored = await repository.markAnswered(pending.id, answer);
-    if (stored) return stored;
-    // Deleted while the LLM was answering: honour the delete, still hand back the answer.
-    logger.info({ questionId: pending.id }, 'question deleted before its answer arrived');
-    return {
-      ...pending,
-      status: 'answered',
-      answer: answer.text,
-      answeredAt: new Date(),
-      model: answer.model,
-      usage: answer.usage,
-      latencyMs: answer.latencyMs,
-    };
+    llmCalls.llmCall({ outcome: 'answered', seconds: seconds(), usage: answer.usage });
+    const answeredAt = new Date();
+    const stored = await this.record({
+      kind: 'answered',
+      id: pending.id,
+      answer,
+      answeredAt: answeredAt.toISOString(),
+    });
+    return (
+      stored ?? {
+        ...pending,
+        status: 'answered',
+        answer: answer.text,
+        answeredAt,
+        model: answer.model,
+        usage: answer.usage,
+        latencyMs: answer.latencyMs,
+        error: null,
+      }
+    );
+  }
+
+  /**
+   * Stores an outcome, retrying with backoff while the database is unavailable; if it stays
+   * away, spools the outcome to disk. Undefined when the row was not updated (deleted
+   * meanwhile, or spooled).
+   */
+  private async record(outcome: SpooledOutcome): Promise<QuestionAnswer | undefined> {
+    const { storeAttempts, storeBackoffMs, spool, logger } = this.deps;
+    for (let attempt = 1; attempt <= storeAttempts; attempt += 1) {
+      try {
+        return await this.apply(outcome);
+      } catch (error) {
+        if (!(error instanceof DatabaseUnavailableError)) {
+          logger.error({ err: error, questionId: outcome.id }, 'storing an outcome failed');
+          break;
+        }
+        if (attempt < storeAttempts) await sleep(storeBackoffMs * 2 ** (attempt - 1));
+      }
+    }
+    await spool.append(outcome);
+    logger.warn({ questionId: outcome.id, kind: outcome.kind }, 'outcome spooled to disk');
+    return undefined;
+  }
+
+  private apply(outcome: SpooledOutcome): Promise<QuestionAnswer | undefined> {
+    const { repository } = this.deps;
+    return outcome.kind === 'answered'
+      ? repository.markAnswered(outcome.id, outcome.answer, new Date(outcome.answeredAt))
+      : repository.markFailed(outcome.id, outcome);
+  }
+
+  private async applySpooled(outcome: SpooledOutcome): Promise<ReplayResult> {
+    try {
+      await this.apply(outcome);
+      return 'applied';
+    } catch (error) {
+      if (error instanceof DatabaseUnavailableError) return 'retry-later';
+      this.deps.logger.error({ err: error, questionId: outcome.id }, 'spooled outcome failed');
+      return 'rejected';
+    }
+  }
+
+  private track<T>(lifecycle: Promise<T>): Promise<T> {
+    this.inFlight.add(lifecycle);
+    const forget = () => this.inFlight.delete(lifecycle);
+    lifecycle.then(forget, forget);
+    return lifecycle;
+  }
+
+  private requireAnswerer(): Answerer {
+    if (!this.deps.answerer) throw new LlmNotConfiguredError();
+    return this.deps.answerer;
   }
 
   private validQuestion(raw: string): string {
@@ -111,4 +254,18 @@ export class QaService {
     }
     return question;
   }
+}
+
+/** A repeated Idempotency-Key gets the first request's result, never a second LLM call. */
+function replayIdempotent(existing: QuestionAnswer, question: string): QuestionAnswer {
+  if (existing.question !== question) throw new IdempotencyKeyReusedError(existing.id);
+  if (existing.status === 'pending') throw new RequestInProgressError(existing.id);
+  if (existing.status === 'failed' && existing.error) {
+    throw new StoredFailureError(existing.id, existing.error);
+  }
+  return existing;
+}
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

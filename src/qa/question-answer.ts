@@ -1,6 +1,6 @@
-import type { QuestionStatus } from '../db/schema.js';
+import { QUESTION_STATUSES, type QuestionStatus } from '../db/schema.js';
 
-export type { QuestionStatus };
+export { QUESTION_STATUSES, type QuestionStatus };
 
 export interface Usage {
   promptTokens: number;
@@ -34,4 +34,15 @@ export interface Page<T> {
   items: T[];
   /** The id to continue after, when more rows exist. */
   nextAfterId: number | undefined;
+}
+
+/** Narrows a listing; every field is optional and they combine with AND. */
+export interface ListFilter {
+  /** Words to find in the question or answer, in web search syntax ("phrase", or, -word). */
+  search?: string;
+  status?: QuestionStatus;
+  /** created_at at or after this instant. */
+  since?: Date;
+  /** created_at before this instant. */
+  until?: Date;
 }

@@ -1,95 +1,212 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
-import type { Db } from '../db/database.js';
+import { and, desc, eq, getTableColumns, gte, lt, or, sql } from 'drizzle-orm';
+import { type Database, isConnectionError } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
-import type { Answer, Page, QuestionAnswer } from '../qa/question-answer.js';
+import { DatabaseUnavailableError } from '../errors.js';
+import type { Answer, ListFilter, Page, QuestionAnswer } from '../qa/question-answer.js';
 
-type Row = typeof questionAnswers.$inferSelect;
+// Every column but the search vector, which only the database needs: it is as large as the
+// question and answer together.
+const { searchVector, ...columns } = getTableColumns(questionAnswers);
+type Row = Omit<typeof questionAnswers.$inferSelect, 'searchVector'>;
+
+/** The error code of a question whose process stopped before recording its outcome. */
+export const INTERRUPTED = 'interrupted';
+
+export type CreatePendingResult =
+  | { created: true; questionAnswer: QuestionAnswer }
+  /** The Idempotency-Key was used before: the row it made. */
+  | { created: false; questionAnswer: QuestionAnswer };
 
 /**
  * The data access layer: every query askbase makes lives here. Each method is one statement,
  * so each runs in its own implicit transaction and holds a pooled connection only for that
- * statement; nothing here ever waits on the LLM.
+ * statement; nothing here ever waits on the LLM. A database that cannot be reached surfaces as
+ * DatabaseUnavailableError, whatever the driver said.
  */
 export class QuestionRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly database: Database) {}
 
-  async createPending(question: string): Promise<QuestionAnswer> {
-    const [row] = await this.db.insert(questionAnswers).values({ question }).returning();
-    return toQuestionAnswer(expectRow(row));
+  private get db() {
+    return this.database.db;
   }
 
-  /** Records the answer; undefined when the row is gone or no longer pending. */
-  async markAnswered(id: number, answer: Answer): Promise<QuestionAnswer | undefined> {
-    const [row] = await this.db
-      .update(questionAnswers)
-      .set({
-        status: 'answered',
-        answer: answer.text,
-        model: answer.model,
-        promptTokens: answer.usage?.promptTokens ?? null,
-        completionTokens: answer.usage?.completionTokens ?? null,
-        totalTokens: answer.usage?.totalTokens ?? null,
-        latencyMs: answer.latencyMs,
-        answeredAt: new Date(),
-        errorCode: null,
-        errorMessage: null,
-      })
-      .where(and(eq(questionAnswers.id, id), eq(questionAnswers.status, 'pending')))
-      .returning();
-    return row && toQuestionAnswer(row);
+  /**
+   * Inserts the question as pending. With an idempotency key that was used before, inserts
+   * nothing and returns the earlier row instead; the unique index decides races.
+   */
+  createPending(question: string, idempotencyKey?: string): Promise<CreatePendingResult> {
+    return this.run(async () => {
+      const [row] = await this.db
+        .insert(questionAnswers)
+        .values({ question, idempotencyKey })
+        .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
+        .returning(columns);
+      if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
+      const [existing] = await this.db
+        .select(columns)
+        .from(questionAnswers)
+        .where(eq(questionAnswers.idempotencyKey, idempotencyKey ?? ''));
+      if (!existing) throw new Error('idempotency key conflict but no row found');
+      return {
+        created: false,
+        questionAnswer: toQuestionAnswer(existing),
+      };
+    });
+  }
+
+  /**
+   * Records the answer; undefined when the row is gone or already has an outcome. A row that
+   * crash recovery marked interrupted still takes a late answer: it was paid for.
+   */
+  markAnswered(
+    id: number,
+    answer: Answer,
+    answeredAt: Date = new Date(),
+  ): Promise<QuestionAnswer | undefined> {
+    return this.run(async () => {
+      const [row] = await this.db
+        .update(questionAnswers)
+        .set({
+          status: 'answered',
+          answer: answer.text,
+          model: answer.model,
+          promptTokens: answer.usage?.promptTokens ?? null,
+          completionTokens: answer.usage?.completionTokens ?? null,
+          totalTokens: answer.usage?.totalTokens ?? null,
+          latencyMs: answer.latencyMs,
+          answeredAt,
+          errorCode: null,
+          errorMessage: null,
+        })
+        .where(
+          and(
+            eq(questionAnswers.id, id),
+            or(
+              eq(questionAnswers.status, 'pending'),
+              and(eq(questionAnswers.status, 'failed'), eq(questionAnswers.errorCode, INTERRUPTED)),
+            ),
+          ),
+        )
+        .returning(columns);
+      return row && toQuestionAnswer(row);
+    });
   }
 
   /** Records why the question got no answer; undefined when the row is gone or no longer pending. */
-  async markFailed(
+  markFailed(
     id: number,
     error: { code: string; message: string; latencyMs?: number },
   ): Promise<QuestionAnswer | undefined> {
-    const [row] = await this.db
-      .update(questionAnswers)
-      .set({
-        status: 'failed',
-        errorCode: error.code,
-        errorMessage: error.message,
-        latencyMs: error.latencyMs ?? null,
-      })
-      .where(and(eq(questionAnswers.id, id), eq(questionAnswers.status, 'pending')))
-      .returning();
-    return row && toQuestionAnswer(row);
+    return this.run(async () => {
+      const [row] = await this.db
+        .update(questionAnswers)
+        .set({
+          status: 'failed',
+          errorCode: error.code,
+          errorMessage: error.message,
+          latencyMs: error.latencyMs ?? null,
+        })
+        .where(and(eq(questionAnswers.id, id), eq(questionAnswers.status, 'pending')))
+        .returning(columns);
+      return row && toQuestionAnswer(row);
+    });
   }
 
-  async get(id: number): Promise<QuestionAnswer | undefined> {
-    const [row] = await this.db.select().from(questionAnswers).where(eq(questionAnswers.id, id));
-    return row && toQuestionAnswer(row);
+  /** Puts a failed question back to pending for another attempt; undefined unless it was failed. */
+  reopenFailed(id: number): Promise<QuestionAnswer | undefined> {
+    return this.run(async () => {
+      const [row] = await this.db
+        .update(questionAnswers)
+        .set({ status: 'pending', errorCode: null, errorMessage: null, latencyMs: null })
+        .where(and(eq(questionAnswers.id, id), eq(questionAnswers.status, 'failed')))
+        .returning(columns);
+      return row && toQuestionAnswer(row);
+    });
   }
 
-  async delete(id: number): Promise<boolean> {
-    const deleted = await this.db
-      .delete(questionAnswers)
-      .where(eq(questionAnswers.id, id))
-      .returning({ id: questionAnswers.id });
-    return deleted.length > 0;
+  /**
+   * Marks rows still pending since before `olderThan` as failed: no process can still be
+   * answering them, so they were interrupted by a crash. Returns how many.
+   */
+  failStalePending(olderThan: Date, failure: { code: string; message: string }): Promise<number> {
+    return this.run(async () => {
+      const rows = await this.db
+        .update(questionAnswers)
+        .set({ status: 'failed', errorCode: failure.code, errorMessage: failure.message })
+        .where(and(eq(questionAnswers.status, 'pending'), lt(questionAnswers.createdAt, olderThan)))
+        .returning({ id: questionAnswers.id });
+      return rows.length;
+    });
+  }
+
+  get(id: number): Promise<QuestionAnswer | undefined> {
+    return this.run(async () => {
+      const [row] = await this.db
+        .select(columns)
+        .from(questionAnswers)
+        .where(eq(questionAnswers.id, id));
+      return row && toQuestionAnswer(row);
+    });
+  }
+
+  delete(id: number): Promise<boolean> {
+    return this.run(async () => {
+      const deleted = await this.db
+        .delete(questionAnswers)
+        .where(eq(questionAnswers.id, id))
+        .returning({ id: questionAnswers.id });
+      return deleted.length > 0;
+    });
   }
 
   /**
    * Newest first, by id. Keyset paging: the page after id N is `id < N`, an index range
    * scan on the primary key, so page 10,000 costs what page 1 costs (OFFSET would not).
+   * Search results keep this order rather than ranking by relevance, so that paging through
+   * them stays exact while rows are added.
    */
-  async listPage(options: { limit: number; afterId?: number }): Promise<Page<QuestionAnswer>> {
-    const rows = await this.db
-      .select()
-      .from(questionAnswers)
-      .where(options.afterId === undefined ? undefined : lt(questionAnswers.id, options.afterId))
-      .orderBy(desc(questionAnswers.id))
-      .limit(options.limit + 1);
-    const items = rows.slice(0, options.limit).map(toQuestionAnswer);
-    const hasMore = rows.length > options.limit;
-    return { items, nextAfterId: hasMore ? items.at(-1)?.id : undefined };
+  listPage(
+    options: { limit: number; afterId?: number } & ListFilter,
+  ): Promise<Page<QuestionAnswer>> {
+    const { limit, afterId, search, status, since, until } = options;
+    return this.run(async () => {
+      const rows = await this.db
+        .select(columns)
+        .from(questionAnswers)
+        .where(
+          and(
+            afterId === undefined ? undefined : lt(questionAnswers.id, afterId),
+            status === undefined ? undefined : eq(questionAnswers.status, status),
+            since === undefined ? undefined : gte(questionAnswers.createdAt, since),
+            until === undefined ? undefined : lt(questionAnswers.createdAt, until),
+            search === undefined
+              ? undefined
+              : sql`${searchVector} @@ websearch_to_tsquery('english', ${search})`,
+          ),
+        )
+        .orderBy(desc(questionAnswers.id))
+        .limit(limit + 1);
+      const items = rows.slice(0, limit).map(toQuestionAnswer);
+      const hasMore = rows.length > limit;
+      return { items, nextAfterId: hasMore ? items.at(-1)?.id : undefined };
+    });
   }
-}
 
-function expectRow(row: Row | undefined): Row {
-  if (!row) throw new Error('insert returned no row');
-  return row;
+  private async run<T>(query: () => Promise<T>): Promise<T> {
+    if (!this.database.isReady()) {
+      throw new DatabaseUnavailableError('the database is not ready yet; retry shortly');
+    }
+    try {
+      return await query();
+    } catch (error) {
+      if (isConnectionError(error)) {
+        throw new DatabaseUnavailableError('the database is unavailable; retry shortly', {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
 }
 
 function toQuestionAnswer(row: Row): QuestionAnswer {

@@ -16,11 +16,14 @@ export type Fault =
   | 'malformed' // 200 with a body that is not JSON
   | 'empty_answer' // 200 with an empty message
   | 'null_answer' // 200 with content: null
-  | 'no_choices'; // 200 with choices: []
+  | 'no_choices' // 200 with choices: []
+  | 'cut_stream'; // streams the first piece of the answer, then drops the connection
 
 export interface Behavior {
   latencyMs: number;
   fault: Fault;
+  /** Pause between the chunks of a streamed answer. */
+  chunkDelayMs: number;
   /** What the fake answers; defaults to a deterministic echo of the question. */
   answer?: (question: string) => string;
 }
@@ -29,6 +32,7 @@ export interface ChatRequest {
   model: string;
   messages: { role: string; content: string }[];
   stream?: boolean;
+  stream_options?: { include_usage?: boolean };
   authorization: string | undefined;
 }
 
@@ -46,7 +50,7 @@ export interface FakeOpenAI {
 
 export const defaultAnswer = (question: string) => `Answer to: ${question}`;
 
-const DEFAULTS: Behavior = { latencyMs: 0, fault: 'none' };
+const DEFAULTS: Behavior = { latencyMs: 0, fault: 'none', chunkDelayMs: 0 };
 
 export async function startFakeOpenAI(
   options: { port?: number; host?: string } = {},
@@ -75,13 +79,13 @@ export async function startFakeOpenAI(
     active += 1;
     try {
       if (behavior.latencyMs > 0) await sleep(behavior.latencyMs);
-      respond(res, request, behavior);
+      await respond(res, request, behavior);
     } finally {
       active -= 1;
     }
   }
 
-  function respond(res: ServerResponse, request: ChatRequest, behavior: Behavior) {
+  async function respond(res: ServerResponse, request: ChatRequest, behavior: Behavior) {
     const question = request.messages.at(-1)?.content ?? '';
     const text = (behavior.answer ?? defaultAnswer)(question);
     switch (behavior.fault) {
@@ -119,7 +123,7 @@ export async function startFakeOpenAI(
       completion_tokens: countTokens(content ?? ''),
       total_tokens: countTokens(question) + countTokens(content ?? ''),
     };
-    if (request.stream) return stream(res, request.model, content ?? '', usage);
+    if (request.stream) return stream(res, request, content ?? '', usage, behavior);
     return json(res, 200, {
       id: `chatcmpl-${requests.length}`,
       object: 'chat.completion',
@@ -143,7 +147,7 @@ export async function startFakeOpenAI(
     url,
     baseUrl: `${url}/v1`,
     requests,
-    inFlight: () => active,
+    inFlight: () => active + hanging.size,
     setBehavior(behavior) {
       choose = typeof behavior === 'function' ? behavior : () => behavior;
     },
@@ -159,20 +163,33 @@ export async function startFakeOpenAI(
   };
 }
 
-function stream(
+async function stream(
   res: ServerResponse,
-  model: string,
+  request: ChatRequest,
   text: string,
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number },
+  behavior: Behavior,
 ) {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  const base = { id: 'chatcmpl-stream', object: 'chat.completion.chunk', created: 0, model };
+  const base = {
+    id: 'chatcmpl-stream',
+    object: 'chat.completion.chunk',
+    created: 0,
+    model: request.model,
+  };
   const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
   for (const piece of text.match(/.{1,8}/gsu) ?? []) {
     send({ ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] });
+    if (behavior.fault === 'cut_stream') {
+      await sleep(20); // lets the piece reach the client first
+      res.destroy();
+      return;
+    }
+    if (behavior.chunkDelayMs > 0) await sleep(behavior.chunkDelayMs);
   }
   send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
-  send({ ...base, choices: [], usage });
+  // Like OpenAI: usage comes in a last chunk with no choices, and only when asked for.
+  if (request.stream_options?.include_usage) send({ ...base, choices: [], usage });
   res.end('data: [DONE]\n\n');
 }
 

@@ -1,11 +1,12 @@
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { OpenAIAnswerer } from '../../src/answerer/openai-answerer.js';
-import { type Config, isLlmConfigured, loadConfig } from '../../src/config.js';
-import { databaseOptions } from '../../src/db/database-options.js';
-import { type Database, openDatabase } from '../../src/db/database.js';
-import { buildApp } from '../../src/http/app.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import type { Database } from '../../src/db/database.js';
+import { startServer } from '../../src/server.js';
 
 export interface RunningAskbase {
   /** http://127.0.0.1:PORT */
@@ -13,45 +14,68 @@ export interface RunningAskbase {
   app: FastifyInstance;
   database: Database;
   config: Config;
+  /** Every log line written so far, parsed (only when started with `captureLogs`). */
+  logs: Record<string, unknown>[];
   /** Closes the server, waits for asks in flight, closes the database. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts askbase the way src/main.ts does, on 127.0.0.1 and a free port, configured only by
- * `env` (never by the process environment or a .env file).
+ * Starts askbase exactly as src/main.ts does, on 127.0.0.1 and a free port, configured only by
+ * `env` (never by the process environment or a .env file), and waits until it is ready.
  */
 export async function startAskbase(
   env: Record<string, string | undefined>,
+  options: { captureLogs?: boolean; waitUntilReady?: boolean } = {},
 ): Promise<RunningAskbase> {
-  const config = loadConfig({ PORT: '0', OPENAI_MAX_RETRIES: '0', ...env });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const database = await openDatabase(databaseOptions(config, logger));
-  await database.migrate();
-  const answerer = isLlmConfigured(config.openai)
-    ? new OpenAIAnswerer(config.openai, logger)
-    : undefined;
-  const app = buildApp({ config, database, answerer, logger });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OPENAI_MAX_RETRIES: '0',
+    RATE_LIMIT_MAX: '0',
+    // A spool of its own, so one test's spooled outcomes never reach another test's database.
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'askbase-test-data-')),
+    ...env,
+  });
+  const logs: Record<string, unknown>[] = [];
+  const logger = options.captureLogs
+    ? pino(
+        { level: config.logLevel },
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+              logs.push(JSON.parse(line) as Record<string, unknown>);
+            }
+            done();
+          },
+        }),
+      )
+    : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const server = await startServer(config, logger);
+  if (options.waitUntilReady ?? true) await server.ready;
   return {
-    url: `http://127.0.0.1:${port}`,
-    app,
-    database,
+    url: `http://127.0.0.1:${server.port}`,
+    app: server.app,
+    database: server.database,
     config,
+    logs,
     async stop() {
-      await app.close();
-      await app.qa.drain(config.shutdownGraceMs);
-      await database.close();
+      await server.stop();
     },
   };
 }
 
 /** POST /ask with a JSON body. */
-export function ask(baseUrl: string, body: unknown, headers: Record<string, string> = {}) {
+export function ask(
+  baseUrl: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+) {
   return fetch(`${baseUrl}/ask`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal,
   });
 }

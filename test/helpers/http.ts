@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import { expect } from 'vitest';
+import { freePort } from './postgres-server.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -65,18 +65,7 @@ export function allowed(response: Response): string[] {
 
 /** A base URL on 127.0.0.1 where nothing listens (a port that was free a moment ago). */
 export async function closedPortBaseUrl(): Promise<string> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
+  const port = await freePort();
   return `http://127.0.0.1:${port}/v1`;
 }
 

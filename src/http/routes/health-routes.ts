@@ -10,16 +10,41 @@ const statusBody = {
   properties: { status: { type: 'string' } },
 } as const;
 
-export function healthRoutes(app: FastifyInstance, { database }: { database: Database }) {
-  // Liveness: the process serves; deliberately independent of the database.
-  app.get('/is_up', { schema: { response: { 200: statusBody } } }, async () => ({ status: 'ok' }));
-  methodNotAllowed(app, '/is_up', ['GET']);
+export function healthRoutes(
+  app: FastifyInstance,
+  { database, corsEnabled }: { database: Database; corsEnabled: boolean },
+) {
+  // Liveness: the process serves; deliberately independent of the database. Probes run every
+  // few seconds, so their request lines are logged only at warn and above.
+  app.get(
+    '/is_up',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness: the process serves',
+        response: { 200: { ...statusBody, description: 'Serving' } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  methodNotAllowed(app, '/is_up', ['GET'], { corsEnabled });
 
-  // Readiness: the database answers (migrations ran before the server started listening).
+  // Readiness: migrations are applied and the database answers right now.
   app.get(
     '/health/ready',
-    { schema: { response: { 200: statusBody, 503: errorRef } } },
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: the database is reachable and migrated',
+        response: { 200: { ...statusBody, description: 'Ready' }, 503: errorRef },
+      },
+    },
     async (request) => {
+      if (!database.isReady()) {
+        throw new DatabaseUnavailableError('the database is not connected or not migrated yet');
+      }
       try {
         await database.ping();
       } catch (error) {
@@ -29,5 +54,5 @@ export function healthRoutes(app: FastifyInstance, { database }: { database: Dat
       return { status: 'ready' };
     },
   );
-  methodNotAllowed(app, '/health/ready', ['GET']);
+  methodNotAllowed(app, '/health/ready', ['GET'], { corsEnabled });
 }

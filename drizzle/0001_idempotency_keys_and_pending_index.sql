@@ -1,0 +1,4 @@
+ALTER TABLE "question_answers" ADD COLUMN "idempotency_key" text;--> statement-breakpoint
+CREATE UNIQUE INDEX "question_answers_idempotency_key_unique" ON "question_answers" USING btree ("idempotency_key");--> statement-breakpoint
+CREATE INDEX "question_answers_pending_created_at_idx" ON "question_answers" USING btree ("created_at") WHERE "question_answers"."status" = 'pending';--> statement-breakpoint
+ALTER TABLE "question_answers" ADD CONSTRAINT "question_answers_idempotency_key_length" CHECK ("question_answers"."idempotency_key" is null or char_length("question_answers"."idempotency_key") between 1 and 255);

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { methodNotAllowed } from './method-not-allowed.js';
+
+const { version } = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+) as { version: string };
+
+/**
+ * The OpenAPI 3.1 document, built from the route schemas themselves so it cannot drift from
+ * what the server validates, at GET /openapi.json; Swagger UI at GET /docs, its assets served
+ * from the package (no CDN, so it works offline). Register before the routes it describes.
+ */
+export function registerApiDocs(
+  app: FastifyInstance,
+  { corsEnabled }: { corsEnabled: boolean },
+): void {
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'askbase',
+        version,
+        description:
+          'Ask an LLM, keep every answer. Errors share one shape: {"error": {"code", "message"}}.',
+      },
+      tags: [
+        { name: 'questions', description: 'Ask, read back, list, search and delete' },
+        { name: 'operations', description: 'Health checks and metrics' },
+      ],
+    },
+    // Shared schemas keep their $id as their name under components/schemas.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
+  });
+  app.register(swaggerUi, { routePrefix: '/docs' });
+  app.register(async (scope) => {
+    scope.get(
+      '/openapi.json',
+      { schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true } } } },
+      async () => app.swagger(),
+    );
+    methodNotAllowed(scope, '/openapi.json', ['GET'], { corsEnabled });
+  });
+}

@@ -1,0 +1,55 @@
+import type { FastifyReply } from 'fastify';
+
+// A comment line now and then keeps proxies from closing a stream while the LLM thinks.
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * A server-sent event stream written straight to the response. Nothing is written until the
+ * first event, so until then the route can still fail with an ordinary JSON error; from the
+ * first event on, Fastify lets go of the reply (its error handler and serialisers no longer
+ * apply) and every outcome must be sent as an event.
+ */
+export class EventStream {
+  private heartbeat: NodeJS.Timeout | undefined;
+  private opened = false;
+
+  constructor(private readonly reply: FastifyReply) {}
+
+  get started(): boolean {
+    return this.opened;
+  }
+
+  /** Sends one event; a client that has gone away is skipped silently. */
+  send(event: string, data: unknown): void {
+    if (!this.opened) this.open();
+    this.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  end(): void {
+    clearInterval(this.heartbeat);
+    if (this.opened && this.writable()) this.reply.raw.end();
+  }
+
+  private open(): void {
+    this.opened = true;
+    this.reply.hijack();
+    this.reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-request-id': this.reply.request.id,
+      // nginx would otherwise buffer the stream and deliver it in one piece at the end.
+      'x-accel-buffering': 'no',
+    });
+    this.heartbeat = setInterval(() => this.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  private write(text: string): void {
+    if (this.writable()) this.reply.raw.write(text);
+  }
+
+  private writable(): boolean {
+    const raw = this.reply.raw;
+    return !raw.destroyed && !raw.writableEnded;
+  }
+}

@@ -1,0 +1,64 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { SecurityConfig } from '../config.js';
+import { RateLimitedError, UnauthorizedError } from '../errors.js';
+
+/** Routes that orchestrators probe without credentials. */
+const PUBLIC_ROUTES = new Set(['/is_up', '/health/ready']);
+
+/**
+ * Security headers, optional API keys, optional CORS, and the rate limiter (registered here
+ * but applied only to routes that opt in with `config: { rateLimit: … }`).
+ */
+export async function registerSecurity(app: FastifyInstance, config: SecurityConfig) {
+  await app.register(helmet, {
+    global: true,
+    // askbase is often served over plain HTTP on a private address; upgrading the /docs
+    // page's own script requests to https would break it there.
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, { origin: config.corsOrigins, maxAge: 600 });
+  }
+  if (config.apiKeys.length > 0) {
+    const keys = config.apiKeys.map(digest);
+    app.addHook('onRequest', async (request) => {
+      if (PUBLIC_ROUTES.has(request.routeOptions.url ?? '')) return;
+      const presented = bearerToken(request);
+      // Digests have equal length, so every comparison takes the same time.
+      const valid =
+        presented !== undefined &&
+        keys.reduce((found, key) => timingSafeEqual(key, digest(presented)) || found, false);
+      if (!valid) throw new UnauthorizedError();
+    });
+  }
+  await app.register(rateLimit, {
+    global: false,
+    max: config.rateLimitMax,
+    timeWindow: config.rateLimitWindowMs,
+    // Per client: the API key when keys are in use, else the client address.
+    keyGenerator: (request) => {
+      const token = config.apiKeys.length > 0 ? bearerToken(request) : undefined;
+      return token ? `key:${digest(token).toString('hex')}` : `ip:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) =>
+      new RateLimitedError(`too many requests; retry in ${context.after}`),
+  });
+}
+
+/** Route config that rate-limits a route, or leaves it alone when the limit is 0. */
+export function rateLimited(config: SecurityConfig) {
+  return config.rateLimitMax > 0 ? { rateLimit: {} } : {};
+}
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match?.[1];
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}

@@ -1,0 +1,99 @@
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { OpenAIAnswerer } from './answerer/openai-answerer.js';
+import { type Config, isLlmConfigured } from './config.js';
+import { databaseOptions } from './db/database-options.js';
+import { type Database, isConnectionError, openDatabase } from './db/database.js';
+import { buildApp } from './http/app.js';
+import { OutcomeSpool } from './qa/outcome-spool.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  database: Database;
+  /** The port actually listened on (PORT=0 picks a free one). */
+  port: number;
+  /** Resolves once the database is migrated and recovery has run; rejects if it never can be. */
+  ready: Promise<void>;
+  /** Stops accepting, lets asks in flight store their outcome, closes the database. */
+  stop(): Promise<{ unfinished: number }>;
+}
+
+/**
+ * Wires askbase together and starts serving at once. The database may still be down: the
+ * server connects and migrates in the background, answering 503 until it is ready, then
+ * replays spooled outcomes and fails interrupted questions, and keeps doing so periodically.
+ */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const database = await openDatabase(databaseOptions(config, logger));
+  const spool = await OutcomeSpool.open(join(resolve(config.dataDir), 'spool'), logger);
+  const answerer = isLlmConfigured(config.openai)
+    ? new OpenAIAnswerer(config.openai, logger)
+    : undefined;
+  if (!answerer) {
+    logger.warn('no LLM configured (OPENAI_API_KEY or OPENAI_BASE_URL): /ask answers 503');
+  }
+
+  const app = await buildApp({ config, database, answerer, spool, logger });
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+
+  const stopping = new AbortController();
+  // No ask can run longer than every attempt timing out plus the SDK's backoff between them.
+  const { timeoutMs, maxRetries } = config.openai;
+  const staleAfterMs = timeoutMs * (maxRetries + 1) + maxRetries * 8_000;
+  let maintenance: NodeJS.Timeout | undefined;
+  let recovering: Promise<void> | undefined;
+  const recover = () => {
+    recovering ??= app.qa
+      .recover(staleAfterMs)
+      .catch((error: unknown) => logger.warn({ err: error }, 'recovery deferred'))
+      .finally(() => (recovering = undefined));
+    return recovering;
+  };
+
+  const ready = connect(database, config, logger, stopping.signal).then(async () => {
+    if (stopping.signal.aborted) return;
+    await recover();
+    maintenance = setInterval(() => void recover(), config.durability.spoolReplayIntervalMs);
+    maintenance.unref();
+  });
+
+  return {
+    app,
+    database,
+    port,
+    ready,
+    async stop() {
+      stopping.abort();
+      clearInterval(maintenance);
+      await app.close();
+      // Asks whose client went away still run; their outcomes are stored before the pool closes.
+      const drained = await app.qa.drain(config.shutdownGraceMs);
+      await recovering;
+      await database.close();
+      return drained;
+    },
+  };
+}
+
+/** Migrates, retrying with capped exponential backoff while the database cannot be reached. */
+async function connect(database: Database, config: Config, logger: Logger, signal: AbortSignal) {
+  for (let attempt = 1; !signal.aborted; attempt += 1) {
+    try {
+      await database.migrate();
+      logger.info({ driver: database.driver, attempt }, 'database ready, migrations applied');
+      return;
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      const retryInMs = Math.min(250 * 2 ** attempt, config.durability.connectBackoffMaxMs);
+      logger.warn(
+        { attempt, retryInMs, reason: (error as Error).message },
+        'database not reachable yet; retrying',
+      );
+      await sleep(retryInMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+}

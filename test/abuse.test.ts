@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
+import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+
+interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+describe('abuse limits, API keys, security headers and logs', () => {
+  let fake: FakeOpenAI;
+  let db: TestDatabase;
+  const running: RunningAskbase[] = [];
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await Promise.all(running.map((askbase) => askbase.stop()));
+    await db?.drop();
+    await fake?.close();
+  });
+
+  const start = async (env: Record<string, string>, options = {}) => {
+    const askbase = await startAskbase(
+      { DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl, ...env },
+      options,
+    );
+    running.push(askbase);
+    return askbase;
+  };
+
+  it('when a client asks more than RATE_LIMIT_MAX times in a window, then 429 rate_limited with Retry-After, and reads stay open', async () => {
+    const askbase = await start({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' });
+
+    const statuses = [];
+    for (let i = 0; i < 3; i += 1) statuses.push(await ask(askbase.url, { question: `Rate ${i}` }));
+
+    expect(statuses.map((r) => r.status)).toEqual([200, 200, 429]);
+    const limited = statuses[2]!;
+    expect(limited.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await limited.json()) as ErrorBody).error.code).toBe('rate_limited');
+    expect((await fetch(`${askbase.url}/qas`)).status).toBe(200);
+  });
+
+  describe('when API_KEYS is set', () => {
+    let askbase: RunningAskbase;
+    beforeAll(async () => {
+      askbase = await start(
+        { API_KEYS: 'first-test-key, second-test-key', LOG_LEVEL: 'info' },
+        { captureLogs: true },
+      );
+    });
+
+    it.each(['/is_up', '/health/ready'])('then %s answers without a key', async (path) => {
+      expect((await fetch(`${askbase.url}${path}`)).status).toBe(200);
+    });
+
+    it.each([
+      ['no Authorization header', {}],
+      ['a wrong key', { authorization: 'Bearer not-a-key' }],
+      ['a key as Basic credentials', { authorization: 'Basic first-test-key' }],
+    ])('then a request with %s gets 401 unauthorized and stores nothing', async (_, headers) => {
+      const before = await db.query('select count(*) from question_answers');
+
+      const responses = await Promise.all([
+        fetch(`${askbase.url}/qas`, { headers }),
+        ask(askbase.url, { question: 'Let me in' }, headers),
+      ]);
+
+      for (const response of responses) {
+        expect(response.status).toBe(401);
+        expect(response.headers.get('www-authenticate')).toBe('Bearer');
+        expect(((await response.json()) as ErrorBody).error.code).toBe('unauthorized');
+      }
+      expect(await db.query('select count(*) from question_answers')).toEqual(before);
+    });
+
+    it('then either key is accepted, and neither key nor question text reaches the logs', async () => {
+      const question = 'A private question about my health';
+      const first = await ask(
+        askbase.url,
+        { question },
+        { authorization: 'Bearer first-test-key' },
+      );
+      const second = await fetch(`${askbase.url}/qas`, {
+        headers: { authorization: 'Bearer second-test-key' },
+      });
+
+      expect(first.status).toBe(200);
+      expect(second.status).toBe(200);
+      const logged = JSON.stringify(askbase.logs);
+      expect(askbase.logs.length).toBeGreaterThan(0);
+      expect(logged).not.toContain('first-test-key');
+      expect(logged).not.toContain('second-test-key');
+      expect(logged).not.toContain(question);
+      expect(askbase.logs.some((line) => typeof line.reqId === 'string')).toBe(true);
+    });
+  });
+
+  it('when any route answers, then it carries security headers and, by default, no CORS headers', async () => {
+    const askbase = await start({});
+
+    const response = await fetch(`${askbase.url}/qas`, {
+      headers: { origin: 'https://evil.example' },
+    });
+
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(response.headers.get('strict-transport-security')).toMatch(/max-age=/);
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('when CORS_ORIGINS lists an origin, then its preflight is allowed and other origins are not', async () => {
+    const askbase = await start({ CORS_ORIGINS: 'https://app.example' });
+    const preflight = (origin: string) =>
+      fetch(`${askbase.url}/ask`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
+      });
+
+    const allowed = await preflight('https://app.example');
+    const other = await preflight('https://evil.example');
+
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
+import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  components: { schemas: Record<string, unknown> };
+}
+
+describe('API documentation', () => {
+  let db: TestDatabase;
+  let askbase: RunningAskbase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    askbase = await startAskbase({ DATABASE_URL: db.url });
+  });
+  afterAll(async () => {
+    await askbase?.stop();
+    await db?.drop();
+  });
+
+  async function openApi(): Promise<OpenApiDocument> {
+    const response = await fetch(`${askbase.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    return (await response.json()) as OpenApiDocument;
+  }
+
+  it('when /openapi.json is read, then it is an OpenAPI 3.1 document of every route and method', async () => {
+    const document = await openApi();
+
+    expect(document.openapi).toBe('3.1.0');
+    const operations = Object.fromEntries(
+      Object.entries(document.paths).map(([path, methods]) => [path, Object.keys(methods).sort()]),
+    );
+    expect(operations).toEqual({
+      '/ask': ['post'],
+      '/qa/{id}': ['delete', 'get'],
+      '/qa/{id}/retry': ['post'],
+      '/qas': ['get'],
+      '/is_up': ['get'],
+      '/health/ready': ['get'],
+      '/metrics': ['get'],
+    });
+  });
+
+  it('when /openapi.json is read, then every operation documents its success and error responses', async () => {
+    const document = await openApi();
+
+    for (const methods of Object.values(document.paths)) {
+      for (const operation of Object.values(methods)) {
+        expect(Object.keys(operation.responses)).toContain('200');
+      }
+    }
+    expect(Object.keys(document.paths['/ask']?.post?.responses ?? {})).toEqual([
+      '200',
+      '4XX',
+      '5XX',
+    ]);
+    expect(document.paths['/ask']?.post?.responses['200']).toMatchObject({
+      content: {
+        'application/json': { schema: { $ref: '#/components/schemas/QuestionAnswer' } },
+        'text/event-stream': { schema: { type: 'string' } },
+      },
+    });
+    expect(Object.keys(document.components.schemas).sort()).toEqual([
+      'ErrorBody',
+      'QuestionAnswer',
+    ]);
+  });
+
+  it('when /openapi.json is read, then the list filters are documented as query parameters', async () => {
+    const document = await openApi();
+
+    const parameters = (document.paths['/qas']?.get as { parameters?: { name: string }[] })
+      ?.parameters;
+    expect(parameters?.map((parameter) => parameter.name)).toEqual([
+      'limit',
+      'cursor',
+      'q',
+      'status',
+      'since',
+      'until',
+    ]);
+  });
+
+  it('when /docs is opened, then Swagger UI is served as HTML with every asset from askbase itself', async () => {
+    const response = await fetch(`${askbase.url}/docs`);
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const html = await response.text();
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map(([, url = '']) => url);
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) {
+      const url = new URL(asset, response.url);
+      // No CDN: the page works with no internet access.
+      expect(url.origin).toBe(askbase.url);
+      const served = await fetch(url);
+      await served.arrayBuffer(); // read to the end, so the connection is free when askbase stops
+      expect(served.status, url.pathname).toBe(200);
+    }
+  });
+});

@@ -1,0 +1,113 @@
+import { connect } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { ask } from './helpers/askbase.js';
+import { type AskbaseProcess, spawnAskbase } from './helpers/askbase-process.js';
+import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+
+interface Qa {
+  id: number;
+  status: string;
+  answer: string | null;
+  error: { code: string } | null;
+}
+
+describe('askbase as a process: signals, crashes and recovery', () => {
+  let fake: FakeOpenAI;
+  let db: TestDatabase;
+  const processes: AskbaseProcess[] = [];
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    db = await createTestDatabase();
+  });
+  beforeEach(() => fake.reset());
+  afterAll(async () => {
+    for (const { child } of processes) if (child.exitCode === null) child.kill('SIGKILL');
+    await db?.drop();
+    await fake?.close();
+  });
+
+  const start = async (env: Record<string, string> = {}) => {
+    const started = await spawnAskbase({
+      DATABASE_URL: db.url,
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_MAX_RETRIES: '0',
+      ...env,
+    });
+    processes.push(started);
+    return started;
+  };
+
+  it('when SIGTERM arrives under load, then new connections are refused, every ask in flight is answered and stored, and it exits 0', async () => {
+    const askbase = await start();
+    fake.setBehavior({ latencyMs: 1_000 });
+    const asks = Array.from({ length: 20 }, (_, i) =>
+      ask(askbase.url, { question: `In flight ${i}` }),
+    );
+    await expect.poll(() => fake.inFlight()).toBe(20);
+
+    askbase.child.kill('SIGTERM');
+    await expect.poll(() => connectionAttempt(askbase.url)).toBe('refused');
+    const responses = await Promise.all(asks);
+
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(await askbase.exited).toBe(0);
+    const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as Qa).id));
+    const rows = await db.query<{ status: string }>(
+      'select status from question_answers where id = any($1)',
+      [ids],
+    );
+    expect(rows.map((row) => row.status)).toEqual(Array(20).fill('answered'));
+  });
+
+  it('when the server is killed mid-ask, then after a restart the question is failed as interrupted and can be retried under the same id', async () => {
+    const first = await start({ OPENAI_TIMEOUT_MS: '1000', SPOOL_REPLAY_INTERVAL_MS: '100' });
+    fake.setBehavior({ fault: 'hang' });
+    const lost = ask(first.url, { question: 'Will I be forgotten?' }).catch(
+      () => 'connection lost',
+    );
+    await expect.poll(() => fake.inFlight()).toBe(1);
+    first.child.kill('SIGKILL');
+    expect(await lost).toBe('connection lost');
+    const [orphan] = await db.query<{ id: string; status: string }>(
+      "select id, status from question_answers where question = 'Will I be forgotten?'",
+    );
+    expect(orphan?.status).toBe('pending');
+
+    fake.setBehavior({ answer: () => 'Never forgotten.' });
+    const second = await start({ OPENAI_TIMEOUT_MS: '1000', SPOOL_REPLAY_INTERVAL_MS: '100' });
+    await expect
+      .poll(
+        async () =>
+          ((await (await fetch(`${second.url}/qa/${orphan?.id}`)).json()) as Qa).error?.code,
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe('interrupted');
+
+    const retried = await fetch(`${second.url}/qa/${orphan?.id}/retry`, { method: 'POST' });
+    expect(retried.status).toBe(200);
+    expect(await retried.json()).toMatchObject({
+      id: Number(orphan?.id),
+      status: 'answered',
+      answer: 'Never forgotten.',
+    });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});
+
+/** A fresh TCP connection, never a pooled keep-alive one. */
+function connectionAttempt(url: string): Promise<'accepted' | 'refused'> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('accepted');
+    });
+    socket.once('error', () => resolve('refused'));
+  });
+}
