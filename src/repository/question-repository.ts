@@ -24,7 +24,57 @@ export type CreatePendingResult =
  * DatabaseUnavailableError, whatever the driver said.
  */
 export class QuestionRepository {
-  constructor(private readonly database: Database) {}
+  // The statements on every ask and read are built once and prepared; a call only binds its
+  // parameters. Building them per call cost more CPU than the rest of the request.
+  private readonly statements;
+
+  constructor(private readonly database: Database) {
+    const param = (name: string) => sql`${sql.placeholder(name)}`;
+    const { db } = database;
+    this.statements = {
+      insertPending: db
+        .insert(questionAnswers)
+        .values({ question: param('question'), idempotencyKey: param('idempotencyKey') })
+        .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
+        .returning(columns)
+        .prepare('askbase_insert_pending'),
+      selectByIdempotencyKey: db
+        .select(columns)
+        .from(questionAnswers)
+        .where(eq(questionAnswers.idempotencyKey, sql.placeholder('idempotencyKey')))
+        .prepare('askbase_select_by_idempotency_key'),
+      markAnswered: db
+        .update(questionAnswers)
+        .set({
+          status: 'answered',
+          answer: param('answer'),
+          model: param('model'),
+          promptTokens: param('promptTokens'),
+          completionTokens: param('completionTokens'),
+          totalTokens: param('totalTokens'),
+          latencyMs: param('latencyMs'),
+          answeredAt: param('answeredAt'),
+          errorCode: null,
+          errorMessage: null,
+        })
+        .where(
+          and(
+            eq(questionAnswers.id, sql.placeholder('id')),
+            or(
+              eq(questionAnswers.status, 'pending'),
+              and(eq(questionAnswers.status, 'failed'), eq(questionAnswers.errorCode, INTERRUPTED)),
+            ),
+          ),
+        )
+        .returning(columns)
+        .prepare('askbase_mark_answered'),
+      selectById: db
+        .select(columns)
+        .from(questionAnswers)
+        .where(eq(questionAnswers.id, sql.placeholder('id')))
+        .prepare('askbase_select_by_id'),
+    };
+  }
 
   private get db() {
     return this.database.db;
@@ -36,21 +86,14 @@ export class QuestionRepository {
    */
   createPending(question: string, idempotencyKey?: string): Promise<CreatePendingResult> {
     return this.run(async () => {
-      const [row] = await this.db
-        .insert(questionAnswers)
-        .values({ question, idempotencyKey })
-        .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
-        .returning(columns);
+      const key = idempotencyKey ?? null;
+      const [row] = await this.statements.insertPending.execute({ question, idempotencyKey: key });
       if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
-      const [existing] = await this.db
-        .select(columns)
-        .from(questionAnswers)
-        .where(eq(questionAnswers.idempotencyKey, idempotencyKey ?? ''));
+      const [existing] = await this.statements.selectByIdempotencyKey.execute({
+        idempotencyKey: key,
+      });
       if (!existing) throw new Error('idempotency key conflict but no row found');
-      return {
-        created: false,
-        questionAnswer: toQuestionAnswer(existing),
-      };
+      return { created: false, questionAnswer: toQuestionAnswer(existing) };
     });
   }
 
@@ -64,30 +107,16 @@ export class QuestionRepository {
     answeredAt: Date = new Date(),
   ): Promise<QuestionAnswer | undefined> {
     return this.run(async () => {
-      const [row] = await this.db
-        .update(questionAnswers)
-        .set({
-          status: 'answered',
-          answer: answer.text,
-          model: answer.model,
-          promptTokens: answer.usage?.promptTokens ?? null,
-          completionTokens: answer.usage?.completionTokens ?? null,
-          totalTokens: answer.usage?.totalTokens ?? null,
-          latencyMs: answer.latencyMs,
-          answeredAt,
-          errorCode: null,
-          errorMessage: null,
-        })
-        .where(
-          and(
-            eq(questionAnswers.id, id),
-            or(
-              eq(questionAnswers.status, 'pending'),
-              and(eq(questionAnswers.status, 'failed'), eq(questionAnswers.errorCode, INTERRUPTED)),
-            ),
-          ),
-        )
-        .returning(columns);
+      const [row] = await this.statements.markAnswered.execute({
+        id,
+        answer: answer.text,
+        model: answer.model,
+        promptTokens: answer.usage?.promptTokens ?? null,
+        completionTokens: answer.usage?.completionTokens ?? null,
+        totalTokens: answer.usage?.totalTokens ?? null,
+        latencyMs: answer.latencyMs,
+        answeredAt: answeredAt.toISOString(),
+      });
       return row && toQuestionAnswer(row);
     });
   }
@@ -141,10 +170,7 @@ export class QuestionRepository {
 
   get(id: number): Promise<QuestionAnswer | undefined> {
     return this.run(async () => {
-      const [row] = await this.db
-        .select(columns)
-        .from(questionAnswers)
-        .where(eq(questionAnswers.id, id));
+      const [row] = await this.statements.selectById.execute({ id });
       return row && toQuestionAnswer(row);
     });
   }
