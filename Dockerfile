@@ -24,6 +24,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 #    (dist/db/database.js resolves ../../drizzle). Code stays root-owned and read-only to the app.
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+# Cap the old generation: under load V8 otherwise lets garbage pile up to ~300 MB before a full
+# collection, though live data stays near 50 MB with 1,000 asks in flight (BENCHMARKS.md).
+ENV NODE_OPTIONS=--max-old-space-size=160
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -444,6 +444,8 @@ async function startServer(
     // All load comes from one address; the benchmark measures throughput, not the abuse limit.
     RATE_LIMIT_MAX: '0',
   };
+  // askbase runs as its image runs it: with the heap cap the Dockerfile sets.
+  if (kind === 'askbase') serverEnv.NODE_OPTIONS = ASKBASE_NODE_OPTIONS;
   if (database === 'pglite') {
     serverEnv.DATA_DIR = await mkdtemp(join(workDir, 'pglite-'));
   } else if (postgres) {
@@ -475,6 +477,9 @@ async function startServer(
 }
 
 /** The servers get only what they need from this environment, never DATABASE_URL & co. */
+/** The Dockerfile's NODE_OPTIONS for askbase. */
+const ASKBASE_NODE_OPTIONS = '--max-old-space-size=160';
+
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
   return {
