@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 
 /** A process the benchmark started; every one is stopped by pid at the end, even on failure. */
 export interface Child {
@@ -81,21 +80,7 @@ function signal(pid: number, name: NodeJS.Signals) {
   }
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { freePort } from '../../test/helpers/free-port.js';
 
 /**
  * Polls `url` with GET until it answers with a status `accept` likes (default: 200), the child

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './postgres-server.js';
+import { freePort } from './free-port.js';
 
 export interface AskbaseProcess {
   url: string;

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { freePort } from './postgres-server.js';
+import { freePort } from './free-port.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
