@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -28,13 +28,16 @@ export async function startAskbase(
   env: Record<string, string | undefined>,
   options: { captureLogs?: boolean; waitUntilReady?: boolean } = {},
 ): Promise<RunningAskbase> {
+  // A data directory of its own, so one test's spooled outcomes never reach another test's
+  // database; removed on stop unless the test chose the directory.
+  const ownDataDir =
+    env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'askbase-test-data-')) : undefined;
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
     OPENAI_MAX_RETRIES: '0',
     RATE_LIMIT_MAX: '0',
-    // A spool of its own, so one test's spooled outcomes never reach another test's database.
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'askbase-test-data-')),
+    DATA_DIR: ownDataDir,
     ...env,
   });
   const logs: Record<string, unknown>[] = [];
@@ -61,6 +64,7 @@ export async function startAskbase(
     logs,
     async stop() {
       await server.stop();
+      if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
     },
   };
 }
