@@ -1,6 +1,7 @@
 // The composition root: read the configuration, start the server, stop cleanly on a signal.
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
+import { DataDirLockedError } from './db/data-dir-lock.js';
 import { startServer } from './server.js';
 
 async function main() {
@@ -37,6 +38,8 @@ async function main() {
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     console.error(`askbase: invalid configuration: ${error.message}`);
+  } else if (error instanceof DataDirLockedError) {
+    console.error(`askbase: ${error.message}`);
   } else {
     console.error('askbase: failed to start', error);
   }

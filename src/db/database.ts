@@ -8,6 +8,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { lockDataDir } from './data-dir-lock.js';
 import { schema } from './schema.js';
 
 /** The Drizzle handle the repository uses; both drivers satisfy it. */
@@ -95,7 +96,15 @@ function openPostgres(options: { url: string; poolMax: number; logger: Logger })
 
 async function openPglite(options: { dataDir: string; logger: Logger }): Promise<Database> {
   mkdirSync(options.dataDir, { recursive: true });
-  const client = await PGlite.create(options.dataDir);
+  // Before opening: a second process on the same directory would corrupt it.
+  const lock = lockDataDir(options.dataDir);
+  let client: PGlite;
+  try {
+    client = await PGlite.create(options.dataDir);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const db = drizzlePglite(client, { schema });
   let ready = false;
   return {
@@ -110,7 +119,13 @@ async function openPglite(options: { dataDir: string; logger: Logger }): Promise
       await db.execute(sql`select 1`);
     },
     poolStats: () => undefined,
-    close: () => client.close(),
+    async close() {
+      try {
+        await client.close();
+      } finally {
+        lock.release();
+      }
+    },
   };
 }
 

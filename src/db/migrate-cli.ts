@@ -1,6 +1,7 @@
 // `npm run db:migrate`: applies pending migrations to the configured database and exits non-zero on failure.
 import { pino } from 'pino';
 import { loadConfig } from '../config.js';
+import { DataDirLockedError } from './data-dir-lock.js';
 import { databaseOptions } from './database-options.js';
 import { openDatabase } from './database.js';
 
@@ -16,6 +17,7 @@ try {
     await database.close();
   }
 } catch (error) {
-  logger.error({ err: error }, 'migration failed');
+  if (error instanceof DataDirLockedError) console.error(`askbase: ${error.message}`);
+  else logger.error({ err: error }, 'migration failed');
   process.exitCode = 1;
 }

@@ -1,28 +1,48 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import { freePort } from './free-port.js';
 
 export interface AskbaseProcess {
   url: string;
   child: ChildProcess;
+  /** Its working directory; DATA_DIR is `data/` below it unless the test gave one. */
+  cwd: string;
   /** Resolves with the exit code (or the signal that ended it). */
   exited: Promise<number | NodeJS.Signals>;
   output(): string;
 }
 
-const mainModule = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
+export const MAIN = join(root, 'src/main.ts');
+export const MIGRATE_CLI = join(root, 'src/db/migrate-cli.ts');
+
+const started: AskbaseProcess[] = [];
+afterAll(async () => {
+  for (const { child, exited, cwd } of started.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
 
 /**
- * Runs src/main.ts as its own process (as `npm start` does, through tsx), for tests that send
- * it signals. Its working directory is a fresh temp dir, so no developer's .env leaks in.
+ * Runs askbase's entry point (src/main.ts by default) as its own process, for tests that send
+ * it signals or run several on one directory. Its working directory is a fresh temp dir, so no
+ * developer's .env leaks in; it is removed, and the process killed, after the test file.
+ * Resolves once /health/ready answers 200, unless `waitUntilReady` is false.
  */
-export async function spawnAskbase(env: Record<string, string>): Promise<AskbaseProcess> {
+export async function spawnAskbase(
+  env: Record<string, string>,
+  options: { entry?: string; waitUntilReady?: boolean } = {},
+): Promise<AskbaseProcess> {
   const port = await freePort();
   const cwd = mkdtempSync(join(tmpdir(), 'askbase-process-'));
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), mainModule], {
+  const entry = options.entry ?? MAIN;
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
     cwd,
     env: {
       PATH: process.env.PATH,
@@ -30,7 +50,6 @@ export async function spawnAskbase(env: Record<string, string>): Promise<Askbase
       HOST: '127.0.0.1',
       DATA_DIR: join(cwd, 'data'),
       LOG_LEVEL: 'info',
-      RATE_LIMIT_MAX: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,17 +61,19 @@ export async function spawnAskbase(env: Record<string, string>): Promise<Askbase
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   );
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i += 1) {
+  const handle = { url, child, cwd, exited, output: () => output };
+  started.push(handle);
+  if (options.waitUntilReady === false) return handle;
+
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (;;) {
     const ready = await fetch(`${url}/health/ready`).then(
       (r) => r.ok,
       () => false,
     );
-    if (ready) break;
-    if (child.exitCode !== null || i > 300) {
-      child.kill('SIGKILL');
-      throw new Error(`askbase did not become ready:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (ready) return handle;
+    if (gone) throw new Error(`askbase exited before it was ready:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { url, child, exited, output: () => output };
 }
