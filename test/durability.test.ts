@@ -117,7 +117,7 @@ describe('durability and connection use on PostgreSQL', () => {
     const agent = new Agent({ keepAlive: true });
     try {
       const pending = askWithAgent(askbase.url, 'Will you finish?', agent);
-      await waitFor(() => fake.inFlight() === 1, { what: 'the ask to reach the LLM' });
+      await fake.waitForInFlight(1);
       const stopped = askbase.stop();
       const response = await pending;
       // A keep-alive client hangs up eventually; here it does so at once, so the stop can end.
@@ -142,7 +142,7 @@ describe('durability and connection use on PostgreSQL', () => {
     const agent = new Agent({ keepAlive: true });
     try {
       const pending = askWithAgent(askbase.url, 'Can you stop?', agent);
-      await waitFor(() => fake.inFlight() === 1, { what: 'the ask to reach the LLM' });
+      await fake.waitForInFlight(1);
       let stopped = false;
       const stopping = askbase.stop().then(() => {
         stopped = true;
@@ -171,7 +171,7 @@ describe('durability and connection use on PostgreSQL', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const first = askWithAgent(askbase.url, 'First?', agent);
-      await waitFor(() => fake.inFlight() === 1, { what: 'the ask to reach the LLM' });
+      await fake.waitForInFlight(1);
       const stopping = askbase.stop();
       const second = askWithAgent(askbase.url, 'Second?', agent).then(
         (response) => response,

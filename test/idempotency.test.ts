@@ -66,7 +66,7 @@ describe('Idempotency-Key on POST /ask', () => {
       { question: 'Slow question' },
       { 'idempotency-key': idempotencyKey },
     );
-    await expect.poll(() => suite.fake.inFlight()).toBe(1);
+    await suite.fake.waitForInFlight(1);
 
     const second = await ask(
       suite.askbase.url,

@@ -106,7 +106,7 @@ describe('database outages', () => {
     fake.setBehavior({ latencyMs: 1_500, answer: () => 'An answer already paid for.' });
 
     const pending = ask(askbase.url, { question: 'Will my answer survive?' });
-    await expect.poll(() => fake.inFlight()).toBe(1);
+    await fake.waitForInFlight(1);
     await server.stop();
     const response = await pending;
 

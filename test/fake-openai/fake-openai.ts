@@ -43,6 +43,10 @@ export interface FakeOpenAI {
   requests: ChatRequest[];
   /** Requests currently being handled (waiting out their latency). */
   inFlight(): number;
+  /** Resolves once at least `count` requests are being handled at the same moment. */
+  waitForInFlight(count: number): Promise<void>;
+  /** Resolves once at least `count` requests have arrived since the last reset. */
+  waitForRequests(count: number): Promise<void>;
   setBehavior(behavior: Partial<Behavior> | ((request: ChatRequest) => Partial<Behavior>)): void;
   reset(): void;
   close(): Promise<void>;
@@ -59,6 +63,21 @@ export async function startFakeOpenAI(
   const requests: ChatRequest[] = [];
   const hanging = new Set<ServerResponse>();
   let active = 0;
+  // Tests wait on these events instead of polling within a time window.
+  const waiters = new Set<{ ready: () => boolean; resolve: () => void }>();
+  const notify = () => {
+    for (const waiter of waiters) {
+      if (waiter.ready()) {
+        waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  };
+  const waitUntil = (ready: () => boolean) =>
+    new Promise<void>((resolve) => {
+      if (ready()) return resolve();
+      waiters.add({ ready, resolve });
+    });
 
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch(() => {
@@ -77,6 +96,7 @@ export async function startFakeOpenAI(
     requests.push(request);
     const behavior: Behavior = { ...DEFAULTS, ...choose(request) };
     active += 1;
+    notify();
     try {
       if (behavior.latencyMs > 0) await sleep(behavior.latencyMs);
       await respond(res, request, behavior);
@@ -109,6 +129,7 @@ export async function startFakeOpenAI(
       case 'hang':
         hanging.add(res);
         res.on('close', () => hanging.delete(res));
+        notify();
         return;
       case 'malformed':
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -148,6 +169,8 @@ export async function startFakeOpenAI(
     baseUrl: `${url}/v1`,
     requests,
     inFlight: () => active + hanging.size,
+    waitForInFlight: (count) => waitUntil(() => active + hanging.size >= count),
+    waitForRequests: (count) => waitUntil(() => requests.length >= count),
     setBehavior(behavior) {
       choose = typeof behavior === 'function' ? behavior : () => behavior;
     },
