@@ -58,6 +58,28 @@ export class LlmTimeoutError extends LlmError {
   readonly code = 'llm_timeout';
 }
 
+/**
+ * The caller's signal ended the LLM call (the ask's deadline, or shutdown); the lifecycle
+ * replaces it with the reason it aborted for.
+ */
+export class LlmCallAbortedError extends LlmError {
+  readonly statusCode = 503;
+  readonly code = 'llm_call_aborted';
+  constructor() {
+    super('the LLM call was ended early');
+  }
+}
+
+/** askbase stopped before the LLM answered; the question is stored failed and can be retried. */
+export class AskInterruptedError extends LlmError {
+  readonly statusCode = 503;
+  readonly code = 'interrupted';
+  constructor() {
+    super('askbase shut down before this question was answered; POST /qa/{id}/retry asks again');
+    this.headers['retry-after'] = '1';
+  }
+}
+
 export class DatabaseUnavailableError extends AppError {
   readonly statusCode = 503;
   readonly code = 'database_unavailable';

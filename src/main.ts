@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
-import { startServer } from './server.js';
+import { STORE_MARGIN_MS, startServer } from './server.js';
 
 async function main() {
   const config = loadConfig();
@@ -22,11 +22,14 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: no new connections, waiting for asks in flight');
-    // A last resort if a connection never finishes: the grace period, then a little more.
-    setTimeout(() => {
-      logger.error('shutdown did not finish in time; exiting');
-      process.exit(1);
-    }, config.shutdownGraceMs + 5_000).unref();
+    // A last resort if storing outcomes hangs: the grace period, the time to store, a little more.
+    setTimeout(
+      () => {
+        logger.error('shutdown did not finish in time; exiting');
+        process.exit(1);
+      },
+      config.shutdownGraceMs + STORE_MARGIN_MS + 5_000,
+    ).unref();
     const { unfinished } = await server.stop();
     if (unfinished > 0) logger.warn({ unfinished }, 'grace period over with asks still in flight');
     logger.info('stopped');

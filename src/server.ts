@@ -5,9 +5,25 @@ import type { Logger } from 'pino';
 import { OpenAIAnswerer } from './answerer/openai-answerer.js';
 import { type Config, isLlmConfigured } from './config.js';
 import { databaseOptions } from './db/database-options.js';
-import { type Database, isConnectionError, openDatabase } from './db/database.js';
+import {
+  CONNECT_TIMEOUT_MS,
+  type Database,
+  isConnectionError,
+  openDatabase,
+} from './db/database.js';
 import { buildApp } from './http/app.js';
 import { OutcomeSpool } from './qa/outcome-spool.js';
+
+/**
+ * How long after an attempt's deadline its outcome may still be on its way to the database:
+ * every store attempt (each up to the pool's connect timeout) and the backoff between them,
+ * before it spools. A row still pending later than that lost its process.
+ */
+function recoveryMarginMs({ storeAttempts, storeBackoffMs }: Config['durability']): number {
+  return storeBackoffMs * (2 ** (storeAttempts - 1) - 1) + storeAttempts * CONNECT_TIMEOUT_MS;
+}
+/** The longest storing the outcomes of interrupted asks may take at shutdown. */
+export const STORE_MARGIN_MS = 10_000;
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -41,14 +57,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const port = typeof address === 'object' && address ? address.port : config.port;
 
   const stopping = new AbortController();
-  // No ask can run longer than every attempt timing out plus the SDK's backoff between them.
-  const { timeoutMs, maxRetries } = config.openai;
-  const staleAfterMs = timeoutMs * (maxRetries + 1) + maxRetries * 8_000;
   let maintenance: NodeJS.Timeout | undefined;
   let recovering: Promise<void> | undefined;
   const recover = () => {
     recovering ??= app.qa
-      .recover(staleAfterMs)
+      .recover(recoveryMarginMs(config.durability))
       .catch((error: unknown) => logger.warn({ err: error }, 'recovery deferred'))
       .finally(() => (recovering = undefined));
     return recovering;
@@ -69,12 +82,20 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     async stop() {
       stopping.abort();
       clearInterval(maintenance);
-      await app.close();
-      // Asks whose client went away still run; their outcomes are stored before the pool closes.
-      const drained = await app.qa.drain(config.shutdownGraceMs);
-      await recovering;
-      await database.close();
-      return drained;
+      // The grace counts from now: when it is over, asks still waiting on the LLM are ended,
+      // stored as interrupted, and their clients told so; only then can close() finish.
+      const grace = setTimeout(() => app.qa.interruptAll(), config.shutdownGraceMs);
+      try {
+        await app.close();
+        // Asks whose client went away still run; their outcomes are stored before the pool
+        // closes. The bound only matters if storing an outcome itself hangs.
+        const drained = await app.qa.drain(config.shutdownGraceMs + STORE_MARGIN_MS);
+        await recovering;
+        return drained;
+      } finally {
+        clearTimeout(grace);
+        await database.close();
+      }
     },
   };
 }

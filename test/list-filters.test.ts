@@ -73,7 +73,7 @@ describe.each([
     for (const { question, answer, createdAt } of ASKED) {
       let id: number;
       if (answer === null) {
-        id = (await repository.createPending(question)).questionAnswer.id;
+        id = (await repository.createPending(question, { deadlineMs: 60_000 })).questionAnswer.id;
       } else {
         fake.setBehavior(
           answer === undefined ? { fault: 'server_error' } : { answer: () => answer },

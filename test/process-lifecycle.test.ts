@@ -4,6 +4,7 @@ import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { ask } from './helpers/askbase.js';
 import { type AskbaseProcess, spawnAskbase } from './helpers/askbase-process.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { expectError } from './helpers/http.js';
 
 interface Qa {
   id: number;
@@ -63,7 +64,13 @@ describe('askbase as a process: signals, crashes and recovery', () => {
   });
 
   it('when the server is killed mid-ask, then after a restart the question is failed as interrupted and can be retried under the same id', async () => {
-    const first = await start({ OPENAI_TIMEOUT_MS: '1000', SPOOL_REPLAY_INTERVAL_MS: '100' });
+    // Recovery waits out the ask's deadline and the time storing its outcome may take.
+    const quick = {
+      ASK_TIMEOUT_MS: '500',
+      ANSWER_STORE_ATTEMPTS: '1',
+      SPOOL_REPLAY_INTERVAL_MS: '100',
+    };
+    const first = await start(quick);
     fake.setBehavior({ fault: 'hang' });
     const lost = ask(first.url, { question: 'Will I be forgotten?' }).catch(
       () => 'connection lost',
@@ -77,14 +84,12 @@ describe('askbase as a process: signals, crashes and recovery', () => {
     expect(orphan?.status).toBe('pending');
 
     fake.setBehavior({ answer: () => 'Never forgotten.' });
-    const second = await start({ OPENAI_TIMEOUT_MS: '1000', SPOOL_REPLAY_INTERVAL_MS: '100' });
+    const second = await start(quick);
     await expect
       .poll(
         async () =>
           ((await (await fetch(`${second.url}/qa/${orphan?.id}`)).json()) as Qa).error?.code,
-        {
-          timeout: 10_000,
-        },
+        { timeout: 20_000 },
       )
       .toBe('interrupted');
 
@@ -97,6 +102,39 @@ describe('askbase as a process: signals, crashes and recovery', () => {
     });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+});
+
+describe('askbase as a process: the shutdown grace', () => {
+  let fake: FakeOpenAI;
+  let db: TestDatabase;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await fake?.close();
+  });
+
+  it('when an ask outlasts the shutdown grace, then at the grace its client gets 503 interrupted with the id, the row is failed as interrupted, and the process exits 0', async () => {
+    const askbase = await spawnAskbase({
+      DATABASE_URL: db.url,
+      OPENAI_BASE_URL: fake.baseUrl,
+      SHUTDOWN_GRACE_MS: '300',
+    });
+    fake.setBehavior({ fault: 'hang' });
+    const asking = ask(askbase.url, { question: 'Outlasting the grace?' });
+    await fake.waitForInFlight(1);
+
+    askbase.child.kill('SIGTERM');
+    const { error } = await expectError(await asking, 503, 'interrupted');
+
+    expect(await askbase.exited).toBe(0);
+    const [row] = await db.query('select status, error_code from question_answers where id = $1', [
+      error.id,
+    ]);
+    expect(row).toEqual({ status: 'failed', error_code: 'interrupted' });
   });
 });
 

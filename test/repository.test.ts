@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../src/db/database.js';
+import { questionAnswers } from '../src/db/schema.js';
 import type { Answer, QuestionAnswer } from '../src/qa/question-answer.js';
 import { INTERRUPTED, QuestionRepository } from '../src/repository/question-repository.js';
 import { createTestDatabase } from './helpers/database.js';
@@ -68,7 +70,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   });
 
   const pending = async (question: string) =>
-    (await repository.createPending(question)).questionAnswer;
+    (await repository.createPending(question, { deadlineMs: 60_000 })).questionAnswer;
 
   /** An id no row has: far past every id handed out so far. */
   async function unknownId(): Promise<number> {
@@ -105,7 +107,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   it('when a pending question is answered, then answer, model, usage, latency and answeredAt are stored', async () => {
     const created = await pending('What is 2 + 2?');
 
-    const answered = await repository.markAnswered(created.id, answer('Four.'));
+    const answered = await repository.markAnswered(created.id, 1, answer('Four.'));
 
     expect(answered).toMatchObject({
       id: created.id,
@@ -125,21 +127,24 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   it('when the answer has no usage, then usage is null', async () => {
     const created = await pending('Usage unknown?');
 
-    const answered = await repository.markAnswered(created.id, { ...answer('Yes.'), usage: null });
+    const answered = await repository.markAnswered(created.id, 1, {
+      ...answer('Yes.'),
+      usage: null,
+    });
 
     expect(answered?.status).toBe('answered');
     expect(answered?.usage).toBeNull();
   });
 
   it('when markAnswered gets an unknown id, then it returns undefined', async () => {
-    expect(await repository.markAnswered(await unknownId(), answer('Lost.'))).toBeUndefined();
+    expect(await repository.markAnswered(await unknownId(), 1, answer('Lost.'))).toBeUndefined();
   });
 
   it('when markAnswered gets an already answered question, then it returns undefined and the first answer stays', async () => {
     const created = await pending('Answered twice?');
-    const first = await repository.markAnswered(created.id, answer('Once.'));
+    const first = await repository.markAnswered(created.id, 1, answer('Once.'));
 
-    const second = await repository.markAnswered(created.id, answer('Twice.'));
+    const second = await repository.markAnswered(created.id, 1, answer('Twice.'));
 
     expect(second).toBeUndefined();
     expect(await repository.get(created.id)).toEqual(first);
@@ -147,16 +152,16 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
 
   it('when markAnswered gets a failed question, then it returns undefined and the row stays failed', async () => {
     const created = await pending('Too late?');
-    await repository.markFailed(created.id, { code: 'llm_timeout', message: 'too slow' });
+    await repository.markFailed(created.id, 1, { code: 'llm_timeout', message: 'too slow' });
 
-    expect(await repository.markAnswered(created.id, answer('Late.'))).toBeUndefined();
+    expect(await repository.markAnswered(created.id, 1, answer('Late.'))).toBeUndefined();
     expect(await repository.get(created.id)).toMatchObject({ status: 'failed', answer: null });
   });
 
   it('when a pending question fails, then status failed and the error are stored', async () => {
     const created = await pending('Will this fail?');
 
-    const failed = await repository.markFailed(created.id, {
+    const failed = await repository.markFailed(created.id, 1, {
       code: 'llm_unavailable',
       message: 'the LLM could not be reached',
     });
@@ -173,11 +178,11 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
 
   it('when markFailed gets an unknown id or an answered question, then it returns undefined and changes nothing', async () => {
     const created = await pending('Already answered?');
-    const answered = await repository.markAnswered(created.id, answer('Yes.'));
+    const answered = await repository.markAnswered(created.id, 1, answer('Yes.'));
     const error = { code: 'llm_timeout', message: 'too slow' };
 
-    expect(await repository.markFailed(await unknownId(), error)).toBeUndefined();
-    expect(await repository.markFailed(created.id, error)).toBeUndefined();
+    expect(await repository.markFailed(await unknownId(), 1, error)).toBeUndefined();
+    expect(await repository.markFailed(created.id, 1, error)).toBeUndefined();
     expect(await repository.get(created.id)).toEqual(answered);
   });
 
@@ -197,7 +202,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
     const created = await pending('Deleted while the LLM thinks?');
     await repository.delete(created.id);
 
-    expect(await repository.markAnswered(created.id, answer('Too late.'))).toBeUndefined();
+    expect(await repository.markAnswered(created.id, 1, answer('Too late.'))).toBeUndefined();
     expect(await repository.get(created.id)).toBeUndefined();
   });
 
@@ -205,7 +210,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
     const question = 'Emoji 👩‍👩‍👧‍👦, עברית, 中文, Cafe\u0301';
 
     const created = await pending(question);
-    await repository.markAnswered(created.id, answer(`Re: ${question}`));
+    await repository.markAnswered(created.id, 1, answer(`Re: ${question}`));
 
     expect(await repository.get(created.id)).toMatchObject({
       question,
@@ -257,8 +262,14 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
 
   it('when an idempotency key is used twice, then the second call inserts nothing and returns the first row', async () => {
     const key = `repo-${crypto.randomUUID()}`;
-    const first = await repository.createPending('Keyed once?', key);
-    const second = await repository.createPending('Keyed twice?', key);
+    const first = await repository.createPending('Keyed once?', {
+      idempotencyKey: key,
+      deadlineMs: 60_000,
+    });
+    const second = await repository.createPending('Keyed twice?', {
+      idempotencyKey: key,
+      deadlineMs: 60_000,
+    });
 
     expect(first.created).toBe(true);
     expect(second).toEqual({ created: false, questionAnswer: first.questionAnswer });
@@ -266,32 +277,55 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
 
   it('when a failed question is reopened, then it is pending again with no error; other states are left alone', async () => {
     const failed = await pending('Reopen me?');
-    await repository.markFailed(failed.id, { code: 'llm_timeout', message: 'slow' });
+    await repository.markFailed(failed.id, 1, { code: 'llm_timeout', message: 'slow' });
     const answered = await pending('Leave me?');
-    await repository.markAnswered(answered.id, {
+    await repository.markAnswered(answered.id, 1, {
       text: 'Done.',
       model: 'm',
       usage: null,
       latencyMs: 1,
     });
 
-    expect(await repository.reopenFailed(failed.id)).toMatchObject({
+    expect(await repository.reopenFailed(failed.id, 60_000)).toMatchObject({
       id: failed.id,
       status: 'pending',
       error: null,
+      attempt: 2,
     });
-    expect(await repository.reopenFailed(answered.id)).toBeUndefined();
+    expect(await repository.reopenFailed(answered.id, 60_000)).toBeUndefined();
   });
 
-  it('when rows are pending since before the cut-off, then only those are failed as interrupted, and a late answer still lands', async () => {
-    const stale = await pending('Stale?');
-    const cutOff = new Date(Date.now() + 60_000);
-    const failedCount = await repository.failStalePending(cutOff, {
-      code: INTERRUPTED,
-      message: 'process stopped',
+  it('when a question was reopened, then only the new attempt can record its outcome; a late one of the first changes nothing', async () => {
+    const asked = await pending('Whose row?');
+    await repository.markFailed(asked.id, 1, { code: 'llm_timeout', message: 'slow' });
+    await repository.reopenFailed(asked.id, 60_000);
+
+    expect(
+      await repository.markAnswered(asked.id, 1, answer('Late, first attempt.')),
+    ).toBeUndefined();
+    expect(
+      await repository.markFailed(asked.id, 1, { code: 'llm_timeout', message: 'late' }),
+    ).toBeUndefined();
+    expect(await repository.get(asked.id)).toMatchObject({ status: 'pending', attempt: 2 });
+    expect(await repository.markAnswered(asked.id, 2, answer('Second attempt.'))).toMatchObject({
+      status: 'answered',
+      answer: 'Second attempt.',
     });
+  });
+
+  it('when a pending row is past its deadline by more than the margin, then only it is failed as interrupted, and a late answer of its attempt still lands', async () => {
+    const stale = (await repository.createPending('Stale?', { deadlineMs: -120_000 }))
+      .questionAnswer;
     const fresh = await pending('Fresh?');
-    await repository.failStalePending(new Date(Date.now() - 60_000), {
+    // Old by creation but with its deadline ahead: a retried question, or an ask of a replica
+    // with a longer timeout.
+    const old = await pending('Old but live?');
+    await subject!.database.db
+      .update(questionAnswers)
+      .set({ createdAt: new Date(Date.now() - 86_400_000) })
+      .where(eq(questionAnswers.id, old.id));
+
+    const failedCount = await repository.failStalePending(60_000, {
       code: INTERRUPTED,
       message: 'process stopped',
     });
@@ -299,7 +333,8 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
     expect(failedCount).toBeGreaterThanOrEqual(1);
     expect((await repository.get(stale.id))?.error?.code).toBe(INTERRUPTED);
     expect((await repository.get(fresh.id))?.status).toBe('pending');
-    const late = await repository.markAnswered(stale.id, {
+    expect((await repository.get(old.id))?.status).toBe('pending');
+    const late = await repository.markAnswered(stale.id, 1, {
       text: 'Late but paid for.',
       model: 'm',
       usage: null,

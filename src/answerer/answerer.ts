@@ -5,10 +5,15 @@ import type { Answer } from '../qa/question-answer.js';
  * LlmBadResponseError (from src/errors.ts) and nothing else.
  */
 export interface Answerer {
-  answer(question: string): Promise<Answer>;
+  /** `signal` ends the call (and its retries) early; the caller decides what that means. */
+  answer(question: string, signal?: AbortSignal): Promise<Answer>;
   /**
    * The same answer, with each piece of its text handed to `onDelta` as the LLM produces it;
    * the pieces joined are the returned text. `onDelta` must not throw.
    */
-  answerStream(question: string, onDelta: (text: string) => void): Promise<Answer>;
+  answerStream(
+    question: string,
+    onDelta: (text: string) => void,
+    signal?: AbortSignal,
+  ): Promise<Answer>;
 }

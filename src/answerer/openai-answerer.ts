@@ -2,7 +2,13 @@ import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, CompletionUsage } from 'openai/resources/index.js';
 import type { Logger } from 'pino';
 import type { OpenAIConfig } from '../config.js';
-import { LlmBadResponseError, LlmError, LlmTimeoutError, LlmUnavailableError } from '../errors.js';
+import {
+  LlmBadResponseError,
+  LlmCallAbortedError,
+  LlmError,
+  LlmTimeoutError,
+  LlmUnavailableError,
+} from '../errors.js';
 import type { Answer, Usage } from '../qa/question-answer.js';
 import type { Answerer } from './answerer.js';
 
@@ -23,13 +29,13 @@ export class OpenAIAnswerer implements Answerer {
     });
   }
 
-  async answer(question: string): Promise<Answer> {
+  async answer(question: string, signal?: AbortSignal): Promise<Answer> {
     const started = performance.now();
     try {
-      const completion = await this.client.chat.completions.create({
-        model: this.config.model,
-        messages: this.messages(question),
-      });
+      const completion = await this.client.chat.completions.create(
+        { model: this.config.model, messages: this.messages(question) },
+        { signal },
+      );
       const text = completion.choices?.[0]?.message?.content;
       return {
         text: nonEmpty(text),
@@ -42,16 +48,23 @@ export class OpenAIAnswerer implements Answerer {
     }
   }
 
-  async answerStream(question: string, onDelta: (text: string) => void): Promise<Answer> {
+  async answerStream(
+    question: string,
+    onDelta: (text: string) => void,
+    signal?: AbortSignal,
+  ): Promise<Answer> {
     const started = performance.now();
     try {
       // The SDK's timeout and retries cover the request up to the response headers only.
-      const stream = await this.client.chat.completions.create({
-        model: this.config.model,
-        messages: this.messages(question),
-        stream: true,
-        stream_options: { include_usage: true },
-      });
+      const stream = await this.client.chat.completions.create(
+        {
+          model: this.config.model,
+          messages: this.messages(question),
+          stream: true,
+          stream_options: { include_usage: true },
+        },
+        { signal },
+      );
       // Once streaming, OPENAI_TIMEOUT_MS bounds the silence between chunks instead, so an
       // upstream that stalls mid-answer cannot hold the ask open forever.
       let stalled = false;
@@ -77,6 +90,7 @@ export class OpenAIAnswerer implements Answerer {
         clearTimeout(stallTimer);
       }
       // An aborted SDK stream ends quietly rather than throwing.
+      if (signal?.aborted) throw new LlmCallAbortedError();
       if (stalled) throw new LlmTimeoutError('the LLM stopped sending its answer');
       return {
         text: nonEmpty(text),
@@ -100,6 +114,7 @@ export class OpenAIAnswerer implements Answerer {
 
   private toLlmError(error: unknown): LlmError {
     if (error instanceof LlmError) return error;
+    if (error instanceof OpenAI.APIUserAbortError) return new LlmCallAbortedError();
     // Upstream text goes to the log only: it may echo the request or describe the account.
     this.logger.warn({ err: error }, 'LLM call failed');
     if (error instanceof OpenAI.APIConnectionTimeoutError) {

@@ -41,6 +41,9 @@ export type DatabaseOptions =
 
 const migrationsFolder = new URL('../../drizzle', import.meta.url).pathname;
 
+/** A request waits at most this long for a connection instead of queueing forever. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 // Any constant shared by every askbase replica; it serialises their migration runs.
 const MIGRATION_LOCK_KEY = 4_242_001;
 
@@ -52,8 +55,7 @@ function openPostgres(options: { url: string; poolMax: number; logger: Logger })
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax,
-    // A request waits at most this long for a free connection instead of queueing forever.
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
     application_name: 'askbase',
   });

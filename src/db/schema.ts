@@ -37,6 +37,19 @@ export const questionAnswers = pgTable(
     errorMessage: text('error_message'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     answeredAt: timestamp('answered_at', { withTimezone: true, mode: 'date' }),
+    /**
+     * Which attempt at an answer owns the row: 1 for the ask, one more for each retry. Only
+     * that attempt may record an outcome, so a late result of an earlier attempt changes nothing.
+     */
+    attempt: integer('attempt').notNull().default(1),
+    /**
+     * When the current attempt must have ended, by the deadline of the process that started
+     * it. Recovery fails a pending row only some time after this, so replicas with different
+     * timeouts never fail each other's live asks, and a retried old question is not stale.
+     */
+    deadlineAt: timestamp('deadline_at', { withTimezone: true, mode: 'date' })
+      .notNull()
+      .defaultNow(),
     /** The client's Idempotency-Key: a retried POST /ask finds its first attempt by it. */
     idempotencyKey: text('idempotency_key'),
     // Full-text search over the question and its answer, kept up to date by PostgreSQL itself.
@@ -77,10 +90,12 @@ export const questionAnswers = pgTable(
       'question_answers_idempotency_key_length',
       sql`${t.idempotencyKey} is null or char_length(${t.idempotencyKey}) between 1 and 255`,
     ),
-    // Crash recovery looks for old pending rows; a partial index keeps that lookup tiny.
-    index('question_answers_pending_created_at_idx')
-      .on(t.createdAt)
+    // Crash recovery looks for pending rows past their deadline; a partial index keeps that
+    // lookup tiny.
+    index('question_answers_pending_deadline_at_idx')
+      .on(t.deadlineAt)
       .where(sql`${t.status} = 'pending'`),
+    check('question_answers_attempt_positive', sql`${t.attempt} >= 1`),
     check('question_answers_latency_non_negative', sql`coalesce(${t.latencyMs}, 0) >= 0`),
   ],
 );

@@ -46,6 +46,7 @@ export async function buildApp({
     answerer,
     spool,
     maxQuestionLength: config.maxQuestionLength,
+    askTimeoutMs: config.askTimeoutMs,
     storeAttempts: config.durability.storeAttempts,
     storeBackoffMs: config.durability.storeBackoffMs,
     llmCalls: metrics,

@@ -5,9 +5,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Answer } from './question-answer.js';
 
 /** An outcome that could not be written to the database yet. */
+/** `attempt` is absent in entries spooled by versions before attempts were recorded. */
 export type SpooledOutcome =
-  | { kind: 'answered'; id: number; answer: Answer; answeredAt: string }
-  | { kind: 'failed'; id: number; code: string; message: string };
+  | { kind: 'answered'; id: number; attempt?: number; answer: Answer; answeredAt: string }
+  | { kind: 'failed'; id: number; attempt?: number; code: string; message: string };
 
 export type ReplayResult = 'applied' | 'retry-later' | 'rejected';
 

@@ -1,11 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Answerer } from '../answerer/answerer.js';
 import {
+  AskInterruptedError,
   DatabaseUnavailableError,
   IdempotencyKeyReusedError,
   InvalidRequestError,
   LlmError,
   LlmNotConfiguredError,
+  LlmTimeoutError,
   NotFoundError,
   NotRetryableError,
   RequestInProgressError,
@@ -42,6 +44,11 @@ export interface QaServiceDeps {
   answerer: Answerer | undefined;
   spool: OutcomeSpool;
   maxQuestionLength: number;
+  /**
+   * The most one attempt at an answer may take, retries, Retry-After waits and streaming
+   * included; it is stored with the row as the attempt's deadline.
+   */
+  askTimeoutMs: number;
   /** Attempts to store an outcome, with exponential backoff from `storeBackoffMs`. */
   storeAttempts: number;
   storeBackoffMs: number;
@@ -57,6 +64,7 @@ export interface AskRequest {
 /** The ask lifecycle, and reading back what it stored. */
 export class QaService {
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly stopping = new AbortController();
 
   constructor(private readonly deps: QaServiceDeps) {}
 
@@ -73,7 +81,10 @@ export class QaService {
   ): Promise<QuestionAnswer> {
     const question = this.validQuestion(raw);
     const answerer = this.requireAnswerer();
-    const created = await this.deps.repository.createPending(question, idempotencyKey);
+    const created = await this.deps.repository.createPending(question, {
+      idempotencyKey,
+      deadlineMs: this.deps.askTimeoutMs,
+    });
     if (!created.created) return replayIdempotent(created.questionAnswer, question);
     progress?.created(created.questionAnswer);
     return this.track(this.answerAndRecord(created.questionAnswer, answerer, progress));
@@ -82,7 +93,7 @@ export class QaService {
   /** Asks a failed question again, under the same id. */
   async retry(id: number): Promise<QuestionAnswer> {
     const answerer = this.requireAnswerer();
-    const reopened = await this.deps.repository.reopenFailed(id);
+    const reopened = await this.deps.repository.reopenFailed(id, this.deps.askTimeoutMs);
     if (!reopened) {
       const current = await this.get(id);
       throw new NotRetryableError(id, current.status);
@@ -107,18 +118,27 @@ export class QaService {
   }
 
   /**
-   * Writes spooled outcomes to the database, then fails questions left pending longer than
-   * any ask can take (their process died). Run at start and periodically.
+   * Writes spooled outcomes to the database, then fails questions still pending `marginMs`
+   * after their attempt's deadline (the process answering them died). Run at start and
+   * periodically.
    */
-  async recover(staleAfterMs: number): Promise<void> {
+  async recover(marginMs: number): Promise<void> {
     const { spool, repository, logger } = this.deps;
     await spool.replay((outcome) => this.applySpooled(outcome));
     if (spool.size() > 0) return; // the database is still away; recovery waits for it
-    const interrupted = await repository.failStalePending(new Date(Date.now() - staleAfterMs), {
+    const interrupted = await repository.failStalePending(marginMs, {
       code: INTERRUPTED,
       message: 'askbase stopped before this question was answered; POST /qa/{id}/retry asks again',
     });
     if (interrupted > 0) logger.warn({ interrupted }, 'marked interrupted questions as failed');
+  }
+
+  /**
+   * Ends every ask still waiting on the LLM: each is stored as failed (`interrupted`, so it
+   * can be retried) and its client gets that error. Shutdown calls it when the grace is over.
+   */
+  interruptAll(): void {
+    this.stopping.abort();
   }
 
   /** Resolves when every ask in flight has stored its outcome, or after `timeoutMs`. */
@@ -137,31 +157,49 @@ export class QaService {
     answerer: Answerer,
     progress?: AskProgress,
   ): Promise<QuestionAnswer> {
-    const { llmCalls } = this.deps;
+    const { llmCalls, askTimeoutMs } = this.deps;
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
+    const { id, attempt } = pending;
+    // One deadline for the whole attempt: the SDK's own timeout is per request, and it sleeps
+    // for whatever Retry-After says between retries.
+    const call = new AbortController();
+    const deadline = setTimeout(
+      () => call.abort(new LlmTimeoutError(`the LLM did not answer within ${askTimeoutMs} ms`)),
+      askTimeoutMs,
+    );
+    const interrupt = () => call.abort(new AskInterruptedError());
+    if (this.stopping.signal.aborted) interrupt();
+    this.stopping.signal.addEventListener('abort', interrupt, { once: true });
     let answer: Answer;
     try {
-      answer = progress
-        ? await answerer.answerStream(pending.question, (text) => progress.delta(text))
-        : await answerer.answer(pending.question);
-    } catch (error) {
+      answer = await untilAborted(
+        progress
+          ? answerer.answerStream(
+              pending.question,
+              (text) => call.signal.aborted || progress.delta(text),
+              call.signal,
+            )
+          : answerer.answer(pending.question, call.signal),
+        call.signal,
+      );
+    } catch (raised) {
+      const error: unknown = call.signal.aborted ? call.signal.reason : raised;
       const outcome = error instanceof LlmError ? error.code : 'error';
       llmCalls.llmCall({ outcome, seconds: seconds(), usage: null });
       if (!(error instanceof LlmError)) throw error;
-      await this.record({
-        kind: 'failed',
-        id: pending.id,
-        code: error.code,
-        message: error.message,
-      });
-      throw error.withQuestionId(pending.id);
+      await this.record({ kind: 'failed', id, attempt, code: error.code, message: error.message });
+      throw error.withQuestionId(id);
+    } finally {
+      clearTimeout(deadline);
+      this.stopping.signal.removeEventListener('abort', interrupt);
     }
     llmCalls.llmCall({ outcome: 'answered', seconds: seconds(), usage: answer.usage });
     const answeredAt = new Date();
     const stored = await this.record({
       kind: 'answered',
-      id: pending.id,
+      id,
+      attempt,
       answer,
       answeredAt: answeredAt.toISOString(),
     });
@@ -204,9 +242,11 @@ export class QaService {
 
   private apply(outcome: SpooledOutcome): Promise<QuestionAnswer | undefined> {
     const { repository } = this.deps;
+    // Outcomes spooled before attempts were recorded belong to the first attempt.
+    const attempt = outcome.attempt ?? 1;
     return outcome.kind === 'answered'
-      ? repository.markAnswered(outcome.id, outcome.answer, new Date(outcome.answeredAt))
-      : repository.markFailed(outcome.id, outcome);
+      ? repository.markAnswered(outcome.id, attempt, outcome.answer, new Date(outcome.answeredAt))
+      : repository.markFailed(outcome.id, attempt, outcome);
   }
 
   private async applySpooled(outcome: SpooledOutcome): Promise<ReplayResult> {
@@ -264,6 +304,18 @@ function replayIdempotent(existing: QuestionAnswer, question: string): QuestionA
     throw new StoredFailureError(existing.id, existing.error);
   }
   return existing;
+}
+
+/** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => undefined); // its late failure, after an abort, is expected
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) =>
+      signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+    ),
+  ]);
 }
 
 function sleep(ms: number) {

@@ -19,6 +19,8 @@ export interface QuestionAnswer {
   model: string | null;
   usage: Usage | null;
   latencyMs: number | null;
+  /** Which attempt owns the row: 1, plus one per retry. Internal; not part of the wire shape. */
+  attempt: number;
   error: { code: string; message: string } | null;
 }
 

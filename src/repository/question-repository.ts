@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, gte, lt, or, sql } from 'drizzle-orm';
+import { type Placeholder, and, desc, eq, getTableColumns, gte, lt, or, sql } from 'drizzle-orm';
 import { type Database, isConnectionError } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import { DatabaseUnavailableError } from '../errors.js';
@@ -34,7 +34,11 @@ export class QuestionRepository {
     this.statements = {
       insertPending: db
         .insert(questionAnswers)
-        .values({ question: param('question'), idempotencyKey: param('idempotencyKey') })
+        .values({
+          question: param('question'),
+          idempotencyKey: param('idempotencyKey'),
+          deadlineAt: sql`now() + ${sql.placeholder('deadlineMs')} * interval '1 millisecond'`,
+        })
         .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
         .returning(columns)
         .prepare('askbase_insert_pending'),
@@ -57,15 +61,7 @@ export class QuestionRepository {
           errorCode: null,
           errorMessage: null,
         })
-        .where(
-          and(
-            eq(questionAnswers.id, sql.placeholder('id')),
-            or(
-              eq(questionAnswers.status, 'pending'),
-              and(eq(questionAnswers.status, 'failed'), eq(questionAnswers.errorCode, INTERRUPTED)),
-            ),
-          ),
-        )
+        .where(ownedOpenRow(sql.placeholder('id'), sql.placeholder('attempt')))
         .returning(columns)
         .prepare('askbase_mark_answered'),
       selectById: db
@@ -84,10 +80,17 @@ export class QuestionRepository {
    * Inserts the question as pending. With an idempotency key that was used before, inserts
    * nothing and returns the earlier row instead; the unique index decides races.
    */
-  createPending(question: string, idempotencyKey?: string): Promise<CreatePendingResult> {
+  createPending(
+    question: string,
+    { idempotencyKey, deadlineMs }: { idempotencyKey?: string | undefined; deadlineMs: number },
+  ): Promise<CreatePendingResult> {
     return this.run(async () => {
       const key = idempotencyKey ?? null;
-      const [row] = await this.statements.insertPending.execute({ question, idempotencyKey: key });
+      const [row] = await this.statements.insertPending.execute({
+        question,
+        idempotencyKey: key,
+        deadlineMs,
+      });
       if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
       const [existing] = await this.statements.selectByIdempotencyKey.execute({
         idempotencyKey: key,
@@ -98,17 +101,20 @@ export class QuestionRepository {
   }
 
   /**
-   * Records the answer; undefined when the row is gone or already has an outcome. A row that
-   * crash recovery marked interrupted still takes a late answer: it was paid for.
+   * Records the answer of attempt `attempt`; undefined when the row is gone, already has an
+   * outcome, or belongs to a later attempt. A row that crash recovery marked interrupted still
+   * takes a late answer of its attempt: it was paid for.
    */
   markAnswered(
     id: number,
+    attempt: number,
     answer: Answer,
     answeredAt: Date = new Date(),
   ): Promise<QuestionAnswer | undefined> {
     return this.run(async () => {
       const [row] = await this.statements.markAnswered.execute({
         id,
+        attempt,
         answer: answer.text,
         model: answer.model,
         promptTokens: answer.usage?.promptTokens ?? null,
@@ -121,32 +127,41 @@ export class QuestionRepository {
     });
   }
 
-  /** Records why the question got no answer; undefined when the row is gone or no longer pending. */
+  /**
+   * Records why attempt `attempt` got no answer; undefined when the row is gone, has an
+   * outcome, or belongs to a later attempt. Replaces `interrupted` with the real reason.
+   */
   markFailed(
     id: number,
-    error: { code: string; message: string; latencyMs?: number },
+    attempt: number,
+    error: { code: string; message: string },
   ): Promise<QuestionAnswer | undefined> {
     return this.run(async () => {
       const [row] = await this.db
         .update(questionAnswers)
-        .set({
-          status: 'failed',
-          errorCode: error.code,
-          errorMessage: error.message,
-          latencyMs: error.latencyMs ?? null,
-        })
-        .where(and(eq(questionAnswers.id, id), eq(questionAnswers.status, 'pending')))
+        .set({ status: 'failed', errorCode: error.code, errorMessage: error.message })
+        .where(ownedOpenRow(id, attempt))
         .returning(columns);
       return row && toQuestionAnswer(row);
     });
   }
 
-  /** Puts a failed question back to pending for another attempt; undefined unless it was failed. */
-  reopenFailed(id: number): Promise<QuestionAnswer | undefined> {
+  /**
+   * Puts a failed question back to pending as its next attempt, due within `deadlineMs`;
+   * undefined unless it was failed.
+   */
+  reopenFailed(id: number, deadlineMs: number): Promise<QuestionAnswer | undefined> {
     return this.run(async () => {
       const [row] = await this.db
         .update(questionAnswers)
-        .set({ status: 'pending', errorCode: null, errorMessage: null, latencyMs: null })
+        .set({
+          status: 'pending',
+          errorCode: null,
+          errorMessage: null,
+          latencyMs: null,
+          attempt: sql`${questionAnswers.attempt} + 1`,
+          deadlineAt: sql`now() + ${deadlineMs} * interval '1 millisecond'`,
+        })
         .where(and(eq(questionAnswers.id, id), eq(questionAnswers.status, 'failed')))
         .returning(columns);
       return row && toQuestionAnswer(row);
@@ -154,15 +169,21 @@ export class QuestionRepository {
   }
 
   /**
-   * Marks rows still pending since before `olderThan` as failed: no process can still be
-   * answering them, so they were interrupted by a crash. Returns how many.
+   * Marks rows still pending `marginMs` after their attempt's deadline as failed: the process
+   * answering them would have recorded an outcome by then, so it died. Time is the database's,
+   * so the clocks of replicas do not matter. Returns how many.
    */
-  failStalePending(olderThan: Date, failure: { code: string; message: string }): Promise<number> {
+  failStalePending(marginMs: number, failure: { code: string; message: string }): Promise<number> {
     return this.run(async () => {
       const rows = await this.db
         .update(questionAnswers)
         .set({ status: 'failed', errorCode: failure.code, errorMessage: failure.message })
-        .where(and(eq(questionAnswers.status, 'pending'), lt(questionAnswers.createdAt, olderThan)))
+        .where(
+          and(
+            eq(questionAnswers.status, 'pending'),
+            lt(questionAnswers.deadlineAt, sql`now() - ${marginMs} * interval '1 millisecond'`),
+          ),
+        )
         .returning({ id: questionAnswers.id });
       return rows.length;
     });
@@ -235,6 +256,21 @@ export class QuestionRepository {
   }
 }
 
+/**
+ * The row `id` while attempt `attempt` owns it and has no outcome yet: pending, or failed as
+ * interrupted by crash recovery (a late outcome of that attempt is still the truth).
+ */
+function ownedOpenRow(id: number | Placeholder, attempt: number | Placeholder) {
+  return and(
+    eq(questionAnswers.id, id),
+    eq(questionAnswers.attempt, attempt),
+    or(
+      eq(questionAnswers.status, 'pending'),
+      and(eq(questionAnswers.status, 'failed'), eq(questionAnswers.errorCode, INTERRUPTED)),
+    ),
+  );
+}
+
 function toQuestionAnswer(row: Row): QuestionAnswer {
   return {
     id: row.id,
@@ -253,6 +289,7 @@ function toQuestionAnswer(row: Row): QuestionAnswer {
           }
         : null,
     latencyMs: row.latencyMs,
+    attempt: row.attempt,
     error: row.errorCode !== null ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
   };
 }
