@@ -19,6 +19,8 @@ export interface Config {
   dataDir: string;
   dbPoolMax: number;
   openai: OpenAIConfig;
+  /** The most one ask may take, every LLM retry and a whole stream included. */
+  askTimeoutMs: number;
   maxQuestionLength: number;
   bodyLimitBytes: number;
   logLevel: LogLevel;
@@ -82,6 +84,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
       maxRetries: read.integer('OPENAI_MAX_RETRIES', 2, { min: 0, max: 10 }),
       systemPrompt: read.optional('SYSTEM_PROMPT'),
     },
+    askTimeoutMs: read.integer('ASK_TIMEOUT_MS', 120_000, { min: 100, max: 3_600_000 }),
     maxQuestionLength: read.integer('MAX_QUESTION_LENGTH', 4000, { min: 1, max: 1_000_000 }),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 65_536, { min: 1024, max: 100 * 1024 * 1024 }),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -99,7 +102,9 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
       }),
     },
     security: {
-      rateLimitMax: read.integer('RATE_LIMIT_MAX', 60, { min: 0, max: 1_000_000 }),
+      // Off by default: a local service that refuses the 61st question of a minute surprises
+      // everyone; turn it on when askbase is reachable beyond this machine.
+      rateLimitMax: read.integer('RATE_LIMIT_MAX', 0, { min: 0, max: 1_000_000 }),
       rateLimitWindowMs: read.integer('RATE_LIMIT_WINDOW_MS', 60_000, {
         min: 1_000,
         max: 86_400_000,
