@@ -1,15 +1,12 @@
 // The composition root: read the configuration, start the server, stop cleanly on a signal.
-import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
+import { createLogger } from './logger.js';
 import { STORE_MARGIN_MS, startServer } from './server.js';
 
 async function main() {
   const config = loadConfig();
-  const logger = pino({
-    level: config.logLevel,
-    redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
-  });
+  const logger = createLogger(config.logLevel);
 
   const server = await startServer(config, logger);
   server.ready.catch((error: unknown) => {

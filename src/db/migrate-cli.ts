@@ -1,11 +1,11 @@
 // `npm run db:migrate`: applies pending migrations to the configured database and exits non-zero on failure.
-import { pino } from 'pino';
 import { loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
 import { DataDirLockedError } from './data-dir-lock.js';
 import { databaseOptions } from './database-options.js';
 import { openDatabase } from './database.js';
 
-const logger = pino({ name: 'askbase-migrate' });
+const logger = createLogger('info').child({ name: 'askbase-migrate' });
 
 try {
   const config = loadConfig();

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { type Config, loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
 import type { Database } from '../../src/db/database.js';
 import { startServer } from '../../src/server.js';
 
@@ -38,12 +38,14 @@ export async function startAskbase(
     OPENAI_MAX_RETRIES: '0',
     RATE_LIMIT_MAX: '0',
     DATA_DIR: ownDataDir,
+    // Quiet unless the test reads the logs (or TEST_LOG_LEVEL asks for them).
+    LOG_LEVEL: options.captureLogs ? undefined : (process.env.TEST_LOG_LEVEL ?? 'silent'),
     ...env,
   });
   const logs: Record<string, unknown>[] = [];
   const logger = options.captureLogs
-    ? pino(
-        { level: config.logLevel },
+    ? createLogger(
+        config.logLevel,
         new Writable({
           write(chunk: Buffer, _encoding, done) {
             for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
@@ -53,7 +55,7 @@ export async function startAskbase(
           },
         }),
       )
-    : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+    : createLogger(config.logLevel);
   const server = await startServer(config, logger);
   if (options.waitUntilReady ?? true) await server.ready;
   return {
