@@ -27,6 +27,19 @@ describe('POST /ask on PostgreSQL', () => {
     return fetch(`${base}/qa/${id}`);
   }
 
+  it('when the LLM answer contains NUL characters, then it is stored with U+FFFD in their place instead of being refused', async () => {
+    suite.fake.setBehavior({ answer: () => 'before\u0000after' });
+
+    const answered = await expectOk<QaJson>(await ask(suite.askbase.url, { question: 'NUL?' }));
+
+    expect(answered.answer).toBe('before\uFFFDafter');
+    const [row] = await suite.db.query(
+      'select status, answer from question_answers where id = $1',
+      [answered.id],
+    );
+    expect(row).toEqual({ status: 'answered', answer: 'before\uFFFDafter' });
+  });
+
   it('when the LLM answers, then the answer is returned and stored exactly as the LLM gave it', async () => {
     suite.fake.setBehavior({ answer: () => 'Paris.' });
 

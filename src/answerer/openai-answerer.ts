@@ -80,8 +80,9 @@ export class OpenAIAnswerer implements Answerer {
           stallTimer.refresh();
           if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
           if (chunk.usage) usage = toUsage(chunk.usage);
-          const piece = chunk.choices?.[0]?.delta?.content;
-          if (typeof piece === 'string' && piece !== '') {
+          const raw = chunk.choices?.[0]?.delta?.content;
+          if (typeof raw === 'string' && raw !== '') {
+            const piece = storable(raw);
             text += piece;
             onDelta(piece);
           }
@@ -149,7 +150,15 @@ function nonEmpty(text: string | null | undefined): string {
   if (typeof text !== 'string' || text.trim() === '') {
     throw new LlmBadResponseError('the LLM returned an empty answer');
   }
-  return text;
+  return storable(text);
+}
+
+/**
+ * PostgreSQL text cannot hold NUL; an answer with one would be refused forever and never
+ * stored. It becomes U+FFFD, the replacement character, and the rest is kept as given.
+ */
+function storable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }
 
 function toUsage(usage: CompletionUsage | null | undefined): Usage | null {
