@@ -11,6 +11,7 @@ describe('abuse limits, API keys, security headers and logs', () => {
   let fake: FakeOpenAI;
   let db: TestDatabase;
   const running: RunningAskbase[] = [];
+  const ownDatabases: TestDatabase[] = [];
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
@@ -18,6 +19,7 @@ describe('abuse limits, API keys, security headers and logs', () => {
   });
   afterAll(async () => {
     await Promise.all(running.map((askbase) => askbase.stop()));
+    for (const own of ownDatabases) await own.drop();
     await db?.drop();
     await fake?.close();
   });
@@ -45,6 +47,72 @@ describe('abuse limits, API keys, security headers and logs', () => {
     expect((await fetch(`${askbase.url}/qas`)).status).toBe(200);
   });
 
+  it('when a client spends its budget across /ask and /qa/{id}/retry, then both draw on one budget', async () => {
+    const askbase = await start({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' });
+    fake.setBehavior({ fault: 'server_error' });
+    const failed = await ask(askbase.url, { question: 'Budget shared?' });
+    const { error } = (await failed.json()) as ErrorBody & { error: { id: number } };
+    fake.reset();
+
+    const retried = await fetch(`${askbase.url}/qa/${error.id}/retry`, { method: 'POST' });
+    const third = await ask(askbase.url, { question: 'Over budget?' });
+
+    expect([failed.status, retried.status, third.status]).toEqual([503, 200, 429]);
+  });
+
+  it('when RATE_LIMIT_MAX is not set, then no ask is refused for its rate', async () => {
+    const askbase = await start({ RATE_LIMIT_MAX: '', RATE_LIMIT_WINDOW_MS: '1000' });
+
+    const statuses = [];
+    for (let i = 0; i < 70; i += 1) {
+      statuses.push((await ask(askbase.url, { question: `Unlimited ${i}` })).status);
+    }
+
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+  });
+
+  it('when LOG_LEVEL is silent, then even a failing health probe logs nothing', async () => {
+    const own = await createTestDatabase();
+    ownDatabases.push(own);
+    const askbase = await startAskbase(
+      { DATABASE_URL: own.url, OPENAI_BASE_URL: fake.baseUrl, LOG_LEVEL: 'silent' },
+      { captureLogs: true },
+    );
+    running.push(askbase);
+    await own.drop(); // the readiness probe now fails, which it reports as a warning
+
+    expect((await fetch(`${askbase.url}/health/ready`)).status).toBe(503);
+    expect((await fetch(`${askbase.url}/is_up`)).status).toBe(200);
+
+    expect(askbase.logs).toEqual([]);
+  });
+
+  it('when storing an answer fails in the database, then the error is logged without the question or answer text', async () => {
+    const own = await createTestDatabase();
+    ownDatabases.push(own);
+    const askbase = await startAskbase(
+      { DATABASE_URL: own.url, OPENAI_BASE_URL: fake.baseUrl, LOG_LEVEL: 'info' },
+      { captureLogs: true },
+    );
+    running.push(askbase);
+    // Every update fails, with a row's text at hand for the error to carry.
+    await own.query(`
+      create function refuse_update() returns trigger language plpgsql as $$
+        begin raise exception 'updates refused' using detail = 'row: ' || new.question; end $$;
+      create trigger refuse_update before update on question_answers
+        for each row execute function refuse_update();`);
+    fake.setBehavior({ answer: () => 'A confidential answer' });
+
+    await ask(askbase.url, { question: 'A confidential question' });
+    fake.reset();
+
+    const failures = askbase.logs.filter((line) => line.msg === 'storing an outcome failed');
+    expect(failures).toHaveLength(1);
+    const logged = JSON.stringify(askbase.logs);
+    expect(logged).not.toContain('A confidential question');
+    expect(logged).not.toContain('A confidential answer');
+  });
+
   describe('when API_KEYS is set', () => {
     let askbase: RunningAskbase;
     beforeAll(async () => {
@@ -54,8 +122,26 @@ describe('abuse limits, API keys, security headers and logs', () => {
       );
     });
 
-    it.each(['/is_up', '/health/ready'])('then %s answers without a key', async (path) => {
-      expect((await fetch(`${askbase.url}${path}`)).status).toBe(200);
+    it.each(['/is_up', '/health/ready', '/docs', '/openapi.json'])(
+      'then %s answers without a key',
+      async (path) => {
+        expect((await fetch(`${askbase.url}${path}`)).status).toBe(200);
+      },
+    );
+
+    it('then the API document declares the bearer key, which the docs page can send', async () => {
+      const document = (await (await fetch(`${askbase.url}/openapi.json`)).json()) as {
+        components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+        security: Record<string, unknown>[];
+        paths: Record<string, Record<string, { security?: unknown[] }>>;
+      };
+
+      expect(document.components.securitySchemes.apiKey).toMatchObject({
+        type: 'http',
+        scheme: 'bearer',
+      });
+      expect(document.security).toEqual([{ apiKey: [] }]);
+      expect(document.paths['/is_up']?.get?.security).toEqual([]);
     });
 
     it.each([
@@ -131,5 +217,20 @@ describe('abuse limits, API keys, security headers and logs', () => {
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('when CORS_ORIGINS lists an origin, then a streamed ask carries the CORS and security headers as a JSON one does', async () => {
+    const askbase = await start({ CORS_ORIGINS: 'https://app.example' });
+    const headers = { origin: 'https://app.example' };
+
+    const json = await ask(askbase.url, { question: 'CORS, JSON?' }, headers);
+    const streamed = await ask(askbase.url, { question: 'CORS, streamed?', stream: true }, headers);
+    await streamed.text();
+
+    expect(streamed.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    for (const name of ['access-control-allow-origin', 'x-content-type-options']) {
+      expect(streamed.headers.get(name), name).toBe(json.headers.get(name));
+      expect(streamed.headers.get(name), name).not.toBeNull();
+    }
   });
 });

@@ -96,6 +96,31 @@ describe('GET /metrics on PostgreSQL', () => {
     expect(grew('askbase_llm_tokens_total', { kind: 'completion' })).toBeGreaterThan(0);
   });
 
+  it('when a streamed ask ends in an error event, then it is counted with the status of its error, not 200', async () => {
+    // An app of its own, so no other test's request is counted alongside.
+    const own = await startAskbase({
+      DATABASE_URL: suite.db.url,
+      OPENAI_BASE_URL: suite.fake.baseUrl,
+    });
+    try {
+      suite.fake.setBehavior({ fault: 'server_error' });
+      await allEvents(await ask(own.url, { question: 'Stream a failure', stream: true }));
+      suite.fake.reset();
+
+      const count = async (status: string) =>
+        valueOf(await scrape(own), 'askbase_http_requests_total', {
+          method: 'POST',
+          route: '/ask',
+          status_code: status,
+        });
+      // The count lands just after the stream ends; the bound only guards against a hang.
+      await expect.poll(() => count('503'), { timeout: 10_000 }).toBe(1);
+      expect(await count('200')).toBe(0);
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('when URLs carry ids or match no route, then requests are labelled by route pattern', async () => {
     await fetch(`${suite.askbase.url}/qa/987654`);
     await fetch(`${suite.askbase.url}/no/such/path`);

@@ -15,7 +15,7 @@ const { version } = JSON.parse(
  */
 export function registerApiDocs(
   app: FastifyInstance,
-  { corsEnabled }: { corsEnabled: boolean },
+  { corsEnabled, apiKeysRequired }: { corsEnabled: boolean; apiKeysRequired: boolean },
 ): void {
   app.register(swagger, {
     openapi: {
@@ -30,6 +30,20 @@ export function registerApiDocs(
         { name: 'questions', description: 'Ask, read back, list, search and delete' },
         { name: 'operations', description: 'Health checks and metrics' },
       ],
+      // With API_KEYS set every route but the health checks and these docs needs a key; the
+      // docs page's Authorize button sends it.
+      ...(apiKeysRequired && {
+        components: {
+          securitySchemes: {
+            apiKey: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'One of the keys in API_KEYS, sent as `Authorization: Bearer <key>`',
+            },
+          },
+        },
+        security: [{ apiKey: [] }],
+      }),
     },
     // Shared schemas keep their $id as their name under components/schemas.
     refResolver: {
@@ -37,7 +51,7 @@ export function registerApiDocs(
         typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
   });
-  app.register(swaggerUi, { routePrefix: '/docs' });
+  app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
   app.register(async (scope) => {
     scope.get(
       '/openapi.json',

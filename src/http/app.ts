@@ -12,6 +12,7 @@ import { ShuttingDownError } from '../errors.js';
 import { registerApiDocs } from './api-docs.js';
 import { isDateTime } from './date-time-format.js';
 import { errorHandler } from './error-handler.js';
+import { streamOutcomeStatus } from './event-stream.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
@@ -99,21 +100,22 @@ export async function buildApp({
     if (closing) reply.header('connection', 'close');
   });
   // Streams count too: Fastify runs onResponse when a hijacked reply finishes.
+  // A stream's status line always says 200; it is counted with the status its outcome had.
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpRequest({
       method: request.method,
       route: request.routeOptions.url ?? 'unmatched',
-      statusCode: reply.statusCode,
+      statusCode: streamOutcomeStatus(request) ?? reply.statusCode,
       seconds: reply.elapsedTime / 1000,
     });
   });
 
-  await registerSecurity(app, config.security);
+  const limitAsks = await registerSecurity(app, config.security);
   const corsEnabled = config.security.corsOrigins.length > 0;
-  registerApiDocs(app, { corsEnabled });
+  registerApiDocs(app, { corsEnabled, apiKeysRequired: config.security.apiKeys.length > 0 });
   await app.register(async (scope) => {
-    healthRoutes(scope, { database, corsEnabled });
-    qaRoutes(scope, { qa, security: config.security, corsEnabled });
+    healthRoutes(scope, { database, corsEnabled, logLevel: config.logLevel });
+    qaRoutes(scope, { qa, limitAsks, corsEnabled });
     metricsRoutes(scope, { metrics, corsEnabled });
   });
   return app;

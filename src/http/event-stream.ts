@@ -1,4 +1,12 @@
-import type { FastifyReply } from 'fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+const outcomes = new WeakMap<FastifyRequest, number>();
+
+/** The status a streamed response's outcome had (its status line always says 200). */
+export function streamOutcomeStatus(request: FastifyRequest): number | undefined {
+  return outcomes.get(request);
+}
 
 // A comment line now and then keeps proxies from closing a stream while the LLM thinks.
 const HEARTBEAT_MS = 15_000;
@@ -25,6 +33,11 @@ export class EventStream {
     this.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
+  /** Records the status the stream's outcome would have had as a plain response. */
+  setOutcomeStatus(status: number): void {
+    outcomes.set(this.reply.request, status);
+  }
+
   end(): void {
     clearInterval(this.heartbeat);
     if (this.opened && this.writable()) this.reply.raw.end();
@@ -33,7 +46,9 @@ export class EventStream {
   private open(): void {
     this.opened = true;
     this.reply.hijack();
+    // Headers hooks set on the reply (CORS, security headers) go out with the stream too.
     this.reply.raw.writeHead(200, {
+      ...(this.reply.getHeaders() as OutgoingHttpHeaders),
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'x-request-id': this.reply.request.id,

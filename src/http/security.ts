@@ -2,18 +2,27 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { SecurityConfig } from '../config.js';
 import { RateLimitedError, UnauthorizedError } from '../errors.js';
 
-/** Routes that orchestrators probe without credentials. */
-const PUBLIC_ROUTES = new Set(['/is_up', '/health/ready']);
+/**
+ * Routes open without a key: what orchestrators probe, and the API documentation, whose page
+ * must load before a person can enter a key in it.
+ */
+const PUBLIC_ROUTES = new Set(['/is_up', '/health/ready', '/openapi.json']);
+const isPublic = (url: string) =>
+  PUBLIC_ROUTES.has(url) || url === '/docs' || url.startsWith('/docs/');
 
 /**
- * Security headers, optional API keys, optional CORS, and the rate limiter (registered here
- * but applied only to routes that opt in with `config: { rateLimit: … }`).
+ * Security headers, optional API keys, optional CORS, and the rate limiter. Returns the hook
+ * that limits asks, one budget per client shared by every route that asks the LLM, or
+ * undefined when rate limiting is off.
  */
-export async function registerSecurity(app: FastifyInstance, config: SecurityConfig) {
+export async function registerSecurity(
+  app: FastifyInstance,
+  config: SecurityConfig,
+): Promise<preHandlerAsyncHookHandler | undefined> {
   await app.register(helmet, {
     global: true,
     // askbase is often served over plain HTTP on a private address; upgrading the /docs
@@ -26,7 +35,7 @@ export async function registerSecurity(app: FastifyInstance, config: SecurityCon
   if (config.apiKeys.length > 0) {
     const keys = config.apiKeys.map(digest);
     app.addHook('onRequest', async (request) => {
-      if (PUBLIC_ROUTES.has(request.routeOptions.url ?? '')) return;
+      if (isPublic(request.routeOptions.url ?? '')) return;
       const presented = bearerToken(request);
       // Digests have equal length, so every comparison takes the same time.
       const valid =
@@ -47,11 +56,9 @@ export async function registerSecurity(app: FastifyInstance, config: SecurityCon
     errorResponseBuilder: (_request, context) =>
       new RateLimitedError(`too many requests; retry in ${context.after}`),
   });
-}
-
-/** Route config that rate-limits a route, or leaves it alone when the limit is 0. */
-export function rateLimited(config: SecurityConfig) {
-  return config.rateLimitMax > 0 ? { rateLimit: {} } : {};
+  // Without options the handler counts in the plugin's one store, so every route given this
+  // hook draws on the same budget (per-route configs would each get a store of their own).
+  return config.rateLimitMax > 0 ? app.rateLimit() : undefined;
 }
 
 function bearerToken(request: FastifyRequest): string | undefined {

@@ -1,8 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import type { LogLevel } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import { DatabaseUnavailableError } from '../../errors.js';
 import { methodNotAllowed } from '../method-not-allowed.js';
 import { errorRef } from '../schemas.js';
+
+/** From the most verbose to none at all. */
+const LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 const statusBody = {
   type: 'object',
@@ -12,17 +16,24 @@ const statusBody = {
 
 export function healthRoutes(
   app: FastifyInstance,
-  { database, corsEnabled }: { database: Database; corsEnabled: boolean },
+  {
+    database,
+    corsEnabled,
+    logLevel: configured,
+  }: { database: Database; corsEnabled: boolean; logLevel: LogLevel },
 ) {
-  // Liveness: the process serves; deliberately independent of the database. Probes run every
-  // few seconds, so their request lines are logged only at warn and above.
+  // Probes run every few seconds, so their request lines are logged only at warn and above,
+  // and never more than LOG_LEVEL allows.
+  const logLevel = LEVELS.indexOf(configured) > LEVELS.indexOf('warn') ? configured : 'warn';
+  // Liveness: the process serves; deliberately independent of the database.
   app.get(
     '/is_up',
     {
-      logLevel: 'warn',
+      logLevel,
       schema: {
         tags: ['operations'],
         summary: 'Liveness: the process serves',
+        security: [],
         response: { 200: { ...statusBody, description: 'Serving' } },
       },
     },
@@ -34,10 +45,11 @@ export function healthRoutes(
   app.get(
     '/health/ready',
     {
-      logLevel: 'warn',
+      logLevel,
       schema: {
         tags: ['operations'],
         summary: 'Readiness: the database is reachable and migrated',
+        security: [],
         response: { 200: { ...statusBody, description: 'Ready' }, 503: errorRef },
       },
     },

@@ -1,5 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { SecurityConfig } from '../../config.js';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import { InvalidRequestError } from '../../errors.js';
 import type { QaService } from '../../qa/qa-service.js';
 import type { ListFilter, QuestionStatus } from '../../qa/question-answer.js';
@@ -15,7 +19,6 @@ import {
   listQuery,
   questionAnswerRef,
 } from '../schemas.js';
-import { rateLimited } from '../security.js';
 import { decodeCursor, encodeCursor, toJson } from '../serialize.js';
 
 interface IdParams {
@@ -43,12 +46,22 @@ const answerResponses = { 200: questionAnswerRef, '4xx': errorRef, '5xx': errorR
 
 export function qaRoutes(
   app: FastifyInstance,
-  { qa, security, corsEnabled }: { qa: QaService; security: SecurityConfig; corsEnabled: boolean },
+  {
+    qa,
+    limitAsks,
+    corsEnabled,
+  }: {
+    qa: QaService;
+    /** The rate limit on asking the LLM, when one is set. */
+    limitAsks: preHandlerAsyncHookHandler | undefined;
+    corsEnabled: boolean;
+  },
 ) {
+  const rateLimited = limitAsks ? { preHandler: limitAsks } : {};
   app.post<AskRoute>(
     '/ask',
     {
-      config: rateLimited(security),
+      ...rateLimited,
       schema: {
         tags: ['questions'],
         summary: 'Ask the LLM a question and store its answer',
@@ -118,7 +131,7 @@ export function qaRoutes(
   app.post<{ Params: IdParams }>(
     '/qa/:id/retry',
     {
-      config: rateLimited(security),
+      ...rateLimited,
       schema: {
         tags: ['questions'],
         summary: 'Ask a failed question again, under the same id',
@@ -234,7 +247,8 @@ async function streamAnswer(
     events.send('done', toJson(answered));
   } catch (error) {
     if (!events.started) throw error;
-    const { body } = toErrorResponse(error, request);
+    const { status, body } = toErrorResponse(error, request);
+    events.setOutcomeStatus(status);
     events.send('error', { error: { ...body.error, id: questionId } });
   } finally {
     events.end();
