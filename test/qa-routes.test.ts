@@ -181,6 +181,42 @@ describe('reading, listing and deleting questions', () => {
       expect(ids).toEqual(asked.map((qa) => qa.id).reverse());
     });
 
+    it('when rows hold large answers, then a page stops near 1 MiB of text and the Link header leads to the rest, each row once', async () => {
+      const { askbase: fresh, db: freshDb } = await startAskbaseOnFreshDatabase({
+        OPENAI_BASE_URL: suite.fake.baseUrl,
+      });
+      await freshDb.query(
+        `insert into question_answers (question, status, answer, answered_at)
+         select 'Large #' || n, 'answered', repeat('x', 400000), now() from generate_series(1, 7) as n`,
+      );
+
+      const pages = await walkPages(fresh.url, '/qas?limit=100');
+
+      // 400 kB each: two fit under 1 MiB, a third would not.
+      expect(pages.map((page) => page.items.length)).toEqual([2, 2, 2, 1]);
+      const ids = pages.flatMap((page) => page.items.map((qa) => qa.id));
+      expect(new Set(ids).size).toBe(7);
+      expect(ids).toEqual([...ids].sort((x, y) => y - x));
+    });
+
+    it('when one row alone is larger than the page bound, then it still comes, alone on its page', async () => {
+      const { askbase: fresh, db: freshDb } = await startAskbaseOnFreshDatabase({
+        OPENAI_BASE_URL: suite.fake.baseUrl,
+      });
+      await freshDb.query(
+        `insert into question_answers (question, status, answer, answered_at)
+         values ('Small', 'answered', 'tiny', now()),
+                ('Huge', 'answered', repeat('y', 2000000), now())`,
+      );
+
+      const pages = await walkPages(fresh.url, '/qas');
+
+      expect(pages.map((page) => page.items.map((qa) => qa.question))).toEqual([
+        ['Huge'],
+        ['Small'],
+      ]);
+    });
+
     it('when limit is omitted, then at most 100 rows come back with a Link for the rest', async () => {
       const { askbase: fresh, db: freshDb } = await startAskbaseOnFreshDatabase({
         OPENAI_BASE_URL: suite.fake.baseUrl,

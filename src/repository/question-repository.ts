@@ -9,6 +9,9 @@ import type { Answer, ListFilter, Page, QuestionAnswer } from '../qa/question-an
 const { searchVector, ...columns } = getTableColumns(questionAnswers);
 type Row = Omit<typeof questionAnswers.$inferSelect, 'searchVector'>;
 
+/** A page of a listing stops adding rows once their text passes this many bytes (1 MiB). */
+export const PAGE_MAX_TEXT_BYTES = 1_048_576;
+
 /** The error code of a question whose process stopped before recording its outcome. */
 export const INTERRUPTED = 'interrupted';
 
@@ -210,7 +213,8 @@ export class QuestionRepository {
    * Newest first, by id. Keyset paging: the page after id N is `id < N`, an index range
    * scan on the primary key, so page 10,000 costs what page 1 costs (OFFSET would not).
    * Search results keep this order rather than ranking by relevance, so that paging through
-   * them stays exact while rows are added.
+   * them stays exact while rows are added. A page ends early once its text passes
+   * PAGE_MAX_TEXT_BYTES (it always holds at least one row); the next page goes on from there.
    */
   listPage(
     options: { limit: number; afterId?: number } & ListFilter,
@@ -218,7 +222,12 @@ export class QuestionRepository {
     const { limit, afterId, search, status, since, until } = options;
     return this.run(async () => {
       const rows = await this.db
-        .select(columns)
+        .select({
+          ...columns,
+          textBytes: sql<number>`octet_length(${questionAnswers.question}) + coalesce(octet_length(${questionAnswers.answer}), 0) + coalesce(octet_length(${questionAnswers.errorMessage}), 0)`.mapWith(
+            Number,
+          ),
+        })
         .from(questionAnswers)
         .where(
           and(
@@ -233,8 +242,14 @@ export class QuestionRepository {
         )
         .orderBy(desc(questionAnswers.id))
         .limit(limit + 1);
-      const items = rows.slice(0, limit).map(toQuestionAnswer);
-      const hasMore = rows.length > limit;
+      const items: QuestionAnswer[] = [];
+      let bytes = 0;
+      for (const row of rows.slice(0, limit)) {
+        bytes += row.textBytes;
+        if (items.length > 0 && bytes > PAGE_MAX_TEXT_BYTES) break;
+        items.push(toQuestionAnswer(row));
+      }
+      const hasMore = rows.length > items.length;
       return { items, nextAfterId: hasMore ? items.at(-1)?.id : undefined };
     });
   }
