@@ -18,6 +18,11 @@ export class InvalidRequestError extends AppError {
   }
 }
 
+export class InvalidJsonError extends AppError {
+  readonly statusCode = 400;
+  readonly code = 'invalid_json';
+}
+
 export class NotFoundError extends AppError {
   readonly statusCode = 404;
   readonly code = 'not_found';

@@ -132,6 +132,15 @@ describe.each([
     expect(asked(body)).toEqual([2, 1]);
   });
 
+  it('when since and until have microseconds, then rows are compared to the microsecond', async () => {
+    const { body } = await list(
+      'since=2026-01-02T10:00:00.000001Z&until=2026-01-03T10:00:00.000001Z',
+    );
+
+    // ASKED[1] is 1 µs before since; ASKED[2] is 1 µs before until.
+    expect(asked(body)).toEqual([2]);
+  });
+
   it('when since carries an offset, then it names the same instant as in UTC', async () => {
     const { body } = await list(`since=${encodeURIComponent('2026-01-04T11:00:00+01:00')}`);
 
@@ -170,6 +179,12 @@ describe.each([
     ['since=2026-02-30T00:00:00Z', 'since'],
     ['until=2026-01-01T10:00:00', 'until'],
     ['since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z', 'until'],
+    // Valid RFC 3339, but the offset carries them out of years 1 to 9999.
+    ['since=0001-01-01T00:00:00%2B23:59', 'since'],
+    ['until=9999-12-31T23:59:59-23:59', 'until'],
+    // Finer than the microseconds a timestamp holds: it could not be honoured exactly.
+    ['since=2026-01-02T10:00:00.0000001Z', 'since'],
+    ['since=2026-01-02T10:00:00.000001Z&until=2026-01-02T10:00:00.000001Z', 'until'],
     ['q=', 'q'],
     [`q=${'x'.repeat(1001)}`, 'q'],
     ['q=a%00b', 'q'],

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -8,10 +9,10 @@ import { Metrics } from '../metrics/metrics.js';
 import type { OutcomeSpool } from '../qa/outcome-spool.js';
 import { QaService } from '../qa/qa-service.js';
 import { QuestionRepository } from '../repository/question-repository.js';
-import { ShuttingDownError } from '../errors.js';
+import { InvalidJsonError, InvalidRequestError, ShuttingDownError } from '../errors.js';
 import { registerApiDocs } from './api-docs.js';
 import { isDateTime } from './date-time-format.js';
-import { errorHandler } from './error-handler.js';
+import { clientErrorHandler, errorHandler } from './error-handler.js';
 import { streamOutcomeStatus } from './event-stream.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
@@ -63,6 +64,13 @@ export async function buildApp({
     trustProxy: config.security.trustProxy,
     // Shutdown refusals are ours (below), in the contract's error shape.
     return503OnClosing: false,
+    // Errors the router and Node's HTTP parser raise get the contract's shape too.
+    frameworkErrors: (error, request, reply) => {
+      errorHandler(error, request, reply);
+    },
+    clientErrorHandler,
+    // Node would answer a missing Host with a bare 400 of its own; the hook below answers it.
+    http: { requireHostHeader: false },
   });
 
   // Query strings, headers and path parameters arrive as text and are coerced ("?limit=5");
@@ -77,6 +85,15 @@ export async function buildApp({
 
   // JSON only: anything else, text/plain included, is 415 rather than a confusing 400.
   app.removeContentTypeParser('text/plain');
+  // Read as bytes so that invalid UTF-8 is refused, not silently replaced with U+FFFD and
+  // stored; then Fastify's own parser (which also refuses __proto__ keys).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) return done(new InvalidJsonError('body is not valid UTF-8'), undefined);
+    return parseJson(request, bytes.toString('utf8'), done);
+  });
   app.decorate('qa', qa);
   app.addSchema(errorBody);
   app.addSchema(questionAnswer);
@@ -92,8 +109,11 @@ export async function buildApp({
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', async (request) => {
     if (closing) throw new ShuttingDownError();
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      throw new InvalidRequestError('an HTTP/1.1 request must have a Host header');
+    }
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 
@@ -32,12 +34,50 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message?:
     message: 'body is larger than the limit',
   },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request' },
+  FST_ERR_BAD_URL: {
+    status: 400,
+    code: 'invalid_request',
+    message: 'the URL is not valid: a percent-encoded sequence is malformed',
+  },
+  // The router refuses a path parameter over 100 characters before any route sees it; it is
+  // as invalid as a shorter id that is not a number.
+  FST_ERR_MAX_PARAM_LENGTH: {
+    status: 400,
+    code: 'invalid_request',
+    message: 'a path parameter is longer than 100 characters',
+  },
 };
 
 export interface ErrorResponse {
   status: number;
   headers: Record<string, string>;
   body: { error: { code: string; message: string } & Record<string, unknown> };
+}
+
+/**
+ * Requests that Node's HTTP parser rejects (NUL in the path or a header, an unknown method,
+ * headers over 16 KB, conflicting Content-Length and Transfer-Encoding) never reach Fastify's
+ * routing: the answer is written to the socket, in the contract's shape, and it is closed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'the request line and headers are larger than 16 KB']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'the request was not received in time']
+        : [400, 'invalid_request', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  }
+  socket.destroy();
 }
 
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {

@@ -43,8 +43,8 @@ export interface ListFilter {
   /** Words to find in the question or answer, in web search syntax ("phrase", or, -word). */
   search?: string;
   status?: QuestionStatus;
-  /** created_at at or after this instant. */
-  since?: Date;
-  /** created_at before this instant. */
-  until?: Date;
+  /** created_at at or after this instant: UTC ISO-8601 to the microsecond. */
+  since?: string;
+  /** created_at before this instant: UTC ISO-8601 to the microsecond. */
+  until?: string;
 }

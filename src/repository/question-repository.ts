@@ -1,4 +1,4 @@
-import { type Placeholder, and, desc, eq, getTableColumns, gte, lt, or, sql } from 'drizzle-orm';
+import { type Placeholder, and, desc, eq, getTableColumns, lt, or, sql } from 'drizzle-orm';
 import { type Database, isConnectionError } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import { DatabaseUnavailableError } from '../errors.js';
@@ -224,17 +224,23 @@ export class QuestionRepository {
       const rows = await this.db
         .select({
           ...columns,
-          textBytes: sql<number>`octet_length(${questionAnswers.question}) + coalesce(octet_length(${questionAnswers.answer}), 0) + coalesce(octet_length(${questionAnswers.errorMessage}), 0)`.mapWith(
-            Number,
-          ),
+          textBytes:
+            sql<number>`octet_length(${questionAnswers.question}) + coalesce(octet_length(${questionAnswers.answer}), 0) + coalesce(octet_length(${questionAnswers.errorMessage}), 0)`.mapWith(
+              Number,
+            ),
         })
         .from(questionAnswers)
         .where(
           and(
             afterId === undefined ? undefined : lt(questionAnswers.id, afterId),
             status === undefined ? undefined : eq(questionAnswers.status, status),
-            since === undefined ? undefined : gte(questionAnswers.createdAt, since),
-            until === undefined ? undefined : lt(questionAnswers.createdAt, until),
+            // Compared as PostgreSQL timestamps, to the microsecond, not as JavaScript Dates.
+            since === undefined
+              ? undefined
+              : sql`${questionAnswers.createdAt} >= ${since}::timestamptz`,
+            until === undefined
+              ? undefined
+              : sql`${questionAnswers.createdAt} < ${until}::timestamptz`,
             search === undefined
               ? undefined
               : sql`${searchVector} @@ websearch_to_tsquery('english', ${search})`,

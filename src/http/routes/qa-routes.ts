@@ -7,6 +7,7 @@ import type {
 import { InvalidRequestError } from '../../errors.js';
 import type { QaService } from '../../qa/qa-service.js';
 import type { ListFilter, QuestionStatus } from '../../qa/question-answer.js';
+import { type Instant, toInstant } from '../date-time-format.js';
 import { toErrorResponse } from '../error-handler.js';
 import { EventStream } from '../event-stream.js';
 import { methodNotAllowed } from '../method-not-allowed.js';
@@ -205,12 +206,24 @@ function listFilter(query: ListQuery): ListFilter {
   if (query.q?.includes('\u0000')) {
     throw new InvalidRequestError('q must not contain NUL characters', 'q');
   }
-  const since = query.since === undefined ? undefined : new Date(query.since);
-  const until = query.until === undefined ? undefined : new Date(query.until);
-  if (since && until && since.getTime() >= until.getTime()) {
+  const since = query.since === undefined ? undefined : instant(query.since, 'since');
+  const until = query.until === undefined ? undefined : instant(query.until, 'until');
+  if (since && until && since.microseconds >= until.microseconds) {
     throw new InvalidRequestError('until must be later than since', 'until');
   }
-  return { search: query.q, status: query.status, since, until };
+  return { search: query.q, status: query.status, since: since?.iso, until: until?.iso };
+}
+
+/** A date-time compared exactly as given, or a 400 naming it when that cannot be done. */
+function instant(value: string, param: 'since' | 'until'): Instant {
+  const read = toInstant(value);
+  if (read === 'too precise') {
+    throw new InvalidRequestError(`${param} must have at most microsecond precision`, param);
+  }
+  if (read === 'out of range') {
+    throw new InvalidRequestError(`${param} must be between years 1 and 9999 in UTC`, param);
+  }
+  return read;
 }
 
 /** The body's `stream` flag when given, else whether the client accepts an event stream. */
