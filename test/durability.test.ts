@@ -154,7 +154,7 @@ describe('durability and connection use on PostgreSQL', () => {
       // defaults to 30 s, so a stop that waits for the client to leave is far past this bound.
       await waitFor(() => stopped, {
         what: 'stop() to finish while the client keeps its connection open',
-        timeoutMs: 5_000,
+        timeoutMs: 20_000,
         intervalMs: 20,
       });
       await stopping;

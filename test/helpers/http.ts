@@ -72,7 +72,7 @@ export async function closedPortBaseUrl(): Promise<string> {
 /** Polls `condition` until it holds; fails after `timeoutMs`. Never used to assert durations. */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
-  { timeoutMs = 10_000, intervalMs = 2, what = 'condition' } = {},
+  { timeoutMs = 20_000, intervalMs = 2, what = 'condition' } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {

@@ -1,7 +1,7 @@
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(
   check: () => Promise<T | undefined>,
-  { timeoutMs = 5_000, intervalMs = 25 } = {},
+  { timeoutMs = 20_000, intervalMs = 25 } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
