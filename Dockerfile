@@ -12,6 +12,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build also prepares the embedded database's template from the migrations.
+COPY drizzle ./drizzle
 RUN npm run build
 
 # 2. Production dependencies only, from the same lockfile, with no install scripts run.

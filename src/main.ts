@@ -2,7 +2,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createLogger } from './logger.js';
-import { STORE_MARGIN_MS, startServer } from './server.js';
+import { PortInUseError, STORE_MARGIN_MS, startServer } from './server.js';
 
 async function main() {
   const config = loadConfig();
@@ -38,7 +38,7 @@ async function main() {
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     console.error(`askbase: invalid configuration: ${error.message}`);
-  } else if (error instanceof DataDirLockedError) {
+  } else if (error instanceof DataDirLockedError || error instanceof PortInUseError) {
     console.error(`askbase: ${error.message}`);
   } else {
     console.error('askbase: failed to start', error);

@@ -1,3 +1,4 @@
+import { createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
@@ -42,6 +43,8 @@ export interface RunningServer {
  * replays spooled outcomes and fails interrupted questions, and keeps doing so periodically.
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // Before the embedded database is opened, which takes seconds and must then be closed again.
+  await ensurePortFree(config.host, config.port);
   const database = await openDatabase(databaseOptions(config, logger));
   const spool = await OutcomeSpool.open(join(resolve(config.dataDir), 'spool'), logger);
   const answerer = isLlmConfigured(config.openai)
@@ -55,6 +58,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  const summary = startupSummary(config, port);
+  logger.info(
+    summary,
+    `askbase listening on ${summary.url}; database: ${summary.database}; LLM: ${summary.llm}; API docs: ${summary.docs}`,
+  );
 
   const stopping = new AbortController();
   let maintenance: NodeJS.Timeout | undefined;
@@ -98,6 +106,49 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       }
     },
   };
+}
+
+/** Another process listens on the port askbase was told to use. */
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+  constructor(host: string, port: number) {
+    super(`port ${port} on ${host} is already in use; stop what listens there, or set PORT`);
+  }
+}
+
+function ensurePortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(host, port) : error),
+    );
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+/** Where askbase listens and what it talks to, for the one line a person reads at start. */
+function startupSummary(config: Config, port: number) {
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const database = config.databaseUrl
+    ? (() => {
+        // Host, port and database only: never the user or password.
+        const { hostname, port: dbPort, pathname } = new URL(config.databaseUrl);
+        return `PostgreSQL at ${hostname}:${dbPort || 5432}${pathname}`;
+      })()
+    : `embedded PGlite in ${resolve(config.dataDir, 'pglite')}`;
+  const llm = isLlmConfigured(config.openai)
+    ? `${config.openai.baseUrl ? withoutCredentials(config.openai.baseUrl) : 'the OpenAI API'}, model ${config.openai.model}`
+    : 'none configured (/ask answers 503)';
+  return { url, database, llm, docs: `${url}/docs` };
+}
+
+function withoutCredentials(raw: string): string {
+  const url = new URL(raw);
+  url.username = '';
+  url.password = '';
+  url.search = '';
+  return url.toString();
 }
 
 /** Migrates, retrying with capped exponential backoff while the database cannot be reached. */

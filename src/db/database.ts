@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -9,6 +10,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { lockDataDir } from './data-dir-lock.js';
+import { PGLITE_START_PARAMS, readTemplate } from './pglite-template.js';
 import { schema } from './schema.js';
 
 /** The Drizzle handle the repository uses; both drivers satisfy it. */
@@ -37,7 +39,13 @@ export interface Database {
 }
 
 export type DatabaseOptions =
-  { url: string; poolMax: number; logger: Logger } | { dataDir: string; logger: Logger };
+  | { url: string; poolMax: number; logger: Logger }
+  | {
+      dataDir: string;
+      logger: Logger;
+      /** Where the prepared data directory lives; a fresh dataDir starts from it. */
+      templateDir?: string;
+    };
 
 const migrationsFolder = new URL('../../drizzle', import.meta.url).pathname;
 
@@ -96,13 +104,30 @@ function openPostgres(options: { url: string; poolMax: number; logger: Logger })
   };
 }
 
-async function openPglite(options: { dataDir: string; logger: Logger }): Promise<Database> {
+async function openPglite(options: {
+  dataDir: string;
+  logger: Logger;
+  templateDir?: string;
+}): Promise<Database> {
   mkdirSync(options.dataDir, { recursive: true });
   // Before opening: a second process on the same directory would corrupt it.
   const lock = lockDataDir(options.dataDir);
   let client: PGlite;
   try {
-    client = await PGlite.create(options.dataDir);
+    const fresh = !existsSync(join(options.dataDir, 'PG_VERSION'));
+    const template = fresh ? await readTemplate(options.templateDir) : undefined;
+    if (fresh) {
+      options.logger.info(
+        { dataDir: options.dataDir, prepared: template !== undefined },
+        template
+          ? 'creating the embedded database from the prepared template'
+          : 'creating the embedded database with initdb (no template for this PGlite version)',
+      );
+    }
+    client = await PGlite.create(options.dataDir, {
+      startParams: PGLITE_START_PARAMS,
+      ...(template && { loadDataDir: template }),
+    });
   } catch (error) {
     lock.release();
     throw error;

@@ -1,0 +1,131 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/database.js';
+import { makeTemplate, readTemplate } from '../src/db/pglite-template.js';
+import { createLogger } from '../src/logger.js';
+import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { spawnAskbase } from './helpers/askbase-process.js';
+import { createTestDatabase } from './helpers/database.js';
+
+const logger = createLogger('silent');
+
+describe('the first run: the prepared embedded database', () => {
+  let root: string;
+  let templateDir: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'askbase-test-template-'));
+    templateDir = join(root, 'template');
+    await makeTemplate(templateDir);
+  }, 120_000);
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** Whether the data directory holds askbase's migrations before migrate() has run. */
+  async function openAndInspect(dataDir: string, template: string) {
+    const database = await openDatabase({ dataDir, logger, templateDir: template });
+    const rows = async <T>(query: ReturnType<typeof sql>): Promise<T[]> => {
+      const result: unknown = await database.db.execute(query);
+      return (result as { rows: T[] }).rows;
+    };
+    try {
+      const [row] = await rows<{ migrated: boolean }>(
+        sql`select to_regclass('drizzle.__drizzle_migrations') is not null as migrated`,
+      );
+      await database.migrate();
+      await database.db.execute(sql`insert into question_answers (question) values ('Kept?')`);
+      const [count] = await rows<{ n: number }>(
+        sql`select count(*)::int as n from question_answers`,
+      );
+      return { fromTemplate: row?.migrated === true, rows: count?.n };
+    } finally {
+      await database.close();
+    }
+  }
+
+  it('when DATA_DIR is empty and a template exists for this PGlite, then the database starts from it, already migrated', async () => {
+    const result = await openAndInspect(join(root, 'fresh'), templateDir);
+    expect(result).toEqual({ fromTemplate: true, rows: 1 });
+  });
+
+  it('when DATA_DIR already holds a database, then it is opened as it is and the template is not applied over it', async () => {
+    const dataDir = join(root, 'existing');
+    await openAndInspect(dataDir, templateDir);
+
+    expect(await openAndInspect(dataDir, templateDir)).toEqual({ fromTemplate: true, rows: 2 });
+  });
+
+  it('when the template was made for another PGlite version, then it is ignored and the database is created with initdb', async () => {
+    const stale = join(root, 'stale-template');
+    await makeTemplate(stale);
+    await writeFile(join(stale, 'meta.json'), '{"pgliteVersion":"0.0.1"}\n');
+    expect(await readTemplate(stale)).toBeUndefined();
+
+    expect(await openAndInspect(join(root, 'fallback'), stale)).toEqual({
+      fromTemplate: false,
+      rows: 1,
+    });
+  }, 120_000);
+});
+
+describe('the first run: what a person sees at start', () => {
+  let fake: FakeOpenAI;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+
+  it('when the port is already in use, then askbase exits 1 with one line saying so, before it opens the embedded database', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const askbase = await spawnAskbase(
+        { OPENAI_BASE_URL: fake.baseUrl, PORT: String(port) },
+        { waitUntilReady: false },
+      );
+
+      expect(await askbase.exited).toBe(1);
+      const lines = askbase.output().trim().split('\n');
+      expect(lines).toEqual([
+        `askbase: port ${port} on 127.0.0.1 is already in use; stop what listens there, or set PORT`,
+      ]);
+      expect(existsSync(join(askbase.cwd, 'data', 'pglite'))).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('when askbase starts, then one line says where it listens, which database and LLM it uses, and where the docs are, with no password', async () => {
+    const db = await createTestDatabase();
+    try {
+      const askbase = await spawnAskbase({
+        DATABASE_URL: db.url,
+        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_MODEL: 'test-model',
+      });
+      const password = new URL(db.url).password;
+      const { hostname, port, pathname } = new URL(db.url);
+
+      const line = askbase
+        .output()
+        .split('\n')
+        .find((text) => text.includes('askbase listening on'));
+      const msg = (JSON.parse(line ?? '{}') as { msg?: string }).msg;
+      expect(msg).toBe(
+        `askbase listening on ${askbase.url}; database: PostgreSQL at ${hostname}:${port}${pathname}; ` +
+          `LLM: ${fake.baseUrl}, model test-model; API docs: ${askbase.url}/docs`,
+      );
+      expect(askbase.output()).not.toContain(password);
+    } finally {
+      await db.drop();
+    }
+  });
+});
