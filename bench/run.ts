@@ -18,7 +18,7 @@
  *   BENCH_CHART_CONNECTIONS=100
  *   BENCH_LIST_ROWS=10000,1000000    table sizes for GET /qas
  *   BENCH_LIST_CONNECTIONS=100
- *   BENCH_ONLY=a,b,c,d,e,chart       run a subset (writes bench/results/partial.tmp only)
+ *   BENCH_ONLY=a,b,c,d,e,f,chart     run a subset (writes bench/results/partial.tmp only)
  *   BENCH_CPU_PROF=1         run the servers under --cpu-prof (profiles in bench/results/profiles/)
  *   BENCH_NODE_ARGS=…        extra node flags for both servers (e.g. --max-semi-space-size=4)
  *   BENCH_KEEP_LOGS=1        keep the processes' logs (their path is printed at the end)
@@ -31,6 +31,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type FirstRun, measureFirstRun } from './lib/first-run.js';
 import { type LoadSpec, type Round, runRound, summarize } from './lib/load.js';
 import { type BenchPostgres, startPostgres } from './lib/postgres.js';
 import {
@@ -79,6 +80,8 @@ const ASK_BODY = JSON.stringify({ question: 'What is the capital of France?' });
 const LLM_LATENCY_B = 1000;
 const CONNECTIONS_B = 1000;
 const SEED_ROWS = 10_000;
+/** Starts of each kind in scenario (f). */
+const FIRST_RUN_REPEATS = 3;
 const BOTH = ['baseline', 'askbase'] as const;
 
 interface Server {
@@ -226,6 +229,17 @@ async function main(): Promise<Results> {
     );
   }
 
+  let firstRun: FirstRun | undefined;
+  if (wanted('f')) {
+    log('first run on the embedded database: fresh and existing DATA_DIR, npm start');
+    firstRun = await measureFirstRun({
+      root: ROOT,
+      workDir,
+      llmBaseUrl: fakes.get(0)?.baseUrl ?? '',
+      repeats: FIRST_RUN_REPEATS,
+    });
+  }
+
   const results: Results = {
     startedAt,
     totalSeconds: Math.round((performance.now() - started) / 1000),
@@ -252,6 +266,7 @@ async function main(): Promise<Results> {
     },
     runs,
     chart,
+    ...(firstRun && { firstRun }),
     targets: [],
   };
   results.targets = judgeTargets(results);

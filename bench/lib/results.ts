@@ -1,4 +1,5 @@
 import type { LoadResult } from './load.js';
+import type { FirstRun } from './first-run.js';
 import type { Samples } from './sampler.js';
 
 export type ServerKind = 'askbase' | 'baseline';
@@ -67,6 +68,8 @@ export interface Results {
   };
   runs: RunRecord[];
   chart: ChartPoint[];
+  /** Scenario (f): starting askbase on the embedded database. */
+  firstRun?: FirstRun;
   targets: Target[];
 }
 

@@ -31,12 +31,15 @@ interface TemplateMeta {
   pgliteVersion: string;
 }
 
-/** The version of the installed PGlite package. */
+/** The version of the installed PGlite package, from the node_modules Node resolves it in. */
 export function pgliteVersion(): string {
-  const entry = fileURLToPath(import.meta.resolve('@electric-sql/pglite'));
-  // dist/index.js → the package's own package.json
-  const manifest = join(dirname(dirname(entry)), 'package.json');
-  return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'node_modules', '@electric-sql', 'pglite', 'package.json');
+    if (existsSync(manifest)) {
+      return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+    }
+    if (dirname(dir) === dir) throw new Error('@electric-sql/pglite is not installed');
+  }
 }
 
 /** The prepared data directory, when one was made for the installed PGlite. */
