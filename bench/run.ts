@@ -26,11 +26,12 @@
  *                            from bench/results/latest.json
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { encodeCursor } from '../src/http/serialize.js';
 import { type FirstRun, measureFirstRun } from './lib/first-run.js';
 import { type LoadSpec, type Round, runRound, summarize } from './lib/load.js';
 import { type BenchPostgres, startPostgres } from './lib/postgres.js';
@@ -344,11 +345,6 @@ async function listScenarios(pg: BenchPostgres) {
   );
 }
 
-/** The cursor format of src/http/serialize.ts: base64url of {"after": id}. */
-function encodeCursor(afterId: number): string {
-  return Buffer.from(JSON.stringify({ after: afterId })).toString('base64url');
-}
-
 /**
  * Walks the Link header from the first page to check that the computed cursor is the one
  * askbase hands out, and returns the `after` id of a deep page: the second-to-last page.
@@ -492,8 +488,10 @@ async function startServer(
 }
 
 /** The servers get only what they need from this environment, never DATABASE_URL & co. */
-/** The Dockerfile's NODE_OPTIONS for askbase. */
-const ASKBASE_NODE_OPTIONS = '--max-old-space-size=160';
+/** The Dockerfile's NODE_OPTIONS for askbase, read from it so the two cannot drift apart. */
+const ASKBASE_NODE_OPTIONS =
+  /^ENV NODE_OPTIONS=(.+)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1]?.trim() ??
+  '';
 
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];

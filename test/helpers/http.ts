@@ -6,7 +6,7 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 /** ISO-8601 in UTC, the way the contract writes timestamps: 2026-11-22T01:49:38.123Z */
 export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 
-/** The wire form of a QuestionAnswer (DESIGN.md section 1). */
+/** The wire form of a QuestionAnswer, as the README's API section gives it. */
 export interface QaJson {
   id: number;
   question: string;
