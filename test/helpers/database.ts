@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 export interface TestDatabase {
   url: string;
   name: string;
-  /** Runs one query with a short-lived client of its own (not the app's pool). */
+  /** Runs one query on a connection of the test's own (never the app's pool). */
   query<T extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     values?: unknown[],
@@ -20,12 +20,18 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await withClient(adminUrl, (client) => client.query(`create database ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  // One connection, opened on first use and kept: a connection per query cost seconds a file.
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 1, idleTimeoutMillis: 0 });
+  // A test that stops the server on purpose must not crash the runner through an idle client.
+  pool.on('error', () => undefined);
   return {
     url: url.toString(),
     name,
     query: async <T extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
-      withClient(url.toString(), async (client) => (await client.query<T>(text, values)).rows),
+      (await pool.query<T>(text, values)).rows,
+    // Safe to call twice: a test may drop its database itself before the cleanup does.
     drop: async () => {
+      if (!pool.ended) await pool.end();
       await withClient(adminUrl, (client) =>
         client.query(`drop database if exists ${name} with (force)`),
       );
