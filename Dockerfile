@@ -1,5 +1,5 @@
-# askbase image. Official base by default; machines without registry access pass a local
-# stand-in: docker build --build-arg NODE_IMAGE=local/node:24 .  (see ../shared/docker/).
+# askbase image. Official base by default; another one (a mirror, or an image built locally
+# where no registry is reachable) comes in as: docker build --build-arg NODE_IMAGE=… .
 # Builds with both the classic builder and BuildKit (no `# syntax=` line, no RUN --mount).
 ARG NODE_IMAGE=node:24-bookworm-slim
 

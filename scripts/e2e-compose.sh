@@ -5,16 +5,17 @@
 # back: at once, after restarting the app container, and after `down` + `up` (the volume keeps
 # the data). Everything, volume included, is removed on exit, pass or fail.
 #
-# Images: NODE_IMAGE / POSTGRES_IMAGE when set, else the official ones; when those cannot be
-# pulled (no registry access) it builds local stand-ins with ../shared/docker/standin-images.sh,
-# which also starts a Docker engine when none runs. With no engine at all it prints
-# "e2e: skipped: <why>" and exits 0, except under CI=true, where it fails.
+# Images: NODE_IMAGE / POSTGRES_IMAGE when set, else the official ones. With no Docker engine
+# it prints "e2e: skipped: <why>" and exits 0, except under CI=true, where it fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 started_at=$SECONDS
-standin=../shared/docker/standin-images.sh
 log() { printf 'e2e: %s\n' "$*" >&2; }
+fail() {
+  log "FAILED: $*"
+  exit 1
+}
 # Locally a machine without Docker skips; in CI (CI=true) a skip would read as a pass, so it fails.
 skip() {
   if [ "${CI:-}" = true ]; then
@@ -23,59 +24,24 @@ skip() {
   echo "e2e: skipped: $*"
   exit 0
 }
-fail() {
-  log "FAILED: $*"
-  exit 1
-}
-
-have_engine() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
-find_compose() {
-  if docker compose version >/dev/null 2>&1; then
-    compose=(docker compose)
-  elif command -v docker-compose >/dev/null 2>&1; then
-    compose=(docker-compose)
-  else
-    return 1
-  fi
-}
-can_use_standin() { [ -f "$standin" ] && [ "$(id -u)" = 0 ]; }
-use_standins() {
-  log "building local stand-in images with $standin"
-  local out
-  out=$(bash "$standin") || return 1
-  NODE_IMAGE=$(sed -n 's/^NODE_IMAGE=//p' <<<"$out")
-  POSTGRES_IMAGE=$(sed -n 's/^POSTGRES_IMAGE=//p' <<<"$out")
-  # Debian's docker client first: it matches the engine the script started.
-  PATH="/usr/bin:$PATH"
-  export NODE_IMAGE POSTGRES_IMAGE PATH
-}
 
 # 1. A Docker engine and a compose command, or a clear skip.
 compose=()
-if ! have_engine || ! find_compose; then
-  if can_use_standin; then
-    if ! use_standins; then
-      have_engine && fail "$standin failed although a Docker engine answers"
-      skip "no Docker engine answers and $standin could not start one"
-    fi
-  fi
-  have_engine || skip "no Docker engine answers ('docker info' failed) and none can be started here"
-  find_compose || skip "neither 'docker compose' nor 'docker-compose' is installed"
+if docker compose version >/dev/null 2>&1; then
+  compose=(docker compose)
+elif command -v docker-compose >/dev/null 2>&1; then
+  compose=(docker-compose)
 fi
+command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 ||
+  skip "no Docker engine answers ('docker info' failed)"
+[ "${#compose[@]}" -gt 0 ] || skip "neither 'docker compose' nor 'docker-compose' is installed"
 
-# 2. Base images: the given or official ones, else local stand-ins.
-image_available() {
-  docker image inspect "$1" >/dev/null 2>&1 || timeout 300 docker pull -q "$1" >/dev/null 2>&1
-}
-node_image=${NODE_IMAGE:-node:24-bookworm-slim}
-postgres_image=${POSTGRES_IMAGE:-postgres:17}
-if image_available "$node_image" && image_available "$postgres_image"; then
-  export NODE_IMAGE=$node_image POSTGRES_IMAGE=$postgres_image
-else
-  [ -f "$standin" ] || fail "cannot pull $node_image or $postgres_image, and there is no $standin"
-  use_standins || fail "$standin failed"
-  find_compose || fail "no compose command after $standin"
-fi
+# 2. Base images: the given or the official ones, present or pullable.
+export NODE_IMAGE=${NODE_IMAGE:-node:24-bookworm-slim} POSTGRES_IMAGE=${POSTGRES_IMAGE:-postgres:17}
+for image in "$NODE_IMAGE" "$POSTGRES_IMAGE"; do
+  docker image inspect "$image" >/dev/null 2>&1 || timeout 300 docker pull -q "$image" >/dev/null 2>&1 ||
+    fail "cannot pull $image; set NODE_IMAGE / POSTGRES_IMAGE to images this engine has"
+done
 command -v curl >/dev/null 2>&1 || fail "curl is needed"
 
 # 3. A project of our own, on a free loopback port, hermetic from the developer's .env.
