@@ -1,66 +1,151 @@
 /**
- * Typed errors that the HTTP error handler maps to the contract's error shape.
- * `details` are extra fields for the error body (never secrets or upstream text).
+ * Every error askbase answers with: its code, its HTTP status, and the headers it always
+ * carries. The one error handler turns any AppError into `{"error": {"code", "message", …}}`
+ * from this table; nothing else decides a status.
  */
-export abstract class AppError extends Error {
-  abstract readonly statusCode: number;
-  abstract readonly code: string;
-  details: Record<string, unknown> = {};
-  headers: Record<string, string> = {};
+export const ERRORS = {
+  invalid_request: { status: 400 },
+  invalid_json: { status: 400 },
+  unauthorized: { status: 401, headers: { 'www-authenticate': 'Bearer' } },
+  not_found: { status: 404 },
+  method_not_allowed: { status: 405 },
+  request_in_progress: { status: 409, headers: { 'retry-after': '1' } },
+  not_retryable: { status: 409 },
+  payload_too_large: { status: 413 },
+  unsupported_media_type: { status: 415 },
+  idempotency_key_reused: { status: 422 },
+  rate_limited: { status: 429 },
+  headers_too_large: { status: 431 },
+  internal_error: { status: 500 },
+  llm_bad_response: { status: 502 },
+  llm_unavailable: { status: 503 },
+  llm_not_configured: { status: 503 },
+  /** The LLM call was ended by askbase's own signal; replaced by the reason before it is seen. */
+  llm_call_aborted: { status: 503 },
+  interrupted: { status: 503, headers: { 'retry-after': '1' } },
+  database_unavailable: { status: 503 },
+  shutting_down: { status: 503, headers: { 'retry-after': '1' } },
+  llm_timeout: { status: 504 },
+} as const satisfies Record<string, { status: number; headers?: Record<string, string> }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Fields the error body carries besides code and message (never secrets or upstream text). */
+export interface ErrorDetails {
+  /** The input at fault. */
+  param?: string;
+  /** The stored question the error is about. */
+  id?: number;
+}
+
+export interface AppErrorOptions extends ErrorDetails {
+  /** Headers beyond the code's own, such as a Retry-After the LLM gave. */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+/** An error with a code from ERRORS; immutable once made. */
+export class AppError extends Error {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly details: Readonly<ErrorDetails>;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    { param, id, headers, cause }: AppErrorOptions = {},
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = new.target.name;
+    const entry: { status: number; headers?: Record<string, string> } = ERRORS[code];
+    this.status = entry.status;
+    this.headers = { ...entry.headers, ...headers };
+    this.details = {
+      ...(param !== undefined && { param }),
+      ...(id !== undefined && { id }),
+    };
+  }
 }
 
 export class InvalidRequestError extends AppError {
-  readonly statusCode = 400;
-  readonly code = 'invalid_request';
   constructor(message: string, param?: string) {
-    super(message);
-    if (param !== undefined) this.details.param = param;
+    super('invalid_request', message, { param });
   }
 }
 
 export class InvalidJsonError extends AppError {
-  readonly statusCode = 400;
-  readonly code = 'invalid_json';
-}
-
-export class NotFoundError extends AppError {
-  readonly statusCode = 404;
-  readonly code = 'not_found';
-}
-
-export class LlmNotConfiguredError extends AppError {
-  readonly statusCode = 503;
-  readonly code = 'llm_not_configured';
-  constructor() {
-    super('no LLM is configured: set OPENAI_API_KEY or OPENAI_BASE_URL');
+  constructor(message: string, options?: AppErrorOptions) {
+    super('invalid_json', message, options);
   }
 }
 
-/** The LLM failed; the question is stored as failed and the body carries its id. */
-export abstract class LlmError extends AppError {
-  withQuestionId(id: number): this {
-    this.details.id = id;
-    return this;
+export class NotFoundError extends AppError {
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
+
+export class MethodNotAllowedError extends AppError {
+  constructor(method: string, url: string, allow: readonly string[]) {
+    super('method_not_allowed', `${method} is not allowed on ${url}; use ${allow.join(', ')}`, {
+      headers: { allow: allow.join(', ') },
+    });
+  }
+}
+
+export class LlmNotConfiguredError extends AppError {
+  constructor() {
+    super('llm_not_configured', 'no LLM is configured: set OPENAI_API_KEY or OPENAI_BASE_URL');
+  }
+}
+
+type LlmErrorCode =
+  'llm_bad_response' | 'llm_unavailable' | 'llm_timeout' | 'llm_call_aborted' | 'interrupted';
+
+/**
+ * The LLM gave no answer; the question is stored as failed and the body carries its id.
+ * The SDK's error, when there was one, is kept as `cause` (for the logs only).
+ */
+export class LlmError extends AppError {
+  declare readonly code: LlmErrorCode;
+
+  constructor(code: LlmErrorCode, message: string, options?: AppErrorOptions) {
+    super(code, message, options);
+  }
+
+  /** The same error, about the stored question `id`. */
+  withQuestionId(id: number): LlmError {
+    return new LlmError(this.code, this.message, {
+      ...this.details,
+      id,
+      headers: this.headers,
+      cause: this.cause,
+    });
   }
 }
 
 export class LlmBadResponseError extends LlmError {
-  readonly statusCode = 502;
-  readonly code = 'llm_bad_response';
+  constructor(message: string, options?: AppErrorOptions) {
+    super('llm_bad_response', message, options);
+  }
 }
 
 export class LlmUnavailableError extends LlmError {
-  readonly statusCode = 503;
-  readonly code = 'llm_unavailable';
-  constructor(message: string, retryAfterSeconds?: number) {
-    super(message);
-    if (retryAfterSeconds !== undefined) this.headers['retry-after'] = String(retryAfterSeconds);
+  constructor(message: string, options: AppErrorOptions & { retryAfterSeconds?: number } = {}) {
+    const { retryAfterSeconds, ...rest } = options;
+    super('llm_unavailable', message, {
+      ...rest,
+      ...(retryAfterSeconds !== undefined && {
+        headers: { 'retry-after': String(retryAfterSeconds) },
+      }),
+    });
   }
 }
 
 export class LlmTimeoutError extends LlmError {
-  readonly statusCode = 504;
-  readonly code = 'llm_timeout';
+  constructor(message: string, options?: AppErrorOptions) {
+    super('llm_timeout', message, options);
+  }
 }
 
 /**
@@ -68,94 +153,83 @@ export class LlmTimeoutError extends LlmError {
  * replaces it with the reason it aborted for.
  */
 export class LlmCallAbortedError extends LlmError {
-  readonly statusCode = 503;
-  readonly code = 'llm_call_aborted';
-  constructor() {
-    super('the LLM call was ended early');
+  constructor(options?: AppErrorOptions) {
+    super('llm_call_aborted', 'the LLM call was ended early', options);
   }
 }
 
-/** askbase stopped before the LLM answered; the question is stored failed and can be retried. */
+/** askbase stopped before the LLM answered; the question is stored as failed and can be retried. */
 export class AskInterruptedError extends LlmError {
-  readonly statusCode = 503;
-  readonly code = 'interrupted';
   constructor() {
-    super('askbase shut down before this question was answered; POST /qa/{id}/retry asks again');
-    this.headers['retry-after'] = '1';
+    super(
+      'interrupted',
+      'askbase shut down before this question was answered; POST /qa/{id}/retry asks again',
+    );
   }
 }
 
 export class DatabaseUnavailableError extends AppError {
-  readonly statusCode = 503;
-  readonly code = 'database_unavailable';
+  constructor(message: string, options?: AppErrorOptions) {
+    super('database_unavailable', message, options);
+  }
 }
 
 export class ShuttingDownError extends AppError {
-  readonly statusCode = 503;
-  readonly code = 'shutting_down';
   constructor() {
-    super('askbase is shutting down; retry shortly');
-    this.headers['retry-after'] = '1';
+    super('shutting_down', 'askbase is shutting down; retry shortly');
   }
 }
 
 export class RateLimitedError extends AppError {
-  readonly statusCode = 429;
-  readonly code = 'rate_limited';
+  constructor(message: string) {
+    super('rate_limited', message);
+  }
 }
 
 export class UnauthorizedError extends AppError {
-  readonly statusCode = 401;
-  readonly code = 'unauthorized';
   constructor() {
-    super('a valid API key is required: Authorization: Bearer <key>');
-    this.headers['www-authenticate'] = 'Bearer';
+    super('unauthorized', 'a valid API key is required: Authorization: Bearer <key>');
   }
 }
 
 export class IdempotencyKeyReusedError extends AppError {
-  readonly statusCode = 422;
-  readonly code = 'idempotency_key_reused';
   constructor(id: number) {
-    super('this Idempotency-Key was already used with a different question');
-    this.details.id = id;
+    super(
+      'idempotency_key_reused',
+      'this Idempotency-Key was already used with a different question',
+      { id },
+    );
   }
 }
 
 export class RequestInProgressError extends AppError {
-  readonly statusCode = 409;
-  readonly code = 'request_in_progress';
   constructor(id: number) {
-    super('a request with this Idempotency-Key is still being answered; retry later');
-    this.details.id = id;
-    this.headers['retry-after'] = '1';
+    super(
+      'request_in_progress',
+      'a request with this Idempotency-Key is still being answered; retry later',
+      { id },
+    );
   }
 }
 
 export class NotRetryableError extends AppError {
-  readonly statusCode = 409;
-  readonly code = 'not_retryable';
   constructor(id: number, status: string) {
-    super(`only failed questions can be retried; question ${id} is ${status}`);
-    this.details.id = id;
+    super('not_retryable', `only failed questions can be retried; question ${id} is ${status}`, {
+      id,
+    });
   }
 }
 
-const FAILURE_STATUS: Record<string, number> = {
-  llm_bad_response: 502,
-  llm_unavailable: 503,
-  llm_timeout: 504,
-  interrupted: 503,
-};
-
-/** A failure already stored for a question, replayed to a client that repeats the request. */
+/**
+ * A failure already stored for a question, replayed to a client that repeats the request:
+ * the stored code's own status, or 502 for a code this version does not know.
+ */
 export class StoredFailureError extends AppError {
-  readonly statusCode: number;
-  readonly code: string;
   constructor(id: number, failure: { code: string; message: string }) {
-    super(failure.message);
-    this.code = failure.code;
-    this.statusCode = FAILURE_STATUS[failure.code] ?? 502;
-    this.details.id = id;
+    super(isErrorCode(failure.code) ? failure.code : 'llm_bad_response', failure.message, { id });
   }
+}
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERRORS, code);
 }

@@ -115,34 +115,40 @@ export class OpenAIAnswerer implements Answerer {
 
   private toLlmError(error: unknown): LlmError {
     if (error instanceof LlmError) return error;
-    if (error instanceof OpenAI.APIUserAbortError) return new LlmCallAbortedError();
+    // The SDK's error is kept as the cause, for the logs; its text never reaches a response.
+    const cause = { cause: error };
+    if (error instanceof OpenAI.APIUserAbortError) return new LlmCallAbortedError(cause);
     // Upstream text goes to the log only: it may echo the request or describe the account.
     this.logger.warn({ err: error }, 'LLM call failed');
     if (error instanceof OpenAI.APIConnectionTimeoutError) {
-      return new LlmTimeoutError('the LLM did not answer in time');
+      return new LlmTimeoutError('the LLM did not answer in time', cause);
     }
     if (error instanceof OpenAI.APIConnectionError) {
-      return new LlmUnavailableError('the LLM could not be reached');
+      return new LlmUnavailableError('the LLM could not be reached', cause);
     }
     if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
+      const retryAfter = retryAfterSeconds(error.headers as Headers | undefined);
       if (error.status === 429) {
-        return new LlmUnavailableError(
-          'the LLM is rate limiting requests',
-          retryAfterSeconds(error.headers as Headers | undefined),
-        );
+        return new LlmUnavailableError('the LLM is rate limiting requests', {
+          ...cause,
+          retryAfterSeconds: retryAfter,
+        });
       }
       if (error.status >= 500) {
-        return new LlmUnavailableError(
-          `the LLM failed (status ${error.status})`,
-          retryAfterSeconds(error.headers as Headers | undefined),
-        );
+        return new LlmUnavailableError(`the LLM failed (status ${error.status})`, {
+          ...cause,
+          retryAfterSeconds: retryAfter,
+        });
       }
-      return new LlmBadResponseError(`the LLM rejected the request (status ${error.status})`);
+      return new LlmBadResponseError(
+        `the LLM rejected the request (status ${error.status})`,
+        cause,
+      );
     }
     if (isConnectionLost(error)) {
-      return new LlmUnavailableError('the connection to the LLM broke off mid-answer');
+      return new LlmUnavailableError('the connection to the LLM broke off mid-answer', cause);
     }
-    return new LlmBadResponseError('the LLM returned a malformed response');
+    return new LlmBadResponseError('the LLM returned a malformed response', cause);
   }
 }
 

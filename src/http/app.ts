@@ -9,7 +9,12 @@ import { Metrics } from '../metrics/metrics.js';
 import type { OutcomeSpool } from '../qa/outcome-spool.js';
 import { QaService } from '../qa/qa-service.js';
 import { QuestionRepository } from '../repository/question-repository.js';
-import { InvalidJsonError, InvalidRequestError, ShuttingDownError } from '../errors.js';
+import {
+  InvalidJsonError,
+  InvalidRequestError,
+  NotFoundError,
+  ShuttingDownError,
+} from '../errors.js';
 import { registerApiDocs } from './api-docs.js';
 import { isDateTime } from './date-time-format.js';
 import { clientErrorHandler, errorHandler } from './error-handler.js';
@@ -98,11 +103,9 @@ export async function buildApp({
   app.addSchema(errorBody);
   app.addSchema(questionAnswer);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error: { code: 'not_found', message: `no route for ${request.method} ${request.url}` },
-    }),
-  );
+  app.setNotFoundHandler(async (request) => {
+    throw new NotFoundError(`no route for ${request.method} ${request.url}`);
+  });
   // From the moment close() begins, every response closes its connection, so no keep-alive
   // client holds the server open, and requests that still arrive are refused.
   let closing = false;

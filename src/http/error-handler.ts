@@ -107,11 +107,11 @@ function asFastifyError(error: unknown): FastifyError {
 function toErrorReply(error: FastifyError): ErrorReply {
   if (error instanceof AppError) {
     return {
-      status: error.statusCode,
+      status: error.status,
       code: error.code,
       message: error.message,
-      details: error.details,
-      headers: error.headers,
+      details: { ...error.details },
+      headers: { ...error.headers },
     };
   }
   if (error.validation) {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, HTTPMethods } from 'fastify';
+import { MethodNotAllowedError } from '../errors.js';
 import { errorRef } from './schemas.js';
 
 const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -19,15 +20,8 @@ export function methodNotAllowed(
     method: METHODS.filter((method) => !skip.includes(method)),
     url,
     schema: { hide: true, response: { 405: errorRef } },
-    handler: async (request, reply) =>
-      reply
-        .code(405)
-        .header('allow', allow.join(', '))
-        .send({
-          error: {
-            code: 'method_not_allowed',
-            message: `${request.method} is not allowed on ${url}; use ${allow.join(', ')}`,
-          },
-        }),
+    handler: async (request) => {
+      throw new MethodNotAllowedError(request.method, url, allow);
+    },
   });
 }
