@@ -27,8 +27,7 @@ async function main() {
       },
       config.shutdownGraceMs + STORE_MARGIN_MS + 5_000,
     ).unref();
-    const { unfinished } = await server.stop();
-    if (unfinished > 0) logger.warn({ unfinished }, 'grace period over with asks still in flight');
+    await server.app.close();
     logger.info('stopped');
   };
   process.once('SIGTERM', (signal) => void stop(signal));

@@ -2,7 +2,6 @@ import { createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import { OpenAIAnswerer } from './answerer/openai-answerer.js';
 import { type Config, isLlmConfigured } from './config.js';
 import { databaseOptions } from './db/database-options.js';
@@ -13,7 +12,11 @@ import {
   openDatabase,
 } from './db/database.js';
 import { buildApp } from './http/app.js';
+import type { Logger } from './logger.js';
+import { Metrics } from './metrics/metrics.js';
 import { OutcomeSpool } from './qa/outcome-spool.js';
+import { QaService } from './qa/qa-service.js';
+import { QuestionRepository } from './repository/question-repository.js';
 
 /**
  * How long after an attempt's deadline its outcome may still be on its way to the database:
@@ -29,18 +32,21 @@ export const STORE_MARGIN_MS = 10_000;
 export interface RunningServer {
   app: FastifyInstance;
   database: Database;
+  qa: QaService;
   /** The port actually listened on (PORT=0 picks a free one). */
   port: number;
   /** Resolves once the database is migrated and recovery has run; rejects if it never can be. */
   ready: Promise<void>;
-  /** Stops accepting, lets asks in flight store their outcome, closes the database. */
-  stop(): Promise<{ unfinished: number }>;
+  /** `app.close()`: the one way to stop (see the close hooks below). */
+  stop(): Promise<void>;
 }
 
 /**
- * Wires askbase together and starts serving at once. The database may still be down: the
- * server connects and migrates in the background, answering 503 until it is ready, then
- * replays spooled outcomes and fails interrupted questions, and keeps doing so periodically.
+ * The composition root: builds every service once, hands them to the HTTP app, and ties their
+ * lifecycle to Fastify's, so `app.close()` stops everything in order. It starts serving at
+ * once; the database may still be down: the server connects and migrates in the background,
+ * answering 503 until it is ready, then replays spooled outcomes and fails interrupted
+ * questions, and keeps doing so periodically.
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   // Before the embedded database is opened, which takes seconds and must then be closed again.
@@ -53,9 +59,59 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if (!answerer) {
     logger.warn('no LLM configured (OPENAI_API_KEY or OPENAI_BASE_URL): /ask answers 503');
   }
+  const metrics = new Metrics(() => database.poolStats());
+  const qa = new QaService({
+    repository: new QuestionRepository(database),
+    answerer,
+    spool,
+    maxQuestionLength: config.maxQuestionLength,
+    askTimeoutMs: config.askTimeoutMs,
+    storeAttempts: config.durability.storeAttempts,
+    storeBackoffMs: config.durability.storeBackoffMs,
+    llmCalls: metrics,
+    logger,
+  });
+  const app = await buildApp({ config, qa, metrics, database, logger });
 
-  const app = await buildApp({ config, database, answerer, spool, logger });
-  await app.listen({ port: config.port, host: config.host });
+  const stopping = new AbortController();
+  let maintenance: NodeJS.Timeout | undefined;
+  let recovering: Promise<void> | undefined;
+  const recover = () => {
+    recovering ??= qa
+      .recover(recoveryMarginMs(config.durability))
+      .catch((error: unknown) => logger.warn({ err: error }, 'recovery deferred'))
+      .finally(() => (recovering = undefined));
+    return recovering;
+  };
+
+  // Closing, step 1 (before in-flight requests finish): stop connecting and recovering, and
+  // start the grace: when it is over, asks still waiting on the LLM are ended, stored as
+  // interrupted and their clients told so, which lets the requests, and so close(), finish.
+  let grace: NodeJS.Timeout | undefined;
+  app.addHook('preClose', async () => {
+    stopping.abort();
+    clearInterval(maintenance);
+    grace = setTimeout(() => qa.interruptAll(), config.shutdownGraceMs);
+  });
+  // Step 2 (after they finished): asks whose client went away still run; their outcomes are
+  // stored before the database closes. The bound only matters if storing itself hangs.
+  app.addHook('onClose', async () => {
+    try {
+      const { unfinished } = await qa.drain(config.shutdownGraceMs + STORE_MARGIN_MS);
+      if (unfinished > 0) logger.warn({ unfinished }, 'asks still unfinished at close');
+      await recovering;
+    } finally {
+      clearTimeout(grace);
+      await database.close();
+    }
+  });
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const summary = startupSummary(config, port);
@@ -64,17 +120,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     `askbase listening on ${summary.url}; database: ${summary.database}; LLM: ${summary.llm}; API docs: ${summary.docs}`,
   );
 
-  const stopping = new AbortController();
-  let maintenance: NodeJS.Timeout | undefined;
-  let recovering: Promise<void> | undefined;
-  const recover = () => {
-    recovering ??= app.qa
-      .recover(recoveryMarginMs(config.durability))
-      .catch((error: unknown) => logger.warn({ err: error }, 'recovery deferred'))
-      .finally(() => (recovering = undefined));
-    return recovering;
-  };
-
   const ready = connect(database, config, logger, stopping.signal).then(async () => {
     if (stopping.signal.aborted) return;
     await recover();
@@ -82,30 +127,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     maintenance.unref();
   });
 
-  return {
-    app,
-    database,
-    port,
-    ready,
-    async stop() {
-      stopping.abort();
-      clearInterval(maintenance);
-      // The grace counts from now: when it is over, asks still waiting on the LLM are ended,
-      // stored as interrupted, and their clients told so; only then can close() finish.
-      const grace = setTimeout(() => app.qa.interruptAll(), config.shutdownGraceMs);
-      try {
-        await app.close();
-        // Asks whose client went away still run; their outcomes are stored before the pool
-        // closes. The bound only matters if storing an outcome itself hangs.
-        const drained = await app.qa.drain(config.shutdownGraceMs + STORE_MARGIN_MS);
-        await recovering;
-        return drained;
-      } finally {
-        clearTimeout(grace);
-        await database.close();
-      }
-    },
-  };
+  return { app, database, qa, port, ready, stop: () => app.close() };
 }
 
 /** Another process listens on the port askbase was told to use. */

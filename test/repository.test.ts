@@ -6,8 +6,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../src/db/database.js';
 import { questionAnswers } from '../src/db/schema.js';
-import type { Answer, QuestionAnswer } from '../src/qa/question-answer.js';
-import { INTERRUPTED, QuestionRepository } from '../src/repository/question-repository.js';
+import type { Answer, QuestionAnswer } from '../src/domain/question-answer.js';
+import { INTERRUPTED } from '../src/domain/question-answer.js';
+import { QuestionRepository } from '../src/repository/question-repository.js';
 import { createTestDatabase } from './helpers/database.js';
 
 const logger = pino({ level: 'silent' });

@@ -1,6 +1,5 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, CompletionUsage } from 'openai/resources/index.js';
-import type { Logger } from 'pino';
 import type { OpenAIConfig } from '../config.js';
 import {
   LlmBadResponseError,
@@ -9,8 +8,9 @@ import {
   LlmTimeoutError,
   LlmUnavailableError,
 } from '../errors.js';
-import type { Answer, Usage } from '../qa/question-answer.js';
-import type { Answerer } from './answerer.js';
+import type { Answer, Usage } from '../domain/question-answer.js';
+import type { Logger } from '../logger.js';
+import type { Answerer } from '../qa/ports.js';
 
 /** Chat Completions, so any OpenAI-compatible server (vLLM, Ollama, llama.cpp, Azure…) works. */
 export class OpenAIAnswerer implements Answerer {

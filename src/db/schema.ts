@@ -10,9 +10,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-
-export const QUESTION_STATUSES = ['pending', 'answered', 'failed'] as const;
-export type QuestionStatus = (typeof QUESTION_STATUSES)[number];
+import { QUESTION_STATUSES } from '../domain/question-answer.js';
 
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 

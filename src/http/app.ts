@@ -2,19 +2,17 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Answerer } from '../answerer/answerer.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
-import { Metrics } from '../metrics/metrics.js';
-import type { OutcomeSpool } from '../qa/outcome-spool.js';
-import { QaService } from '../qa/qa-service.js';
-import { QuestionRepository } from '../repository/question-repository.js';
 import {
   InvalidJsonError,
   InvalidRequestError,
   NotFoundError,
   ShuttingDownError,
 } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { QaService } from '../qa/qa-service.js';
 import { registerApiDocs } from './api-docs.js';
 import { isDateTime } from './date-time-format.js';
 import { clientErrorHandler, errorHandler } from './error-handler.js';
@@ -25,43 +23,28 @@ import { qaRoutes } from './routes/qa-routes.js';
 import { errorBody, questionAnswer } from './schemas.js';
 import { registerSecurity } from './security.js';
 
-export interface AppDeps {
-  config: Config;
-  database: Database;
-  /** Undefined when no LLM is configured. */
-  answerer: Answerer | undefined;
-  spool: OutcomeSpool;
-  logger: FastifyBaseLogger;
+/** What the HTTP layer is given; src/server.ts builds every one of them. */
+export interface AppServices {
+  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'security'>;
+  qa: QaService;
+  metrics: Metrics;
+  /** For the readiness check. */
+  database: Pick<Database, 'isReady' | 'ping'>;
+  logger: Logger;
 }
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    qa: QaService;
-  }
-}
-
+/** The Fastify app: HTTP only, over services built elsewhere. */
 export async function buildApp({
   config,
+  qa,
+  metrics,
   database,
-  answerer,
-  spool,
   logger,
-}: AppDeps): Promise<FastifyInstance> {
-  const metrics = new Metrics(() => database.poolStats());
-  const qa = new QaService({
-    repository: new QuestionRepository(database),
-    answerer,
-    spool,
-    maxQuestionLength: config.maxQuestionLength,
-    askTimeoutMs: config.askTimeoutMs,
-    storeAttempts: config.durability.storeAttempts,
-    storeBackoffMs: config.durability.storeBackoffMs,
-    llmCalls: metrics,
-    logger,
-  });
-
+}: AppServices): Promise<FastifyInstance> {
+  // askbase's pino logger, seen as Fastify's base logger type, which plugins and routes expect.
+  const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
-    loggerInstance: logger,
+    loggerInstance,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
@@ -99,7 +82,6 @@ export async function buildApp({
     if (!isUtf8(bytes)) return done(new InvalidJsonError('body is not valid UTF-8'), undefined);
     return parseJson(request, bytes.toString('utf8'), done);
   });
-  app.decorate('qa', qa);
   app.addSchema(errorBody);
   app.addSchema(questionAnswer);
   app.setErrorHandler(errorHandler);

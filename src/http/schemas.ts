@@ -1,6 +1,6 @@
 /** JSON Schemas for the HTTP contract; Fastify validates input and serialises output with them. */
 
-import { QUESTION_STATUSES } from '../qa/question-answer.js';
+import { QUESTION_STATUSES } from '../domain/question-answer.js';
 
 export const errorBody = {
   $id: 'ErrorBody',

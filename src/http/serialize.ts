@@ -1,4 +1,4 @@
-import type { QuestionAnswer } from '../qa/question-answer.js';
+import type { QuestionAnswer } from '../domain/question-answer.js';
 
 /** The wire form of a QuestionAnswer (snake_case, ISO-8601 UTC timestamps). */
 export function toJson(qa: QuestionAnswer) {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PoolStats } from '../db/database.js';
-import type { LlmCall, LlmCallRecorder } from '../qa/qa-service.js';
+import type { LlmCall, LlmCallRecorder } from '../qa/ports.js';
 
 export interface HttpRequestRecord {
   method: string;

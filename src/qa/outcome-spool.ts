@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FastifyBaseLogger } from 'fastify';
-import type { Answer } from './question-answer.js';
+import type { Answer } from '../domain/question-answer.js';
+import type { Logger } from '../logger.js';
 
 /** An outcome that could not be written to the database yet. */
 /** `attempt` is absent in entries spooled by versions before attempts were recorded. */
@@ -25,13 +25,13 @@ export class OutcomeSpool {
   private constructor(
     private readonly file: string,
     private readonly rejectedFile: string,
-    private readonly logger: FastifyBaseLogger,
+    private readonly logger: Logger,
     pending: number,
   ) {
     this.pending = pending;
   }
 
-  static async open(directory: string, logger: FastifyBaseLogger): Promise<OutcomeSpool> {
+  static async open(directory: string, logger: Logger): Promise<OutcomeSpool> {
     mkdirSync(directory, { recursive: true });
     const file = join(directory, 'outcomes.jsonl');
     const pending = (await readLines(file)).length;

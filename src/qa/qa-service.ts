@@ -1,5 +1,3 @@
-import type { FastifyBaseLogger } from 'fastify';
-import type { Answerer } from '../answerer/answerer.js';
 import {
   AskInterruptedError,
   DatabaseUnavailableError,
@@ -13,22 +11,16 @@ import {
   RequestInProgressError,
   StoredFailureError,
 } from '../errors.js';
-import { INTERRUPTED, type QuestionRepository } from '../repository/question-repository.js';
+import {
+  type Answer,
+  INTERRUPTED,
+  type ListFilter,
+  type Page,
+  type QuestionAnswer,
+} from '../domain/question-answer.js';
+import type { Logger } from '../logger.js';
 import type { OutcomeSpool, ReplayResult, SpooledOutcome } from './outcome-spool.js';
-import type { Answer, ListFilter, Page, QuestionAnswer, Usage } from './question-answer.js';
-
-/** One call to the LLM as the lifecycle saw it. */
-export interface LlmCall {
-  /** `answered`, or the error code of the failure. */
-  outcome: string;
-  seconds: number;
-  usage: Usage | null;
-}
-
-/** Where the lifecycle reports its LLM calls (the app's metrics). */
-export interface LlmCallRecorder {
-  llmCall(call: LlmCall): void;
-}
+import type { Answerer, LlmCallRecorder, QuestionStore } from './ports.js';
 
 /** What a streaming ask reports as it goes; listeners must not throw. */
 export interface AskProgress {
@@ -39,7 +31,7 @@ export interface AskProgress {
 }
 
 export interface QaServiceDeps {
-  repository: QuestionRepository;
+  repository: QuestionStore;
   /** Undefined when no LLM is configured: asks are refused before anything is stored. */
   answerer: Answerer | undefined;
   spool: OutcomeSpool;
@@ -53,7 +45,7 @@ export interface QaServiceDeps {
   storeAttempts: number;
   storeBackoffMs: number;
   llmCalls: LlmCallRecorder;
-  logger: FastifyBaseLogger;
+  logger: Logger;
 }
 
 export interface AskRequest {

@@ -2,7 +2,14 @@ import { type Placeholder, and, desc, eq, getTableColumns, lt, or, sql } from 'd
 import { type Database, isConnectionError } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import { DatabaseUnavailableError } from '../errors.js';
-import type { Answer, ListFilter, Page, QuestionAnswer } from '../qa/question-answer.js';
+import {
+  type Answer,
+  INTERRUPTED,
+  type ListFilter,
+  type Page,
+  type QuestionAnswer,
+} from '../domain/question-answer.js';
+import type { CreatePendingResult, QuestionStore } from '../qa/ports.js';
 
 // Every column but the search vector, which only the database needs: it is as large as the
 // question and answer together.
@@ -12,21 +19,13 @@ type Row = Omit<typeof questionAnswers.$inferSelect, 'searchVector'>;
 /** A page of a listing stops adding rows once their text passes this many bytes (1 MiB). */
 export const PAGE_MAX_TEXT_BYTES = 1_048_576;
 
-/** The error code of a question whose process stopped before recording its outcome. */
-export const INTERRUPTED = 'interrupted';
-
-export type CreatePendingResult =
-  | { created: true; questionAnswer: QuestionAnswer }
-  /** The Idempotency-Key was used before: the row it made. */
-  | { created: false; questionAnswer: QuestionAnswer };
-
 /**
  * The data access layer: every query askbase makes lives here. Each method is one statement,
  * so each runs in its own implicit transaction and holds a pooled connection only for that
  * statement; nothing here ever waits on the LLM. A database that cannot be reached surfaces as
  * DatabaseUnavailableError, whatever the driver said.
  */
-export class QuestionRepository {
+export class QuestionRepository implements QuestionStore {
   // The statements on every ask and read are built once and prepared; a call only binds its
   // parameters. Building them per call cost more CPU than the rest of the request.
   private readonly statements;

@@ -6,13 +6,16 @@ import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { Database } from '../../src/db/database.js';
-import { startServer } from '../../src/server.js';
+import type { QaService } from '../../src/qa/qa-service.js';
+import { type RunningServer, startServer } from '../../src/server.js';
 
 export interface RunningAskbase {
   /** http://127.0.0.1:PORT */
   url: string;
   app: FastifyInstance;
   database: Database;
+  /** The ask lifecycle, for tests that run what its timers run (recovery) at a moment of their choosing. */
+  qa: QaService;
   config: Config;
   /** Every log line written so far, parsed (only when started with `captureLogs`). */
   logs: Record<string, unknown>[];
@@ -56,17 +59,30 @@ export async function startAskbase(
         }),
       )
     : createLogger(config.logLevel);
-  const server = await startServer(config, logger);
+  const removeOwnDataDir = () => {
+    if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+  };
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    removeOwnDataDir();
+    throw error;
+  }
   if (options.waitUntilReady ?? true) await server.ready;
   return {
     url: `http://127.0.0.1:${server.port}`,
     app: server.app,
     database: server.database,
+    qa: server.qa,
     config,
     logs,
     async stop() {
-      await server.stop();
-      if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+      try {
+        await server.stop();
+      } finally {
+        if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -108,8 +108,11 @@ export async function createPostgresServer(
         await stopServer(stopping);
       },
       async destroy() {
-        await handle.stop();
-        await rm(dir, { recursive: true, force: true });
+        try {
+          await handle.stop();
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
       },
     };
     if (options.start ?? true) await handle.start();

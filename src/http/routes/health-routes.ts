@@ -20,7 +20,7 @@ export function healthRoutes(
     database,
     corsEnabled,
     logLevel: configured,
-  }: { database: Database; corsEnabled: boolean; logLevel: LogLevel },
+  }: { database: Pick<Database, 'isReady' | 'ping'>; corsEnabled: boolean; logLevel: LogLevel },
 ) {
   // Probes run every few seconds, so their request lines are logged only at warn and above,
   // and never more than LOG_LEVEL allows.

@@ -6,7 +6,7 @@ import type {
 } from 'fastify';
 import { InvalidRequestError } from '../../errors.js';
 import type { QaService } from '../../qa/qa-service.js';
-import type { ListFilter, QuestionStatus } from '../../qa/question-answer.js';
+import type { ListFilter, QuestionStatus } from '../../domain/question-answer.js';
 import { type Instant, toInstant } from '../date-time-format.js';
 import { toErrorResponse } from '../error-handler.js';
 import { EventStream } from '../event-stream.js';

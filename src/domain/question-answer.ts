@@ -1,6 +1,13 @@
-import { QUESTION_STATUSES, type QuestionStatus } from '../db/schema.js';
+/**
+ * askbase's domain: what a stored question is. Plain data and constants, importing nothing,
+ * so every other module (the database schema included) can depend on it.
+ */
 
-export { QUESTION_STATUSES, type QuestionStatus };
+export const QUESTION_STATUSES = ['pending', 'answered', 'failed'] as const;
+export type QuestionStatus = (typeof QUESTION_STATUSES)[number];
+
+/** The error code of a question whose process stopped before recording its outcome. */
+export const INTERRUPTED = 'interrupted';
 
 export interface Usage {
   promptTokens: number;

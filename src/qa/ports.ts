@@ -1,0 +1,72 @@
+/**
+ * What the ask lifecycle needs from the world, as interfaces it owns: a store for questions
+ * (src/repository implements it over PostgreSQL or PGlite), an answerer (src/answerer, over the
+ * openai SDK) and a recorder for LLM calls (src/metrics). Adapters depend on these; the
+ * service depends on nothing concrete.
+ */
+import type { Answer, ListFilter, Page, QuestionAnswer, Usage } from '../domain/question-answer.js';
+
+export type CreatePendingResult =
+  | { created: true; questionAnswer: QuestionAnswer }
+  /** The Idempotency-Key was used before: the row it made. */
+  | { created: false; questionAnswer: QuestionAnswer };
+
+/**
+ * Where questions are kept. Every method is one short statement; outcomes are recorded only
+ * by the attempt that owns the row. A store that cannot be reached throws
+ * DatabaseUnavailableError.
+ */
+export interface QuestionStore {
+  createPending(
+    question: string,
+    options: { idempotencyKey?: string | undefined; deadlineMs: number },
+  ): Promise<CreatePendingResult>;
+  markAnswered(
+    id: number,
+    attempt: number,
+    answer: Answer,
+    answeredAt?: Date,
+  ): Promise<QuestionAnswer | undefined>;
+  markFailed(
+    id: number,
+    attempt: number,
+    error: { code: string; message: string },
+  ): Promise<QuestionAnswer | undefined>;
+  reopenFailed(id: number, deadlineMs: number): Promise<QuestionAnswer | undefined>;
+  failStalePending(marginMs: number, failure: { code: string; message: string }): Promise<number>;
+  get(id: number): Promise<QuestionAnswer | undefined>;
+  delete(id: number): Promise<boolean>;
+  listPage(
+    options: { limit: number; afterId?: number } & ListFilter,
+  ): Promise<Page<QuestionAnswer>>;
+}
+
+/**
+ * Answers one question. Implementations throw LlmError subclasses (src/errors.ts) and nothing
+ * else; `signal` ends the call (and its retries) early, and the caller decides what that means.
+ */
+export interface Answerer {
+  answer(question: string, signal?: AbortSignal): Promise<Answer>;
+  /**
+   * The same answer, with each piece of its text handed to `onDelta` as the LLM produces it;
+   * the pieces joined are the returned text. `onDelta` must not throw.
+   */
+  answerStream(
+    question: string,
+    onDelta: (text: string) => void,
+    signal?: AbortSignal,
+  ): Promise<Answer>;
+}
+
+/** One call to the LLM as the lifecycle saw it. */
+export interface LlmCall {
+  /** `answered`, or the error code of the failure. */
+  outcome: string;
+  seconds: number;
+  usage: Usage | null;
+}
+
+/** Where the lifecycle reports its LLM calls (the app's metrics). */
+export interface LlmCallRecorder {
+  llmCall(call: LlmCall): void;
+}
