@@ -58,16 +58,73 @@ describe('API documentation', () => {
       '4XX',
       '5XX',
     ]);
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
     expect(document.paths['/ask']?.post?.responses['200']).toMatchObject({
       content: {
-        'application/json': { schema: { $ref: '#/components/schemas/QuestionAnswer' } },
-        'text/event-stream': { schema: { type: 'string' } },
+        'application/json': { schema: ref('QuestionAnswer') },
+        'text/event-stream': {
+          schema: {
+            oneOf: [
+              ref('AskCreatedEvent'),
+              ref('AskDeltaEvent'),
+              ref('QuestionAnswer'),
+              ref('ErrorBody'),
+            ],
+          },
+        },
       },
     });
     expect(Object.keys(document.components.schemas).sort()).toEqual([
+      'AskCreatedEvent',
+      'AskDeltaEvent',
       'ErrorBody',
       'QuestionAnswer',
     ]);
+  });
+
+  it('when /openapi.json is read, then each error response lists exactly the codes its route can return', async () => {
+    const document = await openApi();
+    const codes = (path: string, method: string, range: '4XX' | '5XX') => {
+      const response = document.paths[path]?.[method]?.responses[range] as {
+        content: {
+          'application/json': {
+            schema: { properties: { error: { properties: { code: { enum: string[] } } } } };
+          };
+        };
+      };
+      return response.content['application/json'].schema.properties.error.properties.code.enum;
+    };
+
+    expect(codes('/qa/{id}', 'get', '4XX').sort()).toEqual([
+      'invalid_request',
+      'not_found',
+      'unauthorized',
+    ]);
+    expect(codes('/qa/{id}', 'get', '5XX').sort()).toEqual([
+      'database_unavailable',
+      'internal_error',
+      'shutting_down',
+    ]);
+    expect(codes('/ask', 'post', '4XX')).toEqual(
+      expect.arrayContaining(['invalid_json', 'idempotency_key_reused', 'request_in_progress']),
+    );
+    expect(codes('/ask', 'post', '4XX')).not.toContain('not_found');
+    expect(codes('/ask', 'post', '5XX')).toEqual(
+      expect.arrayContaining([
+        'llm_timeout',
+        'llm_unavailable',
+        'interrupted',
+        'llm_not_configured',
+      ]),
+    );
+    expect(codes('/qas', 'get', '4XX')).not.toContain('not_retryable');
+  });
+
+  it('when /openapi.json is read, then the stored question and the error body allow no undocumented fields', async () => {
+    const { components } = await openApi();
+
+    expect(components.schemas.QuestionAnswer).toMatchObject({ additionalProperties: false });
+    expect(components.schemas.ErrorBody).toMatchObject({ additionalProperties: false });
   });
 
   it('when /openapi.json is read, then the list filters are documented as query parameters', async () => {

@@ -20,7 +20,7 @@ import { streamOutcomeStatus } from './event-stream.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
-import { errorBody, questionAnswer } from './schemas.js';
+import { askCreatedEvent, askDeltaEvent, errorBody, questionAnswer } from './schemas.js';
 import { registerSecurity } from './security.js';
 
 /** What the HTTP layer is given; src/server.ts builds every one of them. */
@@ -82,8 +82,9 @@ export async function buildApp({
     if (!isUtf8(bytes)) return done(new InvalidJsonError('body is not valid UTF-8'), undefined);
     return parseJson(request, bytes.toString('utf8'), done);
   });
-  app.addSchema(errorBody);
-  app.addSchema(questionAnswer);
+  for (const schema of [errorBody, questionAnswer, askCreatedEvent, askDeltaEvent]) {
+    app.addSchema(schema);
+  }
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(async (request) => {
     throw new NotFoundError(`no route for ${request.method} ${request.url}`);
@@ -118,10 +119,8 @@ export async function buildApp({
   const limitAsks = await registerSecurity(app, config.security);
   const corsEnabled = config.security.corsOrigins.length > 0;
   registerApiDocs(app, { corsEnabled, apiKeysRequired: config.security.apiKeys.length > 0 });
-  await app.register(async (scope) => {
-    healthRoutes(scope, { database, corsEnabled, logLevel: config.logLevel });
-    qaRoutes(scope, { qa, limitAsks, corsEnabled });
-    metricsRoutes(scope, { metrics, corsEnabled });
-  });
+  await app.register(healthRoutes, { database, corsEnabled, logLevel: config.logLevel });
+  await app.register(qaRoutes, { qa, limitAsks, corsEnabled });
+  await app.register(metricsRoutes, { metrics, corsEnabled });
   return app;
 }

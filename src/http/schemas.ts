@@ -1,6 +1,26 @@
-/** JSON Schemas for the HTTP contract; Fastify validates input and serialises output with them. */
-
+/**
+ * JSON Schemas for the HTTP contract. Fastify validates input and serialises output with them,
+ * the OpenAPI document is generated from them, and the TypeScript types of the wire shapes are
+ * derived from them (FromSchema): the shape is written once, here.
+ */
+import type { FromSchema } from 'json-schema-to-ts';
 import { QUESTION_STATUSES } from '../domain/question-answer.js';
+import { ERRORS, type ErrorCode } from '../errors.js';
+
+const errorObject = (codes: readonly ErrorCode[]) =>
+  ({
+    type: 'object',
+    required: ['code', 'message'],
+    additionalProperties: false,
+    properties: {
+      code: { type: 'string', enum: codes },
+      message: { type: 'string' },
+      param: { type: 'string', description: 'The input at fault' },
+      id: { type: 'integer', description: 'The stored question the error is about' },
+    },
+  }) as const;
+
+const ALL_CODES = Object.keys(ERRORS) as ErrorCode[];
 
 export const errorBody = {
   $id: 'ErrorBody',
@@ -8,19 +28,41 @@ export const errorBody = {
     'An error. `param` names the input at fault; `id` names the stored question the LLM failed to answer.',
   type: 'object',
   required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string' },
-        message: { type: 'string' },
-        param: { type: 'string' },
-        id: { type: 'integer' },
-      },
-    },
-  },
+  additionalProperties: false,
+  properties: { error: errorObject(ALL_CODES) },
 } as const;
+
+/** The error responses of a route: its 4xx and 5xx bodies, each with the codes it can return. */
+export function errorResponses(codes: readonly ErrorCode[]) {
+  const body = (description: string, these: ErrorCode[]) => ({
+    description,
+    type: 'object',
+    required: ['error'],
+    additionalProperties: false,
+    properties: { error: errorObject(these) },
+  });
+  const clientCodes = codes.filter((code) => ERRORS[code].status < 500);
+  const serverCodes = codes.filter((code) => ERRORS[code].status >= 500);
+  return {
+    ...(clientCodes.length > 0 && {
+      '4xx': body('The request cannot be served as it is', clientCodes),
+    }),
+    '5xx': body('askbase, its database or the LLM failed; see the code', [
+      ...serverCodes,
+      'internal_error',
+    ]),
+  };
+}
+
+/**
+ * Codes any route behind the API keys may answer with, from the hooks that run before every
+ * route: a missing Host header, a missing key, shutting down.
+ */
+export const EVERY_ROUTE_CODES = [
+  'invalid_request',
+  'unauthorized',
+  'shutting_down',
+] as const satisfies ErrorCode[];
 
 const nullable = <T extends string>(type: T) => ({ type: [type, 'null'] }) as const;
 
@@ -28,6 +70,7 @@ export const questionAnswer = {
   $id: 'QuestionAnswer',
   description: 'A stored question and what became of it',
   type: 'object',
+  additionalProperties: false,
   required: [
     'id',
     'question',
@@ -50,6 +93,7 @@ export const questionAnswer = {
     model: nullable('string'),
     usage: {
       type: ['object', 'null'],
+      additionalProperties: false,
       required: ['prompt_tokens', 'completion_tokens', 'total_tokens'],
       properties: {
         prompt_tokens: { type: 'integer' },
@@ -60,11 +104,17 @@ export const questionAnswer = {
     latency_ms: nullable('integer'),
     error: {
       type: ['object', 'null'],
+      additionalProperties: false,
       required: ['code', 'message'],
       properties: { code: { type: 'string' }, message: { type: 'string' } },
     },
   },
 } as const;
+
+/** A stored question as the API sends it. */
+export type QuestionAnswerJson = FromSchema<typeof questionAnswer>;
+/** An error body as the API sends it. */
+export type ErrorBodyJson = FromSchema<typeof errorBody>;
 
 const ref = (id: string) => ({ $ref: `${id}#` }) as const;
 export const errorRef = ref(errorBody.$id);
@@ -83,15 +133,38 @@ export const askBody = {
   },
 } as const;
 
+/** The `data` of each server-sent event of a streamed answer. */
+export const askCreatedEvent = {
+  $id: 'AskCreatedEvent',
+  description: '`event: created`: the question is stored as pending; the LLM is asked next',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1 } },
+} as const;
+
+export const askDeltaEvent = {
+  $id: 'AskDeltaEvent',
+  description: '`event: delta`: the next piece of the answer, in order',
+  type: 'object',
+  additionalProperties: false,
+  required: ['text'],
+  properties: { text: { type: 'string' } },
+} as const;
+
 /** The events of a streamed answer, for the API documentation (streams are not serialised). */
 export const askEventStream = {
-  type: 'string',
   description: [
-    'Server-sent events, each `data` a single line of JSON:',
-    '`created` {"id"} once the question is stored;',
-    '`delta` {"text"} for each piece of the answer, in order;',
-    'then `done` with the QuestionAnswer, or `error` with {"error": {"code", "message", "id"}}.',
+    'Server-sent events, each `data` a single line of JSON: `created` (AskCreatedEvent) once',
+    'the question is stored; `delta` (AskDeltaEvent) for each piece of the answer, in order;',
+    'then `done` with the QuestionAnswer, or `error` with an ErrorBody whose error has the id.',
   ].join(' '),
+  oneOf: [
+    { $ref: 'AskCreatedEvent#' },
+    { $ref: 'AskDeltaEvent#' },
+    { $ref: 'QuestionAnswer#' },
+    { $ref: 'ErrorBody#' },
+  ],
 } as const;
 
 export const idParams = {

@@ -1,7 +1,8 @@
 import type { QuestionAnswer } from '../domain/question-answer.js';
+import type { QuestionAnswerJson } from './schemas.js';
 
-/** The wire form of a QuestionAnswer (snake_case, ISO-8601 UTC timestamps). */
-export function toJson(qa: QuestionAnswer) {
+/** The wire form of a QuestionAnswer (snake_case, ISO-8601 UTC timestamps), as the schema says. */
+export function toJson(qa: QuestionAnswer): QuestionAnswerJson {
   return {
     id: qa.id,
     question: qa.question,

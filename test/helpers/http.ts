@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import type { ErrorBodyJson, QuestionAnswerJson } from '../../src/http/schemas.js';
 import { freePort } from './free-port.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -6,26 +7,11 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 /** ISO-8601 in UTC, the way the contract writes timestamps: 2026-11-22T01:49:38.123Z */
 export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 
-/** The wire form of a QuestionAnswer, as the README's API section gives it. */
-export interface QaJson {
-  id: number;
-  question: string;
-  answer: string | null;
-  status: 'pending' | 'answered' | 'failed';
-  created_at: string;
-  answered_at: string | null;
-  model: string | null;
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
-  latency_ms: number | null;
-  error: { code: string; message: string } | null;
-}
+/** The wire form of a QuestionAnswer: the type the API's own schema gives it. */
+export type QaJson = QuestionAnswerJson;
 
-export interface ErrorJson {
-  code: string;
-  message: string;
-  id?: number;
-  param?: string;
-}
+/** The `error` object of an error body, as the API's schema gives it. */
+export type ErrorJson = ErrorBodyJson['error'];
 
 /**
  * Asserts the contract's error shape: `status`, a JSON content type, and

@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { LogLevel } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import { DatabaseUnavailableError } from '../../errors.js';
 import { methodNotAllowed } from '../method-not-allowed.js';
-import { errorRef } from '../schemas.js';
+import { errorResponses } from '../schemas.js';
 
 /** From the most verbose to none at all. */
 const LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -14,14 +14,17 @@ const statusBody = {
   properties: { status: { type: 'string' } },
 } as const;
 
-export function healthRoutes(
-  app: FastifyInstance,
-  {
-    database,
-    corsEnabled,
-    logLevel: configured,
-  }: { database: Pick<Database, 'isReady' | 'ping'>; corsEnabled: boolean; logLevel: LogLevel },
-) {
+export interface HealthRoutesOptions {
+  /** For the readiness check. */
+  database: Pick<Database, 'isReady' | 'ping'>;
+  corsEnabled: boolean;
+  logLevel: LogLevel;
+}
+
+/** Liveness and readiness, open without a key for orchestrators. */
+export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{
+  Options: HealthRoutesOptions;
+}> = async (app, { database, corsEnabled, logLevel: configured }) => {
   // Probes run every few seconds, so their request lines are logged only at warn and above,
   // and never more than LOG_LEVEL allows.
   const logLevel = LEVELS.indexOf(configured) > LEVELS.indexOf('warn') ? configured : 'warn';
@@ -50,7 +53,10 @@ export function healthRoutes(
         tags: ['operations'],
         summary: 'Readiness: the database is reachable and migrated',
         security: [],
-        response: { 200: { ...statusBody, description: 'Ready' }, 503: errorRef },
+        response: {
+          200: { ...statusBody, description: 'Ready' },
+          ...errorResponses(['invalid_request', 'database_unavailable', 'shutting_down']),
+        },
       },
     },
     async (request) => {
@@ -67,4 +73,4 @@ export function healthRoutes(
     },
   );
   methodNotAllowed(app, '/health/ready', ['GET'], { corsEnabled });
-}
+};

@@ -1,11 +1,17 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Metrics } from '../../metrics/metrics.js';
 import { methodNotAllowed } from '../method-not-allowed.js';
 
-export function metricsRoutes(
-  app: FastifyInstance,
-  { metrics, corsEnabled }: { metrics: Metrics; corsEnabled: boolean },
-) {
+export interface MetricsRoutesOptions {
+  metrics: Metrics;
+  corsEnabled: boolean;
+}
+
+/** GET /metrics in the Prometheus text format. */
+export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (
+  app,
+  { metrics, corsEnabled },
+) => {
   app.get(
     '/metrics',
     {
@@ -23,4 +29,4 @@ export function metricsRoutes(
     async (_request, reply) => reply.type(metrics.contentType).send(await metrics.scrape()),
   );
   methodNotAllowed(app, '/metrics', ['GET'], { corsEnabled });
-}
+};
