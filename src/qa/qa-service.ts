@@ -1,6 +1,5 @@
 import {
   AskInterruptedError,
-  DatabaseUnavailableError,
   IdempotencyKeyReusedError,
   InvalidRequestError,
   LlmError,
@@ -19,7 +18,8 @@ import {
   type QuestionAnswer,
 } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
-import type { OutcomeSpool, ReplayResult, SpooledOutcome } from './outcome-spool.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
+import type { OutcomeSpool } from './outcome-spool.js';
 import type { Answerer, LlmCallRecorder, QuestionStore } from './ports.js';
 
 /** What a streaming ask reports as it goes; listeners must not throw. */
@@ -57,8 +57,17 @@ export interface AskRequest {
 export class QaService {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
+  private readonly outcomes: OutcomeRecorder;
 
-  constructor(private readonly deps: QaServiceDeps) {}
+  constructor(private readonly deps: QaServiceDeps) {
+    this.outcomes = new OutcomeRecorder({
+      store: deps.repository,
+      spool: deps.spool,
+      storeAttempts: deps.storeAttempts,
+      storeBackoffMs: deps.storeBackoffMs,
+      logger: deps.logger,
+    });
+  }
 
   /**
    * Stores the question as pending, asks the LLM with no database connection held, then
@@ -115,9 +124,9 @@ export class QaService {
    * periodically.
    */
   async recover(marginMs: number): Promise<void> {
-    const { spool, repository, logger } = this.deps;
-    await spool.replay((outcome) => this.applySpooled(outcome));
-    if (spool.size() > 0) return; // the database is still away; recovery waits for it
+    const { repository, logger } = this.deps;
+    // While spooled outcomes cannot be written the database is still away: recovery waits.
+    if (!(await this.outcomes.replay())) return;
     const interrupted = await repository.failStalePending(marginMs, {
       code: INTERRUPTED,
       message: 'askbase stopped before this question was answered; POST /qa/{id}/retry asks again',
@@ -180,7 +189,13 @@ export class QaService {
       const outcome = error instanceof LlmError ? error.code : 'error';
       llmCalls.llmCall({ outcome, seconds: seconds(), usage: null });
       if (!(error instanceof LlmError)) throw error;
-      await this.record({ kind: 'failed', id, attempt, code: error.code, message: error.message });
+      await this.outcomes.record({
+        kind: 'failed',
+        id,
+        attempt,
+        code: error.code,
+        message: error.message,
+      });
       throw error.withQuestionId(id);
     } finally {
       clearTimeout(deadline);
@@ -188,7 +203,7 @@ export class QaService {
     }
     llmCalls.llmCall({ outcome: 'answered', seconds: seconds(), usage: answer.usage });
     const answeredAt = new Date();
-    const stored = await this.record({
+    const stored = await this.outcomes.record({
       kind: 'answered',
       id,
       attempt,
@@ -207,49 +222,6 @@ export class QaService {
         error: null,
       }
     );
-  }
-
-  /**
-   * Stores an outcome, retrying with backoff while the database is unavailable; if it stays
-   * away, spools the outcome to disk. Undefined when the row was not updated (deleted
-   * meanwhile, or spooled).
-   */
-  private async record(outcome: SpooledOutcome): Promise<QuestionAnswer | undefined> {
-    const { storeAttempts, storeBackoffMs, spool, logger } = this.deps;
-    for (let attempt = 1; attempt <= storeAttempts; attempt += 1) {
-      try {
-        return await this.apply(outcome);
-      } catch (error) {
-        if (!(error instanceof DatabaseUnavailableError)) {
-          logger.error({ err: error, questionId: outcome.id }, 'storing an outcome failed');
-          break;
-        }
-        if (attempt < storeAttempts) await sleep(storeBackoffMs * 2 ** (attempt - 1));
-      }
-    }
-    await spool.append(outcome);
-    logger.warn({ questionId: outcome.id, kind: outcome.kind }, 'outcome spooled to disk');
-    return undefined;
-  }
-
-  private apply(outcome: SpooledOutcome): Promise<QuestionAnswer | undefined> {
-    const { repository } = this.deps;
-    // Outcomes spooled before attempts were recorded belong to the first attempt.
-    const attempt = outcome.attempt ?? 1;
-    return outcome.kind === 'answered'
-      ? repository.markAnswered(outcome.id, attempt, outcome.answer, new Date(outcome.answeredAt))
-      : repository.markFailed(outcome.id, attempt, outcome);
-  }
-
-  private async applySpooled(outcome: SpooledOutcome): Promise<ReplayResult> {
-    try {
-      await this.apply(outcome);
-      return 'applied';
-    } catch (error) {
-      if (error instanceof DatabaseUnavailableError) return 'retry-later';
-      this.deps.logger.error({ err: error, questionId: outcome.id }, 'spooled outcome failed');
-      return 'rejected';
-    }
   }
 
   private track<T>(lifecycle: Promise<T>): Promise<T> {
@@ -308,8 +280,4 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
     ),
   ]);
-}
-
-function sleep(ms: number) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
