@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
-import { makeTemplate, readTemplate } from '../src/db/pglite-template.js';
+import { TEMPLATE_DIR, readTemplate } from '../src/db/pglite-template.js';
 import { createLogger } from '../src/logger.js';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { spawnAskbase } from './helpers/askbase-process.js';
@@ -16,12 +16,11 @@ const logger = createLogger('silent');
 
 describe('the first run: the prepared embedded database', () => {
   let root: string;
-  let templateDir: string;
+  // The template the test setup made (as `npm run build` does), shared with every PGlite test.
+  const templateDir = TEMPLATE_DIR;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'askbase-test-template-'));
-    templateDir = join(root, 'template');
-    await makeTemplate(templateDir);
-  }, 120_000);
+  });
   afterAll(async () => {
     await rm(root, { recursive: true, force: true });
   });
@@ -62,7 +61,7 @@ describe('the first run: the prepared embedded database', () => {
 
   it('when the template was made for another PGlite version, then it is ignored and the database is created with initdb', async () => {
     const stale = join(root, 'stale-template');
-    await makeTemplate(stale);
+    await cp(templateDir, stale, { recursive: true });
     await writeFile(join(stale, 'meta.json'), '{"pgliteVersion":"0.0.1"}\n');
     expect(await readTemplate(stale)).toBeUndefined();
 
