@@ -124,10 +124,14 @@ async function openPglite(options: {
           : 'creating the embedded database with initdb (no template for this PGlite version)',
       );
     }
-    client = await PGlite.create(options.dataDir, {
+    // Not awaited: PGlite starts in the background (its WebAssembly compiles off the main
+    // thread) while askbase builds its app and listens; migrate() waits for it, and a failure
+    // to start surfaces there.
+    client = new PGlite(options.dataDir, {
       startParams: PGLITE_START_PARAMS,
       ...(template && { loadDataDir: template }),
     });
+    client.waitReady.catch(() => undefined);
   } catch (error) {
     lock.release();
     throw error;
@@ -139,6 +143,7 @@ async function openPglite(options: {
     db,
     isReady: () => ready,
     async migrate() {
+      await client.waitReady;
       await migratePglite(db, { migrationsFolder });
       ready = true;
     },
@@ -148,7 +153,14 @@ async function openPglite(options: {
     poolStats: () => undefined,
     async close() {
       try {
-        await client.close();
+        // One that never started has nothing to close.
+        if (
+          await client.waitReady.then(
+            () => true,
+            () => false,
+          )
+        )
+          await client.close();
       } finally {
         lock.release();
       }
