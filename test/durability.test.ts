@@ -2,7 +2,8 @@ import { Agent, type IncomingHttpHeaders, request } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { ask, startAskbase } from './helpers/askbase.js';
-import { JSON_CONTENT_TYPE, type QaJson, expectOk, waitFor } from './helpers/http.js';
+import { JSON_CONTENT_TYPE, type QaJson, expectOk } from './helpers/http.js';
+import { waitFor } from './helpers/wait-for.js';
 import { startLlmGate } from './helpers/llm-gate.js';
 import { startAskbaseOnFreshDatabase } from './helpers/scoped.js';
 

@@ -54,15 +54,3 @@ export async function closedPortBaseUrl(): Promise<string> {
   const port = await freePort();
   return `http://127.0.0.1:${port}/v1`;
 }
-
-/** Polls `condition` until it holds; fails after `timeoutMs`. Never used to assert durations. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  { timeoutMs = 20_000, intervalMs = 2, what = 'condition' } = {},
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
