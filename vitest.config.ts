@@ -8,5 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Each file makes its own database, so files can run in parallel on the shared server.
     fileParallelism: true,
+    // Vitest's default is one worker fewer than the cores: a single one on 2 cores. These tests
+    // mostly wait (on servers, processes and the fake LLM), so more files at once fit.
+    maxWorkers: 4,
   },
 });

@@ -62,7 +62,9 @@ describe('the lock on an embedded data directory', () => {
   });
 });
 
-describe('askbase processes on one embedded data directory', () => {
+// Real processes and the embedded database start slowly on a loaded machine: the bound
+// only guards against a hang.
+describe('askbase processes on one embedded data directory', { timeout: 120_000 }, () => {
   let fake: FakeOpenAI;
   beforeAll(async () => {
     fake = await startFakeOpenAI();

@@ -14,7 +14,9 @@ import { createTestDatabase } from './helpers/database.js';
 
 const logger = createLogger('silent');
 
-describe('the first run: the prepared embedded database', () => {
+// Real processes and the embedded database start slowly on a loaded machine: the bound
+// only guards against a hang.
+describe('the first run: the prepared embedded database', { timeout: 120_000 }, () => {
   let root: string;
   // The template the test setup made (as `npm run build` does), shared with every PGlite test.
   const templateDir = TEMPLATE_DIR;
@@ -72,7 +74,9 @@ describe('the first run: the prepared embedded database', () => {
   }, 120_000);
 });
 
-describe('the first run: what a person sees at start', () => {
+// Real processes and the embedded database start slowly on a loaded machine: the bound
+// only guards against a hang.
+describe('the first run: what a person sees at start', { timeout: 120_000 }, () => {
   let fake: FakeOpenAI;
   beforeAll(async () => {
     fake = await startFakeOpenAI();

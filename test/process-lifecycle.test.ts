@@ -13,7 +13,9 @@ interface Qa {
   error: { code: string } | null;
 }
 
-describe('askbase as a process: signals, crashes and recovery', () => {
+// Real processes and the embedded database start slowly on a loaded machine: the bound
+// only guards against a hang.
+describe('askbase as a process: signals, crashes and recovery', { timeout: 120_000 }, () => {
   let fake: FakeOpenAI;
   let db: TestDatabase;
   const processes: AskbaseProcess[] = [];
@@ -105,7 +107,9 @@ describe('askbase as a process: signals, crashes and recovery', () => {
   });
 });
 
-describe('askbase as a process: the shutdown grace', () => {
+// Real processes and the embedded database start slowly on a loaded machine: the bound
+// only guards against a hang.
+describe('askbase as a process: the shutdown grace', { timeout: 120_000 }, () => {
   let fake: FakeOpenAI;
   let db: TestDatabase;
   beforeAll(async () => {
