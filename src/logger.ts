@@ -1,4 +1,4 @@
-import { type DestinationStream, type Logger, pino, stdSerializers } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import type { LogLevel } from './config.js';
 
 export type { Logger };
@@ -34,15 +34,15 @@ interface SafeError {
 /** Type, code, a message without query parameters, the stack frames, and the cause, likewise. */
 export function safeError(error: unknown, depth = 0): SafeError {
   if (!(error instanceof Error)) return { type: typeof error, message: '[not an Error]' };
-  const serialized = stdSerializers.err(error);
+  const type = error.constructor.name || error.name;
   const message = withoutParams(error.message);
   const code = (error as { code?: unknown }).code;
   const frames = (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
   return {
-    type: serialized.type,
+    type,
     message,
     ...(typeof code === 'string' && { code }),
-    stack: [`${serialized.type}: ${message}`, ...frames].join('\n'),
+    stack: [`${type}: ${message}`, ...frames].join('\n'),
     ...(error.cause !== undefined && depth < 5 && { cause: safeError(error.cause, depth + 1) }),
   };
 }

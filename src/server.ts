@@ -8,6 +8,7 @@ import { databaseOptions } from './db/database-options.js';
 import {
   CONNECT_TIMEOUT_MS,
   type Database,
+  type DatabaseOptions,
   isConnectionError,
   openDatabase,
 } from './db/database.js';
@@ -51,7 +52,8 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   // Before the embedded database is opened, which takes seconds and must then be closed again.
   await ensurePortFree(config.host, config.port);
-  const database = await openDatabase(databaseOptions(config, logger));
+  const options = databaseOptions(config, logger);
+  const database = await openDatabase(options);
   const spool = await OutcomeSpool.open(join(resolve(config.dataDir), 'spool'), logger);
   const answerer = isLlmConfigured(config.openai)
     ? new OpenAIAnswerer(config.openai, logger)
@@ -110,11 +112,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await app.close();
+    // Taken between the check above and now.
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new PortInUseError(config.host, config.port);
+    }
     throw error;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const summary = startupSummary(config, port);
+  const summary = startupSummary(config, options, port);
   logger.info(
     summary,
     `askbase listening on ${summary.url}; database: ${summary.database}; LLM: ${summary.llm}; API docs: ${summary.docs}`,
@@ -150,19 +156,22 @@ function ensurePortFree(host: string, port: number): Promise<void> {
 }
 
 /** Where askbase listens and what it talks to, for the one line a person reads at start. */
-function startupSummary(config: Config, port: number) {
+function startupSummary(config: Config, options: DatabaseOptions, port: number) {
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  const database = config.databaseUrl
-    ? (() => {
-        // Host, port and database only: never the user or password.
-        const { hostname, port: dbPort, pathname } = new URL(config.databaseUrl);
-        return `PostgreSQL at ${hostname}:${dbPort || 5432}${pathname}`;
-      })()
-    : `embedded PGlite in ${resolve(config.dataDir, 'pglite')}`;
+  const database =
+    'url' in options
+      ? `PostgreSQL at ${withoutUser(options.url)}`
+      : `embedded PGlite in ${options.dataDir}`;
   const llm = isLlmConfigured(config.openai)
     ? `${config.openai.baseUrl ? withoutCredentials(config.openai.baseUrl) : 'the OpenAI API'}, model ${config.openai.model}`
     : 'none configured (/ask answers 503)';
   return { url, database, llm, docs: `${url}/docs` };
+}
+
+/** Host, port and database only: never the user or password. */
+function withoutUser(raw: string): string {
+  const { hostname, port, pathname } = new URL(raw);
+  return `${hostname}:${port || 5432}${pathname}`;
 }
 
 function withoutCredentials(raw: string): string {

@@ -5,6 +5,7 @@ import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { type QaJson, expectError, expectOk } from './helpers/http.js';
 import { type LlmGate, startLlmGate } from './helpers/llm-gate.js';
 import { allEvents } from './helpers/server-sent-events.js';
+import { waitFor } from './helpers/wait-for.js';
 
 describe('the ask lifecycle: attempts, deadlines', () => {
   let fake: FakeOpenAI;
@@ -42,7 +43,7 @@ describe('the ask lifecycle: attempts, deadlines', () => {
     const requestsBefore = fake.requests.length;
 
     const retrying = fetch(`${askbase.url}/qa/${id}/retry`, { method: 'POST' });
-    await waitUntil(() => gate.held() === 1);
+    await waitFor(() => gate.held() === 1, { what: 'the retry to reach the LLM' });
     await askbase.qa.recover(0); // what the periodic recovery does, with no margin at all
 
     const second = await fetch(`${askbase.url}/qa/${id}/retry`, { method: 'POST' });
@@ -98,8 +99,3 @@ describe('the ask lifecycle: attempts, deadlines', () => {
     fake.reset();
   });
 });
-
-/** Waits for a condition that an event in another component makes true. */
-async function waitUntil(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}

@@ -112,7 +112,11 @@ function releaseIfOurs(file: string, holder: Holder): void {
 /** True when `pid` is a running process other than this one. */
 function isLiveOther(pid: number): boolean {
   // In a restarted container askbase often gets the pid its previous run had.
-  if (pid === process.pid) return false;
+  return pid !== process.pid && isProcessAlive(pid);
+}
+
+/** True when a process with this pid runs (one of another user's counts too). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -154,13 +154,11 @@ async function openPglite(options: {
     async close() {
       try {
         // One that never started has nothing to close.
-        if (
-          await client.waitReady.then(
-            () => true,
-            () => false,
-          )
-        )
-          await client.close();
+        const started = await client.waitReady.then(
+          () => true,
+          () => false,
+        );
+        if (started) await client.close();
       } finally {
         lock.release();
       }

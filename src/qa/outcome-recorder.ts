@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { QuestionAnswer } from '../domain/question-answer.js';
 import { DatabaseUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -70,8 +71,4 @@ export class OutcomeRecorder {
       return 'rejected';
     }
   }
-}
-
-function sleep(ms: number) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import type { Answer } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
 
-/** An outcome that could not be written to the database yet. */
-/** `attempt` is absent in entries spooled by versions before attempts were recorded. */
+/**
+ * An outcome that could not be written to the database yet. `attempt` is absent in entries
+ * spooled by versions before attempts were recorded.
+ */
 export type SpooledOutcome =
   | { kind: 'answered'; id: number; attempt?: number; answer: Answer; answeredAt: string }
   | { kind: 'failed'; id: number; attempt?: number; code: string; message: string };

@@ -14,6 +14,7 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { isProcessAlive } from '../../src/db/data-dir-lock.js';
 import { freePort } from './free-port.js';
 
 export interface PostgresServer {
@@ -211,9 +212,9 @@ async function removeAbandonedServers(): Promise<void> {
   for (const name of entries.filter((entry) => entry.startsWith(PREFIX))) {
     const dir = join(tmpdir(), name);
     const ownerPid = await readPid(join(dir, 'owner.pid'));
-    if (ownerPid === undefined || isAlive(ownerPid)) continue;
+    if (ownerPid === undefined || isProcessAlive(ownerPid)) continue;
     const serverPid = await readPid(join(dir, 'data', 'postmaster.pid'));
-    if (serverPid !== undefined && isAlive(serverPid)) {
+    if (serverPid !== undefined && isProcessAlive(serverPid)) {
       try {
         process.kill(serverPid, 'SIGQUIT');
       } catch {
@@ -228,13 +229,4 @@ async function readPid(file: string): Promise<number | undefined> {
   const text = await readFile(file, 'utf8').catch(() => '');
   const pid = Number.parseInt(text.split('\n')[0] ?? '', 10);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

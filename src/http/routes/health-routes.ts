@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import { levels } from 'pino';
 import type { LogLevel } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import { DatabaseUnavailableError } from '../../errors.js';
 import { methodNotAllowed } from '../method-not-allowed.js';
 import { errorResponses } from '../schemas.js';
-
-/** From the most verbose to none at all. */
-const LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 const statusBody = {
   type: 'object',
@@ -27,7 +25,8 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{
 }> = async (app, { database, corsEnabled, logLevel: configured }) => {
   // Probes run every few seconds, so their request lines are logged only at warn and above,
   // and never more than LOG_LEVEL allows.
-  const logLevel = LEVELS.indexOf(configured) > LEVELS.indexOf('warn') ? configured : 'warn';
+  const severity = (level: LogLevel) => levels.values[level] ?? Infinity; // silent: above all
+  const logLevel = severity(configured) > severity('warn') ? configured : 'warn';
   // Liveness: the process serves; deliberately independent of the database.
   app.get(
     '/is_up',
