@@ -114,12 +114,14 @@ describe('durability and connection use on PostgreSQL', () => {
 
   it('when the app stops while an ask waits on the LLM, then the client gets 200 and the row is answered', async () => {
     const { askbase, db } = await startAskbaseOnFreshDatabase({ OPENAI_BASE_URL: fake.baseUrl });
-    fake.setBehavior({ latencyMs: 500, answer: () => 'Made it.' });
+    fake.setBehavior({ answer: () => 'Made it.' });
+    fake.hold();
     const agent = new Agent({ keepAlive: true });
     try {
       const pending = askWithAgent(askbase.url, 'Will you finish?', agent);
       await fake.waitForInFlight(1);
       const stopped = askbase.stop();
+      fake.release();
       const response = await pending;
       // A keep-alive client hangs up eventually; here it does so at once, so the stop can end.
       agent.destroy();
@@ -139,7 +141,7 @@ describe('durability and connection use on PostgreSQL', () => {
 
   it('when the app stops while a keep-alive client waits on an ask, then stop() ends once the ask is answered, without waiting for the client to hang up', async () => {
     const { askbase } = await startAskbaseOnFreshDatabase({ OPENAI_BASE_URL: fake.baseUrl });
-    fake.setBehavior({ latencyMs: 500 });
+    fake.hold();
     const agent = new Agent({ keepAlive: true });
     try {
       const pending = askWithAgent(askbase.url, 'Can you stop?', agent);
@@ -148,6 +150,7 @@ describe('durability and connection use on PostgreSQL', () => {
       const stopping = askbase.stop().then(() => {
         stopped = true;
       });
+      fake.release();
       const response = await pending;
       expect(response.status).toBe(200);
 
@@ -167,7 +170,7 @@ describe('durability and connection use on PostgreSQL', () => {
 
   it('when a request comes on a kept-alive connection while the app is stopping, then it is refused in the contract error shape or the connection is closed', async () => {
     const { askbase } = await startAskbaseOnFreshDatabase({ OPENAI_BASE_URL: fake.baseUrl });
-    fake.setBehavior({ latencyMs: 500 });
+    fake.hold();
     // One socket: the second request waits for the first one's connection and reuses it.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
@@ -178,6 +181,7 @@ describe('durability and connection use on PostgreSQL', () => {
         (response) => response,
         (error: NodeJS.ErrnoException) => error,
       );
+      fake.release();
 
       expect((await first).status).toBe(200);
       const outcome = await second;

@@ -59,7 +59,7 @@ describe('Idempotency-Key on POST /ask', () => {
   });
 
   it('when the first request with a key is still in flight, then a second gets 409 request_in_progress', async () => {
-    suite.fake.setBehavior({ latencyMs: 800 });
+    suite.fake.hold();
     const idempotencyKey = key();
     const first = ask(
       suite.askbase.url,
@@ -77,6 +77,7 @@ describe('Idempotency-Key on POST /ask', () => {
     expect(second.status).toBe(409);
     const body = (await second.json()) as { error: { code: string; id: number } };
     expect(body.error.code).toBe('request_in_progress');
+    suite.fake.release();
     expect((await first).status).toBe(200);
     expect(suite.fake.requests).toHaveLength(1);
   });

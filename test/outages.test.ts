@@ -103,11 +103,13 @@ describe('database outages', () => {
 
   it('when the database goes away while the LLM answers, then the client still gets the answer, which is spooled and replayed', async () => {
     const askbase = await start({ ANSWER_STORE_ATTEMPTS: '2', ANSWER_STORE_BACKOFF_MS: '50' });
-    fake.setBehavior({ latencyMs: 1_500, answer: () => 'An answer already paid for.' });
+    fake.setBehavior({ answer: () => 'An answer already paid for.' });
+    fake.hold();
 
     const pending = ask(askbase.url, { question: 'Will my answer survive?' });
     await fake.waitForInFlight(1);
     await server.stop();
+    fake.release();
     const response = await pending;
 
     expect(response.status).toBe(200);

@@ -44,7 +44,7 @@ describe('askbase as a process: signals, crashes and recovery', { timeout: 120_0
 
   it('when SIGTERM arrives under load, then new connections are refused, every ask in flight is answered and stored, and it exits 0', async () => {
     const askbase = await start();
-    fake.setBehavior({ latencyMs: 1_000 });
+    fake.hold();
     const asks = Array.from({ length: 20 }, (_, i) =>
       ask(askbase.url, { question: `In flight ${i}` }),
     );
@@ -53,6 +53,7 @@ describe('askbase as a process: signals, crashes and recovery', { timeout: 120_0
     askbase.child.kill('SIGTERM');
     // The listener closes as the stop begins; the bound only guards against a hang.
     await expect.poll(() => connectionAttempt(askbase.url), { timeout: 20_000 }).toBe('refused');
+    fake.release();
     const responses = await Promise.all(asks);
 
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));

@@ -47,6 +47,13 @@ export interface FakeOpenAI {
   waitForInFlight(count: number): Promise<void>;
   /** Resolves once at least `count` requests have arrived since the last reset. */
   waitForRequests(count: number): Promise<void>;
+  /**
+   * Holds every request that arrives from now on (it counts as in flight) until `release()`,
+   * so a test can act while asks are certainly waiting on the LLM, however slow the machine.
+   */
+  hold(): void;
+  /** Lets the held requests go on (latency and faults still apply), and stops holding. */
+  release(): void;
   setBehavior(behavior: Partial<Behavior> | ((request: ChatRequest) => Partial<Behavior>)): void;
   reset(): void;
   close(): Promise<void>;
@@ -63,6 +70,11 @@ export async function startFakeOpenAI(
   const requests: ChatRequest[] = [];
   const hanging = new Set<ServerResponse>();
   let active = 0;
+  let gate: { opened: Promise<void>; open: () => void } | undefined;
+  const release = () => {
+    gate?.open();
+    gate = undefined;
+  };
   // Tests wait on these events instead of polling within a time window.
   const waiters = new Set<{ ready: () => boolean; resolve: () => void }>();
   const notify = () => {
@@ -95,9 +107,11 @@ export async function startFakeOpenAI(
     const request: ChatRequest = { ...body, authorization: req.headers.authorization };
     requests.push(request);
     const behavior: Behavior = { ...DEFAULTS, ...choose(request) };
+    const held = gate?.opened;
     active += 1;
     notify();
     try {
+      if (held) await held;
       if (behavior.latencyMs > 0) await sleep(behavior.latencyMs);
       await respond(res, request, behavior);
     } finally {
@@ -174,11 +188,20 @@ export async function startFakeOpenAI(
     setBehavior(behavior) {
       choose = typeof behavior === 'function' ? behavior : () => behavior;
     },
+    hold() {
+      if (gate) return;
+      let open = () => {};
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      gate = { opened, open };
+    },
+    release,
     reset() {
+      release();
       choose = () => ({});
       requests.length = 0;
     },
     async close() {
+      release();
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
