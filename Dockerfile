@@ -12,6 +12,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The web page, bundled from its TypeScript sources into dist/ui.
+COPY ui ./ui
+COPY scripts/build-ui.js ./scripts/
 # The build also prepares the embedded database's template from the migrations.
 COPY drizzle ./drizzle
 RUN npm run build

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 const STAMP = 'dist/.build-stamp';
 const INPUTS = [
   'src',
+  'ui',
+  'scripts/build-ui.js',
   'drizzle',
   'package.json',
   'package-lock.json',

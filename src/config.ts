@@ -25,6 +25,8 @@ export interface Config {
   bodyLimitBytes: number;
   logLevel: LogLevel;
   shutdownGraceMs: number;
+  /** Serve the web page at `/`. */
+  uiEnabled: boolean;
   durability: DurabilityConfig;
   security: SecurityConfig;
 }
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 65_536, { min: 1024, max: 100 * 1024 * 1024 }),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 30_000, { min: 0, max: 3_600_000 }),
+    uiEnabled: read.boolean('UI_ENABLED', true),
     durability: {
       storeAttempts: read.integer('ANSWER_STORE_ATTEMPTS', 5, { min: 1, max: 100 }),
       storeBackoffMs: read.integer('ANSWER_STORE_BACKOFF_MS', 200, { min: 1, max: 60_000 }),

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { makeTemplate, readTemplate } from '../src/db/pglite-template.js';
 import { createPostgresServer } from './helpers/postgres-server.js';
@@ -12,10 +14,14 @@ declare module 'vitest' {
 /**
  * Uses TEST_DATABASE_URL when set, else starts a throwaway PostgreSQL server. Meanwhile makes
  * the prepared embedded database that `npm run build` makes, when it is missing, so tests on
- * PGlite start as a built askbase does (and several seconds faster each).
+ * PGlite start as a built askbase does (and several seconds faster each), and builds the web
+ * page from its sources (under a second), so what is served at / is what the sources say.
  */
 export default async function setup(project: TestProject) {
-  const template = readTemplate().then((found) => (found ? undefined : makeTemplate()));
+  const template = Promise.all([
+    readTemplate().then((found) => (found ? undefined : makeTemplate())),
+    promisify(execFile)(process.execPath, ['scripts/build-ui.js']),
+  ]);
   const external = process.env.TEST_DATABASE_URL;
   if (external) {
     project.provide('adminDatabaseUrl', external);

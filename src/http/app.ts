@@ -22,10 +22,11 @@ import { metricsRoutes } from './routes/metrics-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
 import { askCreatedEvent, askDeltaEvent, errorBody, questionAnswer } from './schemas.js';
 import { registerSecurity } from './security.js';
+import { BUILT_UI_DIR, webUi } from './web-ui.js';
 
 /** What the HTTP layer is given; src/server.ts builds every one of them. */
 export interface AppServices {
-  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'security'>;
+  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'security' | 'uiEnabled'>;
   qa: QaService;
   metrics: Metrics;
   /** For the readiness check. */
@@ -122,5 +123,6 @@ export async function buildApp({
   await app.register(healthRoutes, { database, corsEnabled, logLevel: config.logLevel });
   await app.register(qaRoutes, { qa, limitAsks, corsEnabled });
   await app.register(metricsRoutes, { metrics, corsEnabled });
+  if (config.uiEnabled) await app.register(webUi, { dir: BUILT_UI_DIR, corsEnabled });
   return app;
 }

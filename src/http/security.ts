@@ -7,10 +7,10 @@ import type { SecurityConfig } from '../config.js';
 import { RateLimitedError, UnauthorizedError } from '../errors.js';
 
 /**
- * Routes open without a key: what orchestrators probe, and the API documentation, whose page
- * must load before a person can enter a key in it.
+ * Routes open without a key: what orchestrators probe, and the pages (the web page and the API
+ * documentation), which must load before a person can enter a key in them.
  */
-const PUBLIC_ROUTES = new Set(['/is_up', '/health/ready', '/openapi.json']);
+const PUBLIC_ROUTES = new Set(['/is_up', '/health/ready', '/openapi.json', '/', '/assets/:file']);
 const isPublic = (url: string) =>
   PUBLIC_ROUTES.has(url) || url === '/docs' || url.startsWith('/docs/');
 

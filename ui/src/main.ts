@@ -1,0 +1,405 @@
+/**
+ * askbase's web page: ask and watch the answer stream in; browse, search and filter everything
+ * stored, newest first, a keyset page at a time; open, copy, retry and delete. Every action
+ * makes a bounded number of requests: one list request at a time, a search only after typing
+ * pauses, the next page only when the end of the list comes into view.
+ */
+import {
+  ApiError,
+  type Filters,
+  type QuestionAnswer,
+  apiKey,
+  askStreaming,
+  getOne,
+  listPage,
+  remove,
+  retry,
+} from './api.js';
+import { button, byId, h } from './dom.js';
+import { dayEnd, dayStart, formatLatency, formatTime, formatTokens, preview } from './format.js';
+import { renderMarkdown } from './markdown.js';
+
+const askForm = byId<HTMLFormElement>('ask-form');
+const questionField = byId<HTMLTextAreaElement>('question');
+const askButton = byId<HTMLButtonElement>('ask-button');
+const current = byId('current');
+const filtersForm = byId<HTMLFormElement>('filters');
+const searchField = byId<HTMLInputElement>('search');
+const statusField = byId<HTMLSelectElement>('status');
+const sinceField = byId<HTMLInputElement>('since');
+const untilField = byId<HTMLInputElement>('until');
+const historyStatus = byId('history-status');
+const historyList = byId<HTMLUListElement>('history-list');
+const historyEnd = byId('history-end');
+const loadMoreButton = byId<HTMLButtonElement>('load-more');
+const detail = byId<HTMLDialogElement>('detail');
+const detailContent = byId('detail-content');
+const detailActions = byId('detail-actions');
+const keyDialog = byId<HTMLDialogElement>('key-dialog');
+const keyForm = byId<HTMLFormElement>('key-form');
+const keyField = byId<HTMLInputElement>('api-key');
+const keyError = byId('key-error');
+
+if (/Mac|iPhone|iPad/.test(navigator.platform)) byId('ask-hint').textContent = '⌘+Enter sends';
+
+// ---- API keys -------------------------------------------------------------------------------
+
+let keyPrompt: Promise<void> | undefined;
+
+function askForKey(rejected: boolean): Promise<void> {
+  keyPrompt ??= new Promise((resolve) => {
+    keyError.textContent = rejected ? 'That key was not accepted. Check it and try again.' : '';
+    keyDialog.showModal();
+    keyForm.onsubmit = (event) => {
+      event.preventDefault();
+      apiKey.set(keyField.value.trim());
+      keyField.value = '';
+      keyDialog.close();
+      keyPrompt = undefined;
+      resolve();
+    };
+  });
+  return keyPrompt;
+}
+// Without a key nothing works, so Escape does not dismiss the prompt.
+keyDialog.addEventListener('cancel', (event) => event.preventDefault());
+
+/** Runs an API call; when askbase wants a key, asks for one (again, if it was wrong) and retries. */
+async function withKey<T>(action: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await action();
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) throw error;
+      const rejected = apiKey.get() !== undefined;
+      apiKey.clear();
+      await askForKey(rejected);
+    }
+  }
+}
+
+const messageOf = (error: unknown) =>
+  error instanceof ApiError ? error.message : 'Something went wrong in the page.';
+
+// ---- Filters and the URL --------------------------------------------------------------------
+
+function readUrl(): void {
+  const params = new URLSearchParams(location.search);
+  searchField.value = params.get('q') ?? '';
+  statusField.value = params.get('status') ?? '';
+  sinceField.value = params.get('since') ?? '';
+  untilField.value = params.get('until') ?? '';
+}
+
+function writeUrl(openId?: number): void {
+  const params = new URLSearchParams();
+  const set = (name: string, value: string) => value && params.set(name, value);
+  set('q', searchField.value.trim());
+  set('status', statusField.value);
+  set('since', sinceField.value);
+  set('until', untilField.value);
+  if (openId !== undefined) params.set('id', String(openId));
+  const query = params.toString();
+  history.replaceState(null, '', query ? `?${query}` : location.pathname);
+}
+
+function currentFilters(): Filters {
+  return {
+    q: searchField.value.trim() || undefined,
+    status: statusField.value || undefined,
+    since: dayStart(sinceField.value),
+    until: dayEnd(untilField.value),
+  };
+}
+
+const hasFilters = () => Object.values(currentFilters()).some(Boolean);
+
+// ---- History --------------------------------------------------------------------------------
+
+let listing = { controller: new AbortController(), next: undefined as string | undefined };
+let loading = false;
+
+async function reload(): Promise<void> {
+  listing.controller.abort();
+  listing = { controller: new AbortController(), next: undefined };
+  const { controller } = listing;
+  historyStatus.textContent = 'Loading…';
+  try {
+    const page = await withKey(() => listPage(currentFilters(), controller.signal));
+    if (controller.signal.aborted) return;
+    historyList.replaceChildren(...page.items.map(historyItem));
+    listing.next = page.next;
+    historyStatus.textContent =
+      page.items.length === 0
+        ? hasFilters()
+          ? 'No stored question matches.'
+          : 'Nothing stored yet. Ask something above.'
+        : '';
+  } catch (error) {
+    if (controller.signal.aborted) return;
+    historyStatus.textContent = messageOf(error);
+  }
+  showMore();
+}
+
+async function loadMore(): Promise<void> {
+  const { controller, next } = listing;
+  if (!next || loading) return;
+  loading = true;
+  historyStatus.textContent = 'Loading more…';
+  try {
+    const page = await withKey(() => listPage(next, controller.signal));
+    if (controller.signal.aborted) return;
+    const shown = new Set([...historyList.children].map((li) => (li as HTMLElement).dataset.id));
+    historyList.append(...page.items.filter((qa) => !shown.has(String(qa.id))).map(historyItem));
+    listing.next = page.next;
+    historyStatus.textContent = '';
+  } catch (error) {
+    if (!controller.signal.aborted) historyStatus.textContent = messageOf(error);
+  } finally {
+    loading = false;
+    showMore();
+  }
+}
+
+function showMore(): void {
+  loadMoreButton.hidden = listing.next === undefined;
+}
+
+// The next page loads when the end of the list comes near; the button is there for keyboards.
+new IntersectionObserver(
+  (entries) => {
+    if (entries.some((entry) => entry.isIntersecting)) void loadMore();
+  },
+  { rootMargin: '400px' },
+).observe(historyEnd);
+loadMoreButton.addEventListener('click', () => void loadMore());
+
+function historyItem(qa: QuestionAnswer): HTMLLIElement {
+  const open = h('a', { href: `?id=${qa.id}`, class: 'item-question' }, qa.question);
+  open.addEventListener('click', (event) => {
+    event.preventDefault();
+    void openDetail(qa.id);
+  });
+  const summary =
+    qa.status === 'answered' && qa.answer !== null
+      ? h('p', { class: 'item-preview' }, preview(qa.answer))
+      : qa.error
+        ? h('p', { class: 'item-preview item-error' }, qa.error.message)
+        : h('p', { class: 'item-preview' }, 'Waiting for the answer…');
+  return h(
+    'li',
+    { class: 'item', 'data-id': String(qa.id), 'data-status': qa.status },
+    h('div', { class: 'item-head' }, open),
+    h(
+      'p',
+      { class: 'item-meta' },
+      h('span', { class: `badge badge-${qa.status}` }, qa.status),
+      ` #${qa.id} · ${formatTime(qa.created_at)}`,
+      qa.model ? ` · ${qa.model}` : '',
+    ),
+    summary,
+    h('div', { class: 'item-actions' }, ...actions(qa)),
+  );
+}
+
+function actions(qa: QuestionAnswer): HTMLButtonElement[] {
+  return [
+    qa.answer !== null && button('Copy', () => void copy(qa.answer ?? '')),
+    qa.status === 'failed' && button('Retry', () => void retryQuestion(qa.id)),
+    button('Delete', () => void deleteQuestion(qa.id), { class: 'danger' }),
+  ].filter((node): node is HTMLButtonElement => node !== false);
+}
+
+/** Puts a fresh copy of a question in the list: in its place, or first when it is new. */
+function showInHistory(qa: QuestionAnswer): void {
+  const item = historyItem(qa);
+  const existing = historyList.querySelector(`li[data-id="${qa.id}"]`);
+  if (existing) existing.replaceWith(item);
+  else if (!hasFilters()) historyList.prepend(item);
+  if (historyList.children.length > 0 && !hasFilters()) historyStatus.textContent = '';
+}
+
+// ---- Actions --------------------------------------------------------------------------------
+
+async function copy(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+    historyStatus.textContent = 'Answer copied.';
+  } catch {
+    historyStatus.textContent = 'The browser did not allow copying.';
+  }
+}
+
+async function retryQuestion(id: number): Promise<void> {
+  historyStatus.textContent = `Asking #${id} again…`;
+  try {
+    const qa = await withKey(() => retry(id));
+    showInHistory(qa);
+    if (detail.open) showDetail(qa);
+    historyStatus.textContent = `#${id} answered.`;
+  } catch (error) {
+    historyStatus.textContent = messageOf(error);
+    await refresh(id);
+  }
+}
+
+async function deleteQuestion(id: number): Promise<void> {
+  if (!confirm(`Delete question #${id}? This cannot be undone.`)) return;
+  try {
+    await withKey(() => remove(id));
+    historyList.querySelector(`li[data-id="${id}"]`)?.remove();
+    if (detail.open && detail.dataset.id === String(id)) detail.close();
+    historyStatus.textContent = `#${id} deleted.`;
+  } catch (error) {
+    historyStatus.textContent = messageOf(error);
+  }
+}
+
+/** Shows the stored state of one question again (after a failure that may have changed it). */
+async function refresh(id: number): Promise<void> {
+  try {
+    const qa = await withKey(() => getOne(id));
+    showInHistory(qa);
+    if (detail.open && detail.dataset.id === String(id)) showDetail(qa);
+  } catch {
+    // The list stays as it was; the message already shown says what went wrong.
+  }
+}
+
+// ---- One question ---------------------------------------------------------------------------
+
+async function openDetail(id: number): Promise<void> {
+  try {
+    const qa = await withKey(() => getOne(id));
+    showDetail(qa);
+    if (!detail.open) detail.showModal();
+    writeUrl(id);
+  } catch (error) {
+    historyStatus.textContent = messageOf(error);
+  }
+}
+
+function showDetail(qa: QuestionAnswer): void {
+  detail.dataset.id = String(qa.id);
+  byId('detail-heading').textContent = `Question #${qa.id}`;
+  const field = (name: string, value: string) => [h('dt', {}, name), h('dd', {}, value)];
+  detailContent.replaceChildren(
+    h('p', { class: 'detail-question' }, qa.question),
+    h('div', { class: 'answer' }, qa.answer !== null && renderMarkdown(qa.answer)),
+    h('p', { class: 'error' }, qa.error && `${qa.error.message} (${qa.error.code})`),
+    h(
+      'dl',
+      { class: 'facts' },
+      ...field('Status', qa.status),
+      ...field('Model', qa.model ?? '—'),
+      ...field('Asked', formatTime(qa.created_at)),
+      ...field('Answered', formatTime(qa.answered_at)),
+      ...field('Latency', formatLatency(qa.latency_ms)),
+      ...field('Tokens', formatTokens(qa.usage)),
+    ),
+  );
+  detailActions.replaceChildren(...actions(qa));
+}
+
+detail.addEventListener('close', () => writeUrl());
+
+// ---- Asking ---------------------------------------------------------------------------------
+
+async function ask(question: string): Promise<void> {
+  askButton.disabled = true;
+  const streamed = h('div', { class: 'answer answer-streaming' });
+  const stored = h('p', { class: 'current-meta' }, 'Asking…');
+  current.replaceChildren(h('p', { class: 'current-question' }, question), streamed, stored);
+  let text = '';
+  try {
+    const qa = await withKey(() =>
+      askStreaming(question, {
+        created: (id) => (stored.textContent = `Stored as #${id}; answering…`),
+        delta: (piece) => {
+          text += piece;
+          streamed.textContent = text;
+        },
+      }),
+    );
+    streamed.classList.remove('answer-streaming');
+    streamed.replaceChildren(renderMarkdown(qa.answer ?? ''));
+    stored.textContent =
+      `Stored as #${qa.id} · ${qa.model ?? 'unknown model'} · ` +
+      `${formatTokens(qa.usage)} tokens · ${formatLatency(qa.latency_ms)}`;
+    questionField.value = '';
+    showInHistory(qa);
+  } catch (error) {
+    streamed.classList.remove('answer-streaming');
+    stored.replaceChildren(h('span', { class: 'error', role: 'alert' }, messageOf(error)));
+    const id = error instanceof ApiError ? error.id : undefined;
+    if (id !== undefined) {
+      stored.append(
+        ' ',
+        button('Retry', () => void retryCurrent(id)),
+      );
+      await refresh(id);
+    }
+  } finally {
+    askButton.disabled = false;
+  }
+}
+
+async function retryCurrent(id: number): Promise<void> {
+  const stored = current.querySelector('.current-meta');
+  if (stored) stored.textContent = `Asking #${id} again…`;
+  try {
+    const qa = await withKey(() => retry(id));
+    const streamed = current.querySelector('.answer');
+    streamed?.replaceChildren(renderMarkdown(qa.answer ?? ''));
+    if (stored) {
+      stored.textContent = `Stored as #${qa.id} · ${qa.model ?? 'unknown model'} · ${formatTokens(qa.usage)} tokens`;
+    }
+    showInHistory(qa);
+  } catch (error) {
+    stored?.replaceChildren(h('span', { class: 'error', role: 'alert' }, messageOf(error)));
+    if (stored)
+      stored.append(
+        ' ',
+        button('Retry', () => void retryCurrent(id)),
+      );
+    await refresh(id);
+  }
+}
+
+askForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const question = questionField.value.trim();
+  if (question && !askButton.disabled) void ask(question);
+});
+questionField.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    askForm.requestSubmit();
+  }
+});
+
+// ---- Start ----------------------------------------------------------------------------------
+
+let typing: ReturnType<typeof setTimeout> | undefined;
+const filtersChanged = () => {
+  writeUrl();
+  void reload();
+};
+searchField.addEventListener('input', () => {
+  clearTimeout(typing);
+  typing = setTimeout(filtersChanged, 300);
+});
+for (const field of [statusField, sinceField, untilField]) {
+  field.addEventListener('change', filtersChanged);
+}
+filtersForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  clearTimeout(typing);
+  filtersChanged();
+});
+
+readUrl();
+void reload();
+const openId = Number(new URLSearchParams(location.search).get('id'));
+if (Number.isInteger(openId) && openId > 0) void openDetail(openId);
