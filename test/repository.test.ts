@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../src/db/database.js';
 import { questionAnswers } from '../src/db/schema.js';
 import type { Answer, QuestionAnswer } from '../src/domain/question-answer.js';
 import { INTERRUPTED } from '../src/domain/question-answer.js';
-import { QuestionRepository } from '../src/repository/question-repository.js';
+import { QuestionRepository, SEARCH_WINDOW_ROWS } from '../src/repository/question-repository.js';
 import { createTestDatabase } from './helpers/database.js';
 
 const logger = pino({ level: 'silent' });
@@ -244,6 +244,29 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
     }
     expect(pages.at(-1)?.nextAfterId).toBeUndefined();
     expect(pages.at(-1)?.items.length).toBeGreaterThan(0);
+  });
+
+  it('when a searched word is in rows on both sides of the newest rows a search looks at first, then paging finds every match once, newest first', async () => {
+    const word = `needle${Date.now().toString(36)}`;
+    const old = [];
+    for (let i = 0; i < 3; i += 1) old.push(await pending(`Old ${word} ${i}?`));
+    await subject!.database.db.execute(
+      sql`insert into question_answers (question, answer, status, answered_at)
+          select 'Filler row ' || g, 'Filler answer', 'answered', now()
+            from generate_series(1, ${SEARCH_WINDOW_ROWS + 10}) as g`,
+    );
+    const recent = [await pending(`New ${word} 1?`), await pending(`New ${word} 2?`)];
+
+    const ids: number[] = [];
+    let afterId: number | undefined;
+    do {
+      const page = await repository.listPage({ limit: 2, afterId, search: word });
+      ids.push(...page.items.map((qa) => qa.id));
+      afterId = page.nextAfterId;
+      expect(ids.length).toBeLessThan(100);
+    } while (afterId !== undefined);
+
+    expect(ids).toEqual([...recent, ...old].map((qa) => qa.id).sort((a, b) => b - a));
   });
 
   it('when paging after the newer of two rows, then the page starts just below it', async () => {

@@ -19,6 +19,9 @@ type Row = Omit<typeof questionAnswers.$inferSelect, 'searchVector'>;
 /** A page of a listing stops adding rows once their text passes this many bytes (1 MiB). */
 export const PAGE_MAX_TEXT_BYTES = 1_048_576;
 
+/** A search looks in this many of the newest rows first (see listPage). */
+export const SEARCH_WINDOW_ROWS = 5_000;
+
 /**
  * The data access layer: every query askbase makes lives here. Each method is one statement,
  * so each runs in its own implicit transaction and holds a pooled connection only for that
@@ -218,9 +221,28 @@ export class QuestionRepository implements QuestionStore {
   listPage(
     options: { limit: number; afterId?: number } & ListFilter,
   ): Promise<Page<QuestionAnswer>> {
-    const { limit, afterId, search, status, since, until } = options;
     return this.run(async () => {
-      const rows = await this.db
+      if (options.search === undefined)
+        return this.toPage(await this.select(options, 'by-id'), options.limit);
+      // A search is planned twice over, because no one plan is fast for every word. Walking the
+      // primary key newest first finds a common word's page at once, but crosses the whole table
+      // for a word in few rows (on a million rows, half a second for a word in one row); the
+      // full-text index finds a rare word at once, but collects every row of a common one. So:
+      // the newest rows first, and the index only when they hold less than a page of matches.
+      const recent = await this.select(options, 'newest-window');
+      if (recent.length > options.limit) return this.toPage(recent, options.limit);
+      return this.toPage(await this.select(options, 'by-match'), options.limit);
+    });
+  }
+
+  private select(
+    options: { limit: number; afterId?: number } & ListFilter,
+    plan: 'by-id' | 'newest-window' | 'by-match',
+  ) {
+    const { limit, afterId, search, status, since, until } = options;
+    const after = afterId === undefined ? undefined : lt(questionAnswers.id, afterId);
+    return (
+      this.db
         .select({
           ...columns,
           textBytes:
@@ -231,7 +253,10 @@ export class QuestionRepository implements QuestionStore {
         .from(questionAnswers)
         .where(
           and(
-            afterId === undefined ? undefined : lt(questionAnswers.id, afterId),
+            after,
+            plan === 'newest-window'
+              ? sql`${questionAnswers.id} >= (select min(id) from (select id from ${questionAnswers} ${after ? sql`where ${after}` : sql``} order by id desc limit ${SEARCH_WINDOW_ROWS}) as newest)`
+              : undefined,
             status === undefined ? undefined : eq(questionAnswers.status, status),
             // Compared as PostgreSQL timestamps, to the microsecond, not as JavaScript Dates.
             since === undefined
@@ -245,18 +270,24 @@ export class QuestionRepository implements QuestionStore {
               : sql`${searchVector} @@ websearch_to_tsquery('english', ${search})`,
           ),
         )
-        .orderBy(desc(questionAnswers.id))
-        .limit(limit + 1);
-      const items: QuestionAnswer[] = [];
-      let bytes = 0;
-      for (const row of rows.slice(0, limit)) {
-        bytes += row.textBytes;
-        if (items.length > 0 && bytes > PAGE_MAX_TEXT_BYTES) break;
-        items.push(toQuestionAnswer(row));
-      }
-      const hasMore = rows.length > items.length;
-      return { items, nextAfterId: hasMore ? items.at(-1)?.id : undefined };
-    });
+        // "+ 0" hides the key's order from the planner, so it finds the matches by the index.
+        .orderBy(
+          plan === 'by-match' ? sql`${questionAnswers.id} + 0 desc` : desc(questionAnswers.id),
+        )
+        .limit(limit + 1)
+    );
+  }
+
+  private toPage(rows: (Row & { textBytes: number })[], limit: number): Page<QuestionAnswer> {
+    const items: QuestionAnswer[] = [];
+    let bytes = 0;
+    for (const row of rows.slice(0, limit)) {
+      bytes += row.textBytes;
+      if (items.length > 0 && bytes > PAGE_MAX_TEXT_BYTES) break;
+      items.push(toQuestionAnswer(row));
+    }
+    const hasMore = rows.length > items.length;
+    return { items, nextAfterId: hasMore ? items.at(-1)?.id : undefined };
   }
 
   private async run<T>(query: () => Promise<T>): Promise<T> {
