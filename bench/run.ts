@@ -18,7 +18,7 @@
  *   BENCH_CHART_CONNECTIONS=100
  *   BENCH_LIST_ROWS=10000,1000000    table sizes for GET /qas
  *   BENCH_LIST_CONNECTIONS=100
- *   BENCH_ONLY=a,b,c,d,e,f,chart     run a subset (writes bench/results/partial.tmp only)
+ *   BENCH_ONLY=a,b,c,d,e,f,g,chart   run a subset (writes bench/results/partial.tmp only)
  *   BENCH_CPU_PROF=1         run the servers under --cpu-prof (profiles in bench/results/profiles/)
  *   BENCH_NODE_ARGS=…        extra node flags for both servers (e.g. --max-semi-space-size=4)
  *   BENCH_KEEP_LOGS=1        keep the processes' logs (their path is printed at the end)
@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeCursor } from '../src/http/serialize.js';
 import { type FirstRun, measureFirstRun } from './lib/first-run.js';
+import { type WebPageResult, measureWebPage } from './lib/web-page.js';
 import { type LoadSpec, type Round, runRound, summarize } from './lib/load.js';
 import { type BenchPostgres, startPostgres } from './lib/postgres.js';
 import {
@@ -83,6 +84,9 @@ const CONNECTIONS_B = 1000;
 const SEED_ROWS = 10_000;
 /** Starts of each kind in scenario (f). */
 const FIRST_RUN_REPEATS = 3;
+/** Rows behind the web page in scenario (g), and visits to it. */
+const PAGE_ROWS = 1_000_000;
+const PAGE_VISITS = 3;
 const BOTH = ['baseline', 'askbase'] as const;
 
 interface Server {
@@ -241,6 +245,9 @@ async function main(): Promise<Results> {
     });
   }
 
+  let webPage: WebPageResult | undefined;
+  if (wanted('g')) webPage = await webPageScenario(pg);
+
   const results: Results = {
     startedAt,
     totalSeconds: Math.round((performance.now() - started) / 1000),
@@ -268,6 +275,7 @@ async function main(): Promise<Results> {
     runs,
     chart,
     ...(firstRun && { firstRun }),
+    ...(webPage && { webPage }),
     targets: [],
   };
   results.targets = judgeTargets(results);
@@ -349,6 +357,37 @@ async function listScenarios(pg: BenchPostgres) {
  * Walks the Link header from the first page to check that the computed cursor is the one
  * askbase hands out, and returns the `after` id of a deep page: the second-to-last page.
  */
+/** (g) The web page over a million rows, in Chromium: paint, pages, searches, requests. */
+async function webPageScenario(pg: BenchPostgres): Promise<WebPageResult> {
+  const database = 'askbase_list';
+  const [{ n } = { n: 0 }] = await pg.query<{ n: number }>(
+    database,
+    'select count(*)::int as n from question_answers',
+  );
+  if (n < PAGE_ROWS) {
+    await insertRows(pg, database, PAGE_ROWS - n);
+    await pg.query(database, 'vacuum analyze question_answers');
+  }
+  const rows = Math.max(n, PAGE_ROWS);
+  log(`the web page in Chromium over ${rows.toLocaleString('en-US')} rows`);
+  const result = await withServers(
+    ['askbase'],
+    0,
+    ([server]) =>
+      measureWebPage({
+        baseUrl: server?.baseUrl ?? '',
+        rows,
+        repeats: PAGE_VISITS,
+        // In one row's question, and in every row's.
+        rareWord: '777777',
+        commonWord: 'benchmark',
+      }),
+    { name: database },
+  );
+  if (result.skipped) log(`(g) not measured: ${result.skipped}`);
+  return result;
+}
+
 async function checkPaging(baseUrl: string, pg: BenchPostgres, database: string, limit: number) {
   const page = async (path: string) => {
     const response = await fetch(baseUrl + path);

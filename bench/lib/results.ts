@@ -1,5 +1,6 @@
 import type { LoadResult } from './load.js';
 import type { FirstRun } from './first-run.js';
+import type { WebPageResult } from './web-page.js';
 import type { Samples } from './sampler.js';
 
 export type ServerKind = 'askbase' | 'baseline';
@@ -70,6 +71,8 @@ export interface Results {
   chart: ChartPoint[];
   /** Scenario (f): starting askbase on the embedded database. */
   firstRun?: FirstRun;
+  /** Scenario (g): the web page over a large table, in Chromium. */
+  webPage?: WebPageResult;
   targets: Target[];
 }
 

@@ -1,0 +1,156 @@
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../../test/helpers/browser.js';
+
+/** One visit to the web page, in a fresh browser context (nothing cached). */
+export interface PageVisit {
+  /** Navigation start to the first contentful paint. */
+  firstPaintMs: number;
+  /** Navigation start to the first page of history on screen. */
+  firstPageMs: number;
+  /** Scrolling to the end of the list to the next page on screen. */
+  nextPageMs: number;
+  /** The search request for a word in one row, and for a word in every row (server time seen by the page). */
+  searchRareMs: number;
+  searchCommonMs: number;
+  /** API requests the page made for the first page, the next page, and each search. */
+  requests: { firstPage: number; nextPage: number; searchRare: number; searchCommon: number };
+  /** Bytes over the wire for the page itself (HTML, script, stylesheet), compressed. */
+  pageBytes: number;
+}
+
+export interface WebPageResult {
+  rows: number;
+  visits: PageVisit[];
+  /** Why it was not measured, when it was not. */
+  skipped?: string;
+}
+
+/**
+ * Scenario (g): the web page against a table of `rows` rows, as a person sees it in Chromium.
+ * Times are read in the page (performance.now() against navigation start), so they include
+ * the request, the rendering and the browser's own work, not the test driver's.
+ */
+export async function measureWebPage(options: {
+  baseUrl: string;
+  rows: number;
+  repeats: number;
+  rareWord: string;
+  commonWord: string;
+}): Promise<WebPageResult> {
+  let browser;
+  try {
+    browser = await launchChromium();
+  } catch (error) {
+    return { rows: options.rows, visits: [], skipped: (error as Error).message };
+  }
+  try {
+    const visits: PageVisit[] = [];
+    for (let i = 0; i < options.repeats; i += 1) {
+      const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+      try {
+        visits.push(await visit(await context.newPage(), options));
+      } finally {
+        await context.close();
+      }
+    }
+    return { rows: options.rows, visits };
+  } finally {
+    await browser.close();
+  }
+}
+
+async function visit(
+  page: Page,
+  { baseUrl, rareWord, commonWord }: { baseUrl: string; rareWord: string; commonWord: string },
+): Promise<PageVisit> {
+  let apiRequests = 0;
+  let pageBytes = 0;
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname.startsWith('/qas')) apiRequests += 1;
+  });
+  page.on('response', (response) => {
+    const path = new URL(response.url()).pathname;
+    if (path === '/' || path.startsWith('/assets/')) {
+      pageBytes += Number(response.headers()['content-length'] ?? 0);
+    }
+  });
+  const counted = async (action: () => Promise<number>) => {
+    const before = apiRequests;
+    const ms = await action();
+    return { ms, requests: apiRequests - before };
+  };
+  // Runs in the page: the moment the list holds `count` items, by the page's clock. (This file
+  // is checked without the DOM's types, hence the narrow cast.)
+  const listLength = async (n: number) =>
+    Number(
+      await (
+        await page.waitForFunction(
+          (count) => {
+            const { document } = globalThis as unknown as {
+              document: { querySelectorAll(selector: string): { length: number } };
+            };
+            return (
+              document.querySelectorAll('#history-list > li').length >= count && performance.now()
+            );
+          },
+          n,
+          { polling: 'raf', timeout: 60_000 },
+        )
+      ).jsonValue(),
+    );
+  const now = () => page.evaluate(() => performance.now());
+
+  const first = await counted(async () => {
+    await page.goto(`${baseUrl}/`);
+    return listLength(1);
+  });
+  const firstPaintMs = await page.evaluate(
+    () => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1,
+  );
+  const shown = await page.locator('#history-list > li').count();
+
+  const next = await counted(async () => {
+    const started = await now();
+    await page.locator('#history-list > li').last().scrollIntoViewIfNeeded();
+    return (await listLength(shown + 1)) - started;
+  });
+
+  const search = (word: string) =>
+    counted(async () => {
+      const responded = page.waitForResponse((r) => r.url().includes(`q=${word}`), {
+        timeout: 60_000,
+      });
+      await page.getByRole('searchbox', { name: 'Search' }).fill(word);
+      await (await responded).finished();
+      // The request's own time as the browser saw it, without the page's typing pause.
+      return page.evaluate((w) => {
+        const entry = (
+          performance.getEntriesByType('resource') as unknown as {
+            name: string;
+            startTime: number;
+            responseEnd: number;
+          }[]
+        )
+          .filter((e) => e.name.includes(`q=${w}`))
+          .at(-1);
+        return entry ? entry.responseEnd - entry.startTime : -1;
+      }, word);
+    });
+  const rare = await search(rareWord);
+  const common = await search(commonWord);
+
+  return {
+    firstPaintMs: Math.round(firstPaintMs),
+    firstPageMs: Math.round(first.ms),
+    nextPageMs: Math.round(next.ms),
+    searchRareMs: Math.round(rare.ms),
+    searchCommonMs: Math.round(common.ms),
+    requests: {
+      firstPage: first.requests,
+      nextPage: next.requests,
+      searchRare: rare.requests,
+      searchCommon: common.requests,
+    },
+    pageBytes,
+  };
+}
