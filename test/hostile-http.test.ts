@@ -68,6 +68,18 @@ describe('requests the framework or Node rejects still get the contract error sh
     },
   );
 
+  it('when a request is answered and bytes that are not HTTP follow on the same connection, then that one response is all that is sent', async () => {
+    // The request is answered (400, bad percent-encoding) before Node's parser meets the
+    // stray byte after it; a second response on the same connection would be read as the
+    // body of the first.
+    const response = await send(
+      'GET /qa/% HTTP/1.1\r\nTransfer-Encoding: \r\nConnection: close\r\n\r\n ',
+    );
+
+    expectErrorShape(response, 400, 'invalid_request');
+    expect(response!.body).not.toContain('HTTP/1.1');
+  });
+
   it('when a JSON body holds bytes that are not UTF-8, then 400 invalid_json and nothing is stored', async () => {
     const before = await countRows();
     const body = Buffer.concat([

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
@@ -68,7 +69,10 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
         ? [408, 'request_timeout', 'the request was not received in time']
         : [400, 'invalid_request', 'the request is not valid HTTP/1.1'];
   const body = JSON.stringify({ error: { code, message } });
-  if (socket.writable) {
+  // As Node's own handler: only on a connection that has not sent anything yet. When the
+  // parser fails after a request on it was answered, a second response would read as the
+  // first one's body.
+  if (socket.writable && (socket as Socket).bytesWritten === 0) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +
