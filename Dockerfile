@@ -14,10 +14,11 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # The web page, bundled from its TypeScript sources into dist/ui.
 COPY ui ./ui
-COPY scripts/build-ui.js ./scripts/
-# The build also prepares the embedded database's template from the migrations.
+COPY scripts/build.js scripts/build-ui.js ./scripts/
+# The build also prepares the embedded database's template from the migrations. It only
+# transpiles, so the shipped code's types are checked first.
 COPY drizzle ./drizzle
-RUN npm run build
+RUN npx tsc -p tsconfig.build.json --noEmit && npm run build
 
 # 2. Production dependencies only, from the same lockfile, with no install scripts run.
 FROM ${NODE_IMAGE} AS deps

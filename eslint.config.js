@@ -40,6 +40,8 @@ export default tseslint.config(
   {
     // Plain Node scripts run before anything is built.
     files: ['scripts/**/*.js'],
-    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+    languageOptions: {
+      globals: { console: 'readonly', process: 'readonly', performance: 'readonly' },
+    },
   },
 );

@@ -13,5 +13,6 @@ export default defineConfig({
     // Vitest's default is one worker fewer than the cores: a single one on 2 cores. These tests
     // mostly wait (on servers, processes and the fake LLM), so more files at once fit.
     maxWorkers: 4,
+    isolate: false,
   },
 });

@@ -8,6 +8,7 @@ const STAMP = 'dist/.build-stamp';
 const INPUTS = [
   'src',
   'ui',
+  'scripts/build.js',
   'scripts/build-ui.js',
   'drizzle',
   'package.json',
@@ -30,7 +31,6 @@ const built = existsSync(STAMP) ? statSync(STAMP).mtimeMs : 0;
 const stale = INPUTS.some((input) => newestMtime(input) > built);
 if (stale) {
   console.error('askbase: building (sources changed since the last build)');
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const result = spawnSync(npm, ['run', 'build'], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, ['scripts/build.js'], { stdio: 'inherit' });
   process.exit(result.status ?? 1);
 }

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
-import { makeTemplate, readTemplate } from '../src/db/pglite-template.js';
 import { createPostgresServer } from './helpers/postgres-server.js';
 
 declare module 'vitest' {
@@ -12,26 +11,24 @@ declare module 'vitest' {
 }
 
 /**
- * Uses TEST_DATABASE_URL when set, else starts a throwaway PostgreSQL server. Meanwhile makes
- * the prepared embedded database that `npm run build` makes, when it is missing, so tests on
- * PGlite start as a built askbase does (and several seconds faster each), and builds the web
- * page from its sources (under a second), so what is served at / is what the sources say.
+ * Uses TEST_DATABASE_URL when set, else starts a throwaway PostgreSQL server. Meanwhile builds
+ * askbase as `npm start` does, when the sources changed since the last build (under a second,
+ * plus about five for the embedded database's template when the migrations changed): tests
+ * that run askbase as a process run dist/main.js, what ships; tests on PGlite start from the
+ * template as a built askbase does; what is served at / is what the sources say.
  */
 export default async function setup(project: TestProject) {
-  const template = Promise.all([
-    readTemplate().then((found) => (found ? undefined : makeTemplate())),
-    promisify(execFile)(process.execPath, ['scripts/build-ui.js']),
-  ]);
+  const built = promisify(execFile)(process.execPath, ['scripts/build-if-stale.js']);
   const external = process.env.TEST_DATABASE_URL;
   if (external) {
     project.provide('adminDatabaseUrl', external);
-    await template;
+    await built;
     return;
   }
   const server = await createPostgresServer();
   project.provide('adminDatabaseUrl', server.url);
   try {
-    await template;
+    await built;
   } catch (error) {
     await server.destroy();
     throw error;

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,40 @@ export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_
 
 interface TemplateMeta {
   pgliteVersion: string;
+  /** What the migrations were when it was made; a build remakes it when they change. */
+  migrations: string;
+}
+
+/** A digest of every migration file (the SQL and drizzle's journal). */
+export function migrationsDigest(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else hash.update(entry.name).update(readFileSync(path));
+    }
+  };
+  walk(migrationsFolder);
+  return hash.digest('hex');
+}
+
+/** Whether the template was made for the installed PGlite and the current migrations. */
+export async function isTemplateCurrent(directory: string = TEMPLATE_DIR): Promise<boolean> {
+  try {
+    const meta = JSON.parse(
+      await readFile(join(directory, META_FILE), 'utf8'),
+    ) as Partial<TemplateMeta>;
+    return (
+      meta.pgliteVersion === pgliteVersion() &&
+      meta.migrations === migrationsDigest() &&
+      existsSync(join(directory, DATA_FILE))
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** The version of the installed PGlite package, from the node_modules Node resolves it in. */
@@ -65,7 +100,7 @@ export async function makeTemplate(directory: string = TEMPLATE_DIR): Promise<vo
     await mkdir(directory, { recursive: true });
     await writeFile(join(directory, DATA_FILE), data);
     // Written last: a template without its meta file is never used.
-    const meta: TemplateMeta = { pgliteVersion: pgliteVersion() };
+    const meta: TemplateMeta = { pgliteVersion: pgliteVersion(), migrations: migrationsDigest() };
     await writeFile(join(directory, META_FILE), `${JSON.stringify(meta)}\n`);
   } finally {
     await pglite.close();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from 'vitest';
+import { onTestFinished } from 'vitest';
 import { freePort } from './free-port.js';
 
 export interface AskbaseProcess {
@@ -17,22 +17,15 @@ export interface AskbaseProcess {
 }
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-export const MAIN = join(root, 'src/main.ts');
-export const MIGRATE_CLI = join(root, 'src/db/migrate-cli.ts');
-
-const started: AskbaseProcess[] = [];
-afterAll(async () => {
-  for (const { child, exited, cwd } of started.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-    rmSync(cwd, { recursive: true, force: true });
-  }
-});
+// What ships: the test setup builds dist/ when the sources changed (scripts/build-if-stale.js).
+export const MAIN = join(root, 'dist/main.js');
+export const MIGRATE_CLI = join(root, 'dist/db/migrate-cli.js');
 
 /**
- * Runs askbase's entry point (src/main.ts by default) as its own process, for tests that send
+ * Runs askbase's entry point (dist/main.js by default) as its own process, for tests that send
  * it signals or run several on one directory. Its working directory is a fresh temp dir, so no
- * developer's .env leaks in; it is removed, and the process killed, after the test file.
+ * developer's .env leaks in; it is removed, and the process killed, when the test ends. Call
+ * it from a test, not from a hook.
  * Resolves once /health/ready answers 200, unless `waitUntilReady` is false.
  */
 export async function spawnAskbase(
@@ -42,7 +35,7 @@ export async function spawnAskbase(
   const port = await freePort();
   const cwd = mkdtempSync(join(tmpdir(), 'askbase-process-'));
   const entry = options.entry ?? MAIN;
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
+  const child = spawn(process.execPath, [entry], {
     cwd,
     env: {
       PATH: process.env.PATH,
@@ -62,7 +55,12 @@ export async function spawnAskbase(
   );
   const url = `http://127.0.0.1:${port}`;
   const handle = { url, child, cwd, exited, output: () => output };
-  started.push(handle);
+  // Gone with the test that started it, whatever became of the test.
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    rmSync(cwd, { recursive: true, force: true });
+  });
   if (options.waitUntilReady === false) return handle;
 
   let gone = false;
