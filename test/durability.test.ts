@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { Agent, type IncomingHttpHeaders, request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { ask, startAskbase } from './helpers/askbase.js';
@@ -165,6 +167,30 @@ describe('durability and connection use on PostgreSQL', () => {
     } finally {
       // Lets a stuck stop() finish, so the cleanup does not hang too.
       agent.destroy();
+    }
+  });
+
+  it('when a client opened a connection and sent nothing on it, then stop() does not wait for it', async () => {
+    const { askbase } = await startAskbaseOnFreshDatabase({ OPENAI_BASE_URL: fake.baseUrl });
+    const { hostname, port } = new URL(askbase.url);
+    // Browsers open connections ahead of the requests they may send on them.
+    const unused = connect(Number(port), hostname);
+    await once(unused, 'connect');
+    try {
+      let stopped = false;
+      const stopping = askbase.stop().then(() => {
+        stopped = true;
+      });
+
+      // Not a timing assertion: Node waits a minute (headersTimeout) for such a connection.
+      await waitFor(() => stopped, {
+        what: 'stop() to finish while an unused connection is open',
+        timeoutMs: 20_000,
+        intervalMs: 20,
+      });
+      await stopping;
+    } finally {
+      unused.destroy();
     }
   });
 

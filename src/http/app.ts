@@ -1,5 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
@@ -17,6 +19,7 @@ import { registerApiDocs } from './api-docs.js';
 import { isDateTime } from './date-time-format.js';
 import { clientErrorHandler, errorHandler } from './error-handler.js';
 import { streamOutcomeStatus } from './event-stream.js';
+import { exportRoutes } from './routes/export-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
@@ -93,8 +96,23 @@ export async function buildApp({
   // From the moment close() begins, every response closes its connection, so no keep-alive
   // client holds the server open, and requests that still arrive are refused.
   let closing = false;
+  // Connections with no request in flight: opened and not used yet (browsers open them
+  // ahead), or between keep-alive requests. Node's close waits for them until their headers
+  // time out (a minute); a stop closes them at once instead.
+  const idle = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    idle.add(socket);
+    socket.once('close', () => idle.delete(socket));
+  });
+  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    idle.delete(request.socket);
+    response.once('finish', () => {
+      if (!request.socket.destroyed) idle.add(request.socket);
+    });
+  });
   app.addHook('preClose', async () => {
     closing = true;
+    for (const socket of idle) socket.destroy();
   });
   app.addHook('onRequest', async (request) => {
     if (closing) throw new ShuttingDownError();
@@ -122,6 +140,7 @@ export async function buildApp({
   registerApiDocs(app, { corsEnabled, apiKeysRequired: config.security.apiKeys.length > 0 });
   await app.register(healthRoutes, { database, corsEnabled, logLevel: config.logLevel });
   await app.register(qaRoutes, { qa, limitAsks, corsEnabled });
+  await app.register(exportRoutes, { qa, corsEnabled });
   await app.register(metricsRoutes, { metrics, corsEnabled });
   if (config.uiEnabled) await app.register(webUi, { dir: BUILT_UI_DIR, corsEnabled });
   return app;
