@@ -39,6 +39,7 @@ describe('API documentation', () => {
       '/qa/{id}': ['delete', 'get'],
       '/qa/{id}/retry': ['post'],
       '/qas': ['get'],
+      '/qas/export': ['get'],
       '/is_up': ['get'],
       '/health/ready': ['get'],
       '/metrics': ['get'],

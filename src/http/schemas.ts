@@ -204,6 +204,23 @@ export const listQuery = {
   },
 } as const;
 
+/** GET /qas/export: the listing's filters, and a format; no paging (it is all of them). */
+export const exportQuery = {
+  type: 'object',
+  properties: {
+    format: {
+      type: 'string',
+      enum: ['ndjson', 'csv'],
+      default: 'ndjson',
+      description: 'ndjson: one QuestionAnswer per line; csv: RFC 4180 with a header row',
+    },
+    q: listQuery.properties.q,
+    status: listQuery.properties.status,
+    since: listQuery.properties.since,
+    until: listQuery.properties.until,
+  },
+} as const;
+
 export const askHeaders = {
   type: 'object',
   properties: {

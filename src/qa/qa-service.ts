@@ -22,6 +22,9 @@ import { OutcomeRecorder } from './outcome-recorder.js';
 import type { OutcomeSpool } from './outcome-spool.js';
 import type { Answerer, LlmCallRecorder, QuestionStore } from './ports.js';
 
+/** Rows read per query when exporting. */
+const EXPORT_PAGE_ROWS = 1_000;
+
 /** What a streaming ask reports as it goes; listeners must not throw. */
 export interface AskProgress {
   /** The question is stored as pending; the LLM is asked next. */
@@ -116,6 +119,24 @@ export class QaService {
 
   list(options: { limit: number; afterId?: number } & ListFilter): Promise<Page<QuestionAnswer>> {
     return this.deps.repository.listPage(options);
+  }
+
+  /**
+   * Every stored question the filter matches, newest first, read a keyset page at a time: the
+   * memory held is one page whatever the total, and no connection is kept between pages.
+   * Stopping the iteration (a client that went away) stops the reading.
+   */
+  async *exportAll(filter: ListFilter): AsyncGenerator<QuestionAnswer> {
+    let afterId: number | undefined;
+    do {
+      const page = await this.deps.repository.listPage({
+        limit: EXPORT_PAGE_ROWS,
+        afterId,
+        ...filter,
+      });
+      yield* page.items;
+      afterId = page.nextAfterId;
+    } while (afterId !== undefined);
   }
 
   /**

@@ -30,7 +30,7 @@ export function afterIdOf(cursor: string | undefined): number | undefined {
 }
 
 /** The schema has checked types and formats; what is left is what it cannot express. */
-export function listFilter(query: ListQuery): ListFilter {
+export function listFilter(query: Pick<ListQuery, (typeof FILTER_PARAMS)[number]>): ListFilter {
   // PostgreSQL text cannot hold NUL; it would fail the query instead of matching nothing.
   if (query.q?.includes('\u0000')) {
     throw new InvalidRequestError('q must not contain NUL characters', 'q');

@@ -1,0 +1,72 @@
+import type { QuestionAnswerJson } from './schemas.js';
+
+/** The export formats of GET /qas/export: how a file starts, how a row is written. */
+export interface ExportFormat {
+  contentType: string;
+  extension: string;
+  header: string;
+  row(qa: QuestionAnswerJson): string;
+}
+
+/** One QuestionAnswer object per line, exactly as GET /qa/{id} returns it. */
+const ndjson: ExportFormat = {
+  contentType: 'application/x-ndjson; charset=utf-8',
+  extension: 'ndjson',
+  header: '',
+  row: (qa) => `${JSON.stringify(qa)}\n`,
+};
+
+const CSV_COLUMNS = [
+  'id',
+  'status',
+  'question',
+  'answer',
+  'model',
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'latency_ms',
+  'error_code',
+  'error_message',
+  'created_at',
+  'answered_at',
+] as const;
+
+/**
+ * RFC 4180: comma-separated, CRLF between records, a field quoted (quotes doubled) when it
+ * holds a comma, a quote or a line break. Nulls are empty fields. Text is written as stored:
+ * a spreadsheet may read a field that starts with = as a formula, so open untrusted exports
+ * as text.
+ */
+const csv: ExportFormat = {
+  contentType: 'text/csv; charset=utf-8; header=present',
+  extension: 'csv',
+  header: `${CSV_COLUMNS.join(',')}\r\n`,
+  row: (qa) => {
+    const fields: Record<(typeof CSV_COLUMNS)[number], string | number | null> = {
+      id: qa.id,
+      status: qa.status,
+      question: qa.question,
+      answer: qa.answer,
+      model: qa.model,
+      prompt_tokens: qa.usage?.prompt_tokens ?? null,
+      completion_tokens: qa.usage?.completion_tokens ?? null,
+      total_tokens: qa.usage?.total_tokens ?? null,
+      latency_ms: qa.latency_ms,
+      error_code: qa.error?.code ?? null,
+      error_message: qa.error?.message ?? null,
+      created_at: qa.created_at,
+      answered_at: qa.answered_at,
+    };
+    return `${CSV_COLUMNS.map((column) => csvField(fields[column])).join(',')}\r\n`;
+  },
+};
+
+function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export const EXPORT_FORMATS = { ndjson, csv } as const;
+export type ExportFormatName = keyof typeof EXPORT_FORMATS;
