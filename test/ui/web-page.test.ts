@@ -257,6 +257,27 @@ describe('the web page in a real browser', () => {
     expect((await fetch(`${suite.askbase.url}/qa/${id}`)).status).toBe(404);
   });
 
+  it('when Export CSV is pressed on a search, then the browser downloads every match as CSV', async () => {
+    const word = unique('exportword');
+    for (const n of [1, 2]) await ask(suite.askbase.url, { question: `${word} number ${n}` });
+    await ask(suite.askbase.url, { question: 'Not in the export' });
+    await open(`/?q=${word}`);
+    await eventually(() => page.getByRole('listitem').count()).toBe(2);
+
+    const downloading = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const download = await downloading;
+
+    expect(download.suggestedFilename()).toMatch(/^askbase-.+\.csv$/);
+    const text = await readFile(await download.path(), 'utf8');
+    const lines = text.trimEnd().split('\r\n');
+    expect(lines[0]).toMatch(/^id,status,question,answer,/);
+    expect(lines.slice(1).map((line) => line.split(',')[2])).toEqual([
+      `${word} number 2`,
+      `${word} number 1`,
+    ]);
+  });
+
   it('when Copy is pressed, then the answer is on the clipboard', async () => {
     const question = unique('Copy me ');
     await ask(suite.askbase.url, { question });

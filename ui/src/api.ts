@@ -92,6 +92,21 @@ function nextLink(header: string | null): string | undefined {
   return url.origin === location.origin ? `${url.pathname}${url.search}` : undefined;
 }
 
+/** Every question the filters match, as a file (GET /qas/export), with its suggested name. */
+export async function exportFile(
+  format: 'csv' | 'ndjson',
+  filters: Filters,
+): Promise<{ blob: Blob; name: string }> {
+  const query = new URLSearchParams({ format });
+  for (const [name, value] of Object.entries(filters) as [string, string | undefined][]) {
+    if (value) query.set(name, value);
+  }
+  const response = await call(`/qas/export?${query.toString()}`);
+  const disposition = response.headers.get('content-disposition') ?? '';
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `askbase-export.${format}`;
+  return { blob: await response.blob(), name };
+}
+
 export async function getOne(id: number): Promise<QuestionAnswer> {
   return (await (await call(`/qa/${id}`)).json()) as QuestionAnswer;
 }

@@ -10,6 +10,7 @@ import {
   type QuestionAnswer,
   apiKey,
   askStreaming,
+  exportFile,
   getOne,
   listPage,
   remove,
@@ -266,6 +267,22 @@ async function refresh(id: number): Promise<void> {
     // The list stays as it was; the message already shown says what went wrong.
   }
 }
+
+/** Downloads what the list shows, all of it, with the key when one is needed. */
+async function download(format: 'csv' | 'ndjson'): Promise<void> {
+  historyStatus.textContent = 'Exporting…';
+  try {
+    const { blob, name } = await withKey(() => exportFile(format, currentFilters()));
+    const link = h('a', { href: URL.createObjectURL(blob), download: name });
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    historyStatus.textContent = `Exported ${name}.`;
+  } catch (error) {
+    historyStatus.textContent = messageOf(error);
+  }
+}
+byId('export-csv').addEventListener('click', () => void download('csv'));
+byId('export-ndjson').addEventListener('click', () => void download('ndjson'));
 
 // ---- One question ---------------------------------------------------------------------------
 
