@@ -18,7 +18,7 @@
  *   BENCH_CHART_CONNECTIONS=100
  *   BENCH_LIST_ROWS=10000,1000000    table sizes for GET /qas
  *   BENCH_LIST_CONNECTIONS=100
- *   BENCH_ONLY=a,b,c,d,e,f,g,chart   run a subset (writes bench/results/partial.tmp only)
+ *   BENCH_ONLY=a,b,c,d,e,f,g,h,chart run a subset (writes bench/results/partial.tmp only)
  *   BENCH_CPU_PROF=1         run the servers under --cpu-prof (profiles in bench/results/profiles/)
  *   BENCH_NODE_ARGS=…        extra node flags for both servers (e.g. --max-semi-space-size=4)
  *   BENCH_KEEP_LOGS=1        keep the processes' logs (their path is printed at the end)
@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeCursor } from '../src/http/serialize.js';
 import { type FirstRun, measureFirstRun } from './lib/first-run.js';
+import { type ExportResult, measureExport } from './lib/export.js';
 import { type WebPageResult, measureWebPage } from './lib/web-page.js';
 import { type LoadSpec, type Round, runRound, summarize } from './lib/load.js';
 import { type BenchPostgres, startPostgres } from './lib/postgres.js';
@@ -248,6 +249,9 @@ async function main(): Promise<Results> {
   let webPage: WebPageResult | undefined;
   if (wanted('g')) webPage = await webPageScenario(pg);
 
+  let exported: ExportResult | undefined;
+  if (wanted('h')) exported = await exportScenario(pg);
+
   const results: Results = {
     startedAt,
     totalSeconds: Math.round((performance.now() - started) / 1000),
@@ -276,6 +280,7 @@ async function main(): Promise<Results> {
     chart,
     ...(firstRun && { firstRun }),
     ...(webPage && { webPage }),
+    ...(exported && { exported }),
     targets: [],
   };
   results.targets = judgeTargets(results);
@@ -357,18 +362,43 @@ async function listScenarios(pg: BenchPostgres) {
  * Walks the Link header from the first page to check that the computed cursor is the one
  * askbase hands out, and returns the `after` id of a deep page: the second-to-last page.
  */
-/** (g) The web page over a million rows, in Chromium: paint, pages, searches, requests. */
-async function webPageScenario(pg: BenchPostgres): Promise<WebPageResult> {
+/** Fills askbase_list up to `rows` rows (scenarios d and g may have begun it). */
+async function ensureListRows(pg: BenchPostgres, rows: number): Promise<number> {
   const database = 'askbase_list';
   const [{ n } = { n: 0 }] = await pg.query<{ n: number }>(
     database,
     'select count(*)::int as n from question_answers',
   );
-  if (n < PAGE_ROWS) {
-    await insertRows(pg, database, PAGE_ROWS - n);
+  if (n < rows) {
+    await insertRows(pg, database, rows - n);
     await pg.query(database, 'vacuum analyze question_answers');
   }
-  const rows = Math.max(n, PAGE_ROWS);
+  return Math.max(n, rows);
+}
+
+/** (h) Exporting a million rows, NDJSON and CSV, against PostgreSQL's own COPY. */
+async function exportScenario(pg: BenchPostgres): Promise<ExportResult> {
+  const rows = await ensureListRows(pg, PAGE_ROWS);
+  log(`exporting ${rows.toLocaleString('en-US')} rows: GET /qas/export and COPY`);
+  return withServers(
+    ['askbase'],
+    0,
+    ([server]) =>
+      measureExport({
+        baseUrl: server?.baseUrl ?? '',
+        pid: server?.child.pid ?? 0,
+        databaseUrl: pg.url('askbase_list'),
+        rows,
+        rounds: 2,
+      }),
+    { name: 'askbase_list' },
+  );
+}
+
+/** (g) The web page over a million rows, in Chromium: paint, pages, searches, requests. */
+async function webPageScenario(pg: BenchPostgres): Promise<WebPageResult> {
+  const database = 'askbase_list';
+  const rows = await ensureListRows(pg, PAGE_ROWS);
   log(`the web page in Chromium over ${rows.toLocaleString('en-US')} rows`);
   const result = await withServers(
     ['askbase'],

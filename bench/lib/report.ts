@@ -10,9 +10,13 @@ export const BLOCK_END = '<!-- bench:results:end -->';
 
 /** The targets of the benchmark issue, judged on one run's results. */
 export function judgeTargets(
-  results: Pick<Results, 'runs' | 'config' | 'firstRun' | 'webPage'>,
+  results: Pick<Results, 'runs' | 'config' | 'firstRun' | 'webPage' | 'exported'>,
 ): Target[] {
-  const targets: Target[] = [...firstRunTargets(results), ...webPageTargets(results)];
+  const targets: Target[] = [
+    ...firstRunTargets(results),
+    ...webPageTargets(results),
+    ...exportTargets(results),
+  ];
   const pair = (scenario: string) => ({
     askbase: find(results, scenario, 'askbase'),
     baseline: find(results, scenario, 'baseline'),
@@ -97,6 +101,36 @@ export function judgeTargets(
     });
   }
   return targets;
+}
+
+/**
+ * Issue 13's export targets: flat memory, and a stated share of what PostgreSQL's own COPY
+ * does with the same rows (askbase builds JSON or CSV in JavaScript, row by row; COPY writes
+ * from the server's C code).
+ */
+export const EXPORT_MIN_RATIO_TO_COPY = 0.1;
+function exportTargets({ exported }: Pick<Results, 'exported'>): Target[] {
+  if (!exported) return [];
+  const http = exported.runs.filter((r) => r.peakRssMb !== undefined);
+  const copy = exported.runs.filter((r) => r.peakRssMb === undefined);
+  const peak = Math.max(...http.map((r) => r.peakRssMb ?? 0));
+  const best = (runs: typeof http) => Math.max(...runs.map((r) => r.rowsPerSecond));
+  const csvRatio = ratio(best(http.filter((r) => r.what.endsWith('csv'))), best(copy));
+  const complete = http.every((r) => r.rows === exported.rows);
+  return [
+    {
+      id: 'h-memory',
+      description: `(h) exporting ${exported.rows.toLocaleString('en-US')} rows: every row, server RSS < 150 MB (taken as MiB)`,
+      figure: `peak ${peak} MiB; ${complete ? 'every row exported' : 'ROWS MISSING'}`,
+      met: peak < 150 && complete,
+    },
+    {
+      id: 'h-throughput',
+      description: `(h) CSV export ≥ ${EXPORT_MIN_RATIO_TO_COPY}× the rows/s of COPY … TO STDOUT`,
+      figure: `${fmt(best(http.filter((r) => r.what.endsWith('csv'))))} vs ${fmt(best(copy))} rows/s = ${csvRatio}×`,
+      met: csvRatio >= EXPORT_MIN_RATIO_TO_COPY,
+    },
+  ];
 }
 
 /** Issue 12's targets: the web page over a million rows, fast and without request storms. */
@@ -281,6 +315,24 @@ export function renderMarkdown(results: Results, svgPath: string): string {
         `| ${i + 1} | ${v.firstPaintMs} | ${v.firstPageMs} | ${v.nextPageMs} | ${v.searchRareMs} | ${v.searchCommonMs} | ${v.pageBytes} |`,
       ),
     );
+  }
+
+  const exported = results.exported;
+  if (exported) {
+    lines.push(
+      '',
+      `### Exporting ${exported.rows.toLocaleString('en-US')} rows (h)`,
+      '',
+      'Each export read to the end by a client that keeps nothing; alternating with PostgreSQL’s `COPY (select … order by id desc) TO STDOUT WITH CSV` of the same columns over the same server (what `psql \\copy` runs).',
+      '',
+      '| export | rows | MB | seconds | rows/s | askbase peak RSS MiB |',
+      '| --- | --: | --: | --: | --: | --: |',
+    );
+    for (const run of exported.runs) {
+      lines.push(
+        `| ${run.what} | ${run.rows} | ${fmt(run.bytes / 1e6)} | ${run.seconds} | ${fmt(run.rowsPerSecond)} | ${run.peakRssMb ?? '–'} |`,
+      );
+    }
   }
 
   lines.push('', '### Targets', '', '| target | measured | met |', '| --- | --- | --- |');

@@ -1,5 +1,6 @@
 import type { LoadResult } from './load.js';
 import type { FirstRun } from './first-run.js';
+import type { ExportResult } from './export.js';
 import type { WebPageResult } from './web-page.js';
 import type { Samples } from './sampler.js';
 
@@ -73,6 +74,8 @@ export interface Results {
   firstRun?: FirstRun;
   /** Scenario (g): the web page over a large table, in Chromium. */
   webPage?: WebPageResult;
+  /** Scenario (h): exporting the whole table. */
+  exported?: ExportResult;
   targets: Target[];
 }
 

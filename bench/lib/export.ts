@@ -1,0 +1,107 @@
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { startSampler } from './sampler.js';
+
+/** One full export, timed, with the server's memory sampled throughout. */
+export interface ExportRun {
+  what: string;
+  rows: number;
+  bytes: number;
+  seconds: number;
+  rowsPerSecond: number;
+  /** Highest VmRSS of the askbase process during the export (MiB); none for COPY. */
+  peakRssMb?: number;
+}
+
+export interface ExportResult {
+  rows: number;
+  runs: ExportRun[];
+}
+
+/** Reads a body to the end, counting bytes and newlines (rows), keeping none of it. */
+async function drain(body: ReadableStream<Uint8Array>): Promise<{ bytes: number; lines: number }> {
+  let bytes = 0;
+  let lines = 0;
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    for (const byte of chunk) if (byte === 10) lines += 1;
+  }
+  return { bytes, lines };
+}
+
+/**
+ * Scenario (h): GET /qas/export of every row, NDJSON then CSV, against PostgreSQL's own
+ * `COPY (…) TO STDOUT WITH CSV` of the same rows and columns (what `psql \copy` runs), read by
+ * a client that keeps nothing. Alternating, `rounds` times each.
+ */
+export async function measureExport(options: {
+  baseUrl: string;
+  pid: number;
+  databaseUrl: string;
+  rows: number;
+  rounds: number;
+}): Promise<ExportResult> {
+  const runs: ExportRun[] = [];
+  const viaHttp = async (format: 'ndjson' | 'csv') => {
+    const sampler = await startSampler({ pid: options.pid, intervalMs: 50 });
+    const started = performance.now();
+    const response = await fetch(`${options.baseUrl}/qas/export?format=${format}`);
+    if (!response.ok || !response.body) throw new Error(`export answered ${response.status}`);
+    const { bytes, lines } = await drain(response.body);
+    const seconds = (performance.now() - started) / 1000;
+    const samples = await sampler.stop();
+    const rows = format === 'csv' ? lines - 1 : lines;
+    runs.push({
+      what: `GET /qas/export?format=${format}`,
+      rows,
+      bytes,
+      seconds: round(seconds),
+      rowsPerSecond: Math.round(rows / seconds),
+      peakRssMb: samples.peakRssMb,
+    });
+  };
+  const viaCopy = async () => {
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    await client.connect();
+    try {
+      let bytes = 0;
+      let lines = 0;
+      const started = performance.now();
+      await pipeline(
+        client.query(
+          copyTo(`copy (select id, status, question, answer, model, prompt_tokens,
+                   completion_tokens, total_tokens, latency_ms, error_code, error_message,
+                   created_at, answered_at from question_answers order by id desc)
+                  to stdout with (format csv, header)`),
+        ),
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            bytes += chunk.length;
+            for (const byte of chunk) if (byte === 10) lines += 1;
+            done();
+          },
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      runs.push({
+        what: 'COPY … TO STDOUT (CSV), as psql \\copy',
+        rows: lines - 1,
+        bytes,
+        seconds: round(seconds),
+        rowsPerSecond: Math.round((lines - 1) / seconds),
+      });
+    } finally {
+      await client.end();
+    }
+  };
+  for (let round = 0; round < options.rounds; round += 1) {
+    await viaCopy();
+    await viaHttp('ndjson');
+    await viaHttp('csv');
+  }
+  return { rows: options.rows, runs };
+}
+
+const round = (value: number) => Math.round(value * 100) / 100;
