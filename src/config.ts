@@ -27,6 +27,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Serve the web page at `/`. */
   uiEnabled: boolean;
+  /** Questions created longer ago than this are deleted; undefined keeps them forever. */
+  retentionDays: number | undefined;
   durability: DurabilityConfig;
   security: SecurityConfig;
 }
@@ -92,6 +94,10 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 30_000, { min: 0, max: 3_600_000 }),
     uiEnabled: read.boolean('UI_ENABLED', true),
+    retentionDays:
+      read.optional('RETENTION_DAYS') === undefined
+        ? undefined
+        : read.integer('RETENTION_DAYS', 0, { min: 1, max: 36_500 }),
     durability: {
       storeAttempts: read.integer('ANSWER_STORE_ATTEMPTS', 5, { min: 1, max: 100 }),
       storeBackoffMs: read.integer('ANSWER_STORE_BACKOFF_MS', 200, { min: 1, max: 60_000 }),

@@ -17,7 +17,11 @@ import type { Logger } from './logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { OutcomeSpool } from './qa/outcome-spool.js';
 import { QaService } from './qa/qa-service.js';
+import { Retention } from './qa/retention.js';
 import { QuestionRepository } from './repository/question-repository.js';
+
+/** How often RETENTION_DAYS' job runs (it also runs once the database is ready). */
+const RETENTION_INTERVAL_MS = 10 * 60_000;
 
 /**
  * How long after an attempt's deadline its outcome may still be on its way to the database:
@@ -34,6 +38,8 @@ export interface RunningServer {
   app: FastifyInstance;
   database: Database;
   qa: QaService;
+  /** RETENTION_DAYS' job, when it is set; it also runs every RETENTION_INTERVAL_MS. */
+  retention: Retention | undefined;
   /** The port actually listened on (PORT=0 picks a free one). */
   port: number;
   /** Resolves once the database is migrated and recovery has run; rejects if it never can be. */
@@ -62,8 +68,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger.warn('no LLM configured (OPENAI_API_KEY or OPENAI_BASE_URL): /ask answers 503');
   }
   const metrics = new Metrics(() => database.poolStats());
+  const repository = new QuestionRepository(database);
   const qa = new QaService({
-    repository: new QuestionRepository(database),
+    repository,
     answerer,
     spool,
     maxQuestionLength: config.maxQuestionLength,
@@ -73,11 +80,28 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     llmCalls: metrics,
     logger,
   });
+  const retention =
+    config.retentionDays === undefined
+      ? undefined
+      : new Retention({
+          store: repository,
+          days: config.retentionDays,
+          logger,
+          deleted: (count) => metrics.retention(count),
+        });
   const app = await buildApp({ config, qa, metrics, database, logger });
 
   const stopping = new AbortController();
   let maintenance: NodeJS.Timeout | undefined;
+  let retentionTimer: NodeJS.Timeout | undefined;
   let recovering: Promise<void> | undefined;
+  let purging: Promise<unknown> | undefined;
+  const purge = () => {
+    purging ??= retention
+      ?.purge()
+      .catch((error: unknown) => logger.warn({ err: error }, 'retention deferred'))
+      .finally(() => (purging = undefined));
+  };
   const recover = () => {
     recovering ??= qa
       .recover(recoveryMarginMs(config.durability))
@@ -93,6 +117,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   app.addHook('preClose', async () => {
     stopping.abort();
     clearInterval(maintenance);
+    clearInterval(retentionTimer);
     grace = setTimeout(() => qa.interruptAll(), config.shutdownGraceMs);
   });
   // Step 2 (after they finished): asks whose client went away still run; their outcomes are
@@ -102,6 +127,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const { unfinished } = await qa.drain(config.shutdownGraceMs + STORE_MARGIN_MS);
       if (unfinished > 0) logger.warn({ unfinished }, 'asks still unfinished at close');
       await recovering;
+      await purging;
     } finally {
       clearTimeout(grace);
       await database.close();
@@ -131,9 +157,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await recover();
     maintenance = setInterval(() => void recover(), config.durability.spoolReplayIntervalMs);
     maintenance.unref();
+    if (retention) {
+      purge();
+      retentionTimer = setInterval(purge, RETENTION_INTERVAL_MS);
+      retentionTimer.unref();
+    }
   });
 
-  return { app, database, qa, port, ready, stop: () => app.close() };
+  return { app, database, qa, retention, port, ready, stop: () => app.close() };
 }
 
 /** Another process listens on the port askbase was told to use. */

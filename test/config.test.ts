@@ -108,6 +108,11 @@ describe('loadConfig', () => {
     );
   });
 
+  it('when RETENTION_DAYS is unset, then questions are kept forever; when set, it is read as days', () => {
+    expect(loadConfig({}).retentionDays).toBeUndefined();
+    expect(loadConfig({ RETENTION_DAYS: '90' }).retentionDays).toBe(90);
+  });
+
   it('when DATABASE_URL uses postgresql://, then it is accepted', () => {
     expect(loadConfig({ DATABASE_URL: 'postgresql://u@h/db' }).databaseUrl).toBe(
       'postgresql://u@h/db',
@@ -133,6 +138,9 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://user@db/app'],
     ['DATABASE_URL', 'http://db/app'],
     ['DATABASE_URL', 'localhost:5432/app'],
+    ['RETENTION_DAYS', '0'],
+    ['RETENTION_DAYS', '30d'],
+    ['UI_ENABLED', 'maybe'],
   ])('when %s is %j, then a ConfigError names the variable', (name, value) => {
     const error = configError({ [name]: value });
 

@@ -55,6 +55,12 @@ export class Metrics implements LlmCallRecorder {
     registers: [this.registry],
   });
 
+  private readonly retentionDeleted = new Counter({
+    name: 'askbase_retention_deleted_total',
+    help: 'Questions deleted because they were older than RETENTION_DAYS',
+    registers: [this.registry],
+  });
+
   /** `poolStats` is read at each scrape; a database without a pool (PGlite) gets no pool gauges. */
   constructor(poolStats: () => PoolStats | undefined) {
     collectDefaultMetrics({ register: this.registry });
@@ -68,6 +74,10 @@ export class Metrics implements LlmCallRecorder {
   /** Every metric in the Prometheus text exposition format. */
   scrape(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  retention(deleted: number): void {
+    this.retentionDeleted.inc(deleted);
   }
 
   httpRequest({ method, route, statusCode, seconds }: HttpRequestRecord): void {

@@ -39,6 +39,8 @@ export interface QuestionStore {
   listPage(
     options: { limit: number; afterId?: number } & ListFilter,
   ): Promise<Page<QuestionAnswer>>;
+  /** Deletes up to `limit` questions created before `cutoff`; returns how many it deleted. */
+  deleteCreatedBefore(cutoff: Date, limit: number): Promise<number>;
 }
 
 /**

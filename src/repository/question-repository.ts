@@ -212,6 +212,25 @@ export class QuestionRepository implements QuestionStore {
   }
 
   /**
+   * One batch of retention: the oldest rows first, found by the created_at index. Rows another
+   * instance is deleting right now are skipped, not waited for, so every replica can run this
+   * at once; each batch is its own short transaction, with short locks.
+   */
+  deleteCreatedBefore(cutoff: Date, limit: number): Promise<number> {
+    return this.run(async () => {
+      const deleted = await this.db
+        .delete(questionAnswers)
+        .where(
+          sql`${questionAnswers.id} in (select id from ${questionAnswers}
+                where created_at < ${cutoff.toISOString()}::timestamptz
+                order by created_at limit ${limit} for update skip locked)`,
+        )
+        .returning({ id: questionAnswers.id });
+      return deleted.length;
+    });
+  }
+
+  /**
    * Newest first, by id. Keyset paging: the page after id N is `id < N`, an index range
    * scan on the primary key, so page 10,000 costs what page 1 costs (OFFSET would not).
    * Search results keep this order rather than ranking by relevance, so that paging through

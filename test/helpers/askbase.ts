@@ -7,6 +7,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { Database } from '../../src/db/database.js';
 import type { QaService } from '../../src/qa/qa-service.js';
+import type { Retention } from '../../src/qa/retention.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 
 export interface RunningAskbase {
@@ -16,6 +17,8 @@ export interface RunningAskbase {
   database: Database;
   /** The ask lifecycle, for tests that run what its timers run (recovery) at a moment of their choosing. */
   qa: QaService;
+  /** RETENTION_DAYS' job, for tests that run it at a moment of their choosing. */
+  retention: Retention | undefined;
   config: Config;
   /** Every log line written so far, parsed (only when started with `captureLogs`). */
   logs: Record<string, unknown>[];
@@ -75,6 +78,7 @@ export async function startAskbase(
     app: server.app,
     database: server.database,
     qa: server.qa,
+    retention: server.retention,
     config,
     logs,
     async stop() {
