@@ -38,9 +38,7 @@ describe.each([
             from generate_series(1, ${count}::int)
           returning id`,
     );
-    return (result as unknown as { rows: { id: number | string }[] }).rows.map((row) =>
-      Number(row.id),
-    );
+    return (result as { rows: { id: number | string }[] }).rows.map((row) => Number(row.id));
   }
   const exists = async (id: number) => (await fetch(`${askbase.url}/qa/${id}`)).status === 200;
 
