@@ -47,8 +47,11 @@ export interface SecurityConfig {
   /** Asks per client per window; 0 turns rate limiting off. */
   rateLimitMax: number;
   rateLimitWindowMs: number;
-  /** When non-empty, every route but the health checks needs `Authorization: Bearer <key>`. */
-  apiKeys: string[];
+  /**
+   * When non-empty, every route but the health checks and pages needs `Authorization: Bearer
+   * <key>`. Each key has a name, stored with what it asks (the key itself never is).
+   */
+  apiKeys: ApiKey[];
   /** Origins allowed by CORS; empty means CORS is off. */
   corsOrigins: string[];
   /** Trust X-Forwarded-For from a reverse proxy to find the client address. */
@@ -118,11 +121,38 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
         min: 1_000,
         max: 86_400_000,
       }),
-      apiKeys: read.list('API_KEYS'),
+      apiKeys: apiKeys(read.list('API_KEYS')),
       corsOrigins: read.list('CORS_ORIGINS'),
       trustProxy: read.boolean('TRUST_PROXY', false),
     },
   };
+}
+
+export interface ApiKey {
+  name: string;
+  key: string;
+}
+
+const KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * API_KEYS entries are `name:key`, or a bare key, named by its position (`key1`, `key2`, …).
+ * Errors name the entry by position only: the value is a secret.
+ */
+function apiKeys(entries: string[]): ApiKey[] {
+  const keys = entries.map((entry, index): ApiKey => {
+    const colon = entry.indexOf(':');
+    const name = colon > 0 ? entry.slice(0, colon) : '';
+    if (KEY_NAME.test(name) && colon < entry.length - 1) {
+      return { name, key: entry.slice(colon + 1) };
+    }
+    return { name: `key${index + 1}`, key: entry };
+  });
+  const names = new Set(keys.map((k) => k.name));
+  if (names.size < keys.length) {
+    throw new ConfigError('API_KEYS must not name two keys alike');
+  }
+  return keys;
 }
 
 /** True when askbase can reach an LLM at all: a key for the OpenAI API, or another endpoint. */

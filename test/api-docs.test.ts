@@ -138,6 +138,7 @@ describe('API documentation', () => {
       'cursor',
       'q',
       'status',
+      'key',
       'since',
       'until',
     ]);

@@ -82,6 +82,7 @@ describe('POST /ask on PostgreSQL', () => {
         'usage',
         'latency_ms',
         'error',
+        'key_name',
       ].sort(),
     );
     expect(Number.isSafeInteger(body.id) && body.id > 0).toBe(true);

@@ -52,6 +52,7 @@ const CSV_HEADER = [
   'latency_ms',
   'error_code',
   'error_message',
+  'key_name',
   'created_at',
   'answered_at',
 ];
@@ -158,6 +159,7 @@ describe.each([
       latency_ms: String(answered.latency_ms),
       error_code: '',
       error_message: '',
+      key_name: '',
       created_at: answered.created_at,
       answered_at: answered.answered_at,
     });

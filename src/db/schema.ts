@@ -50,6 +50,8 @@ export const questionAnswers = pgTable(
       .defaultNow(),
     /** The client's Idempotency-Key: a retried POST /ask finds its first attempt by it. */
     idempotencyKey: text('idempotency_key'),
+    /** The name of the API key that asked (API_KEYS `name:key`), never the key; null without keys. */
+    keyName: text('key_name'),
     // Full-text search over the question and its answer, kept up to date by PostgreSQL itself.
     // Only the first 200,000 characters are indexed: a tsvector holds at most 1 MB of distinct
     // words, and exceeding it would fail the update that stores an answer already paid for.
@@ -67,6 +69,8 @@ export const questionAnswers = pgTable(
     // GET /qas?since=…&until=… on a window far back in history reads just that window,
     // where the primary key would first skip every newer row.
     index('question_answers_created_at_idx').on(t.createdAt),
+    // GET /qas?key=… walks one key's questions newest first.
+    index('question_answers_key_name_id_idx').on(t.keyName, t.id),
     check('question_answers_question_not_blank', sql`char_length(btrim(${t.question})) > 0`),
     check('question_answers_question_length', sql`char_length(${t.question}) <= 1000000`),
     check('question_answers_status_known', sql`${t.status} in ('pending', 'answered', 'failed')`),

@@ -26,6 +26,8 @@ export interface QuestionAnswer {
   model: string | null;
   usage: Usage | null;
   latencyMs: number | null;
+  /** The name of the API key that asked it; null when askbase runs without keys. */
+  keyName: string | null;
   /** Which attempt owns the row: 1, plus one per retry. Internal; not part of the wire shape. */
   attempt: number;
   error: { code: string; message: string } | null;
@@ -54,4 +56,6 @@ export interface ListFilter {
   since?: string;
   /** created_at before this instant: UTC ISO-8601 to the microsecond. */
   until?: string;
+  /** Only what the API key of this name asked. */
+  keyName?: string;
 }

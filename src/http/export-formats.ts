@@ -28,6 +28,7 @@ const CSV_COLUMNS = [
   'latency_ms',
   'error_code',
   'error_message',
+  'key_name',
   'created_at',
   'answered_at',
 ] as const;
@@ -55,6 +56,7 @@ const csv: ExportFormat = {
       latency_ms: qa.latency_ms,
       error_code: qa.error?.code ?? null,
       error_message: qa.error?.message ?? null,
+      key_name: qa.key_name,
       created_at: qa.created_at,
       answered_at: qa.answered_at,
     };

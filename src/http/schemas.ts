@@ -82,6 +82,7 @@ export const questionAnswer = {
     'usage',
     'latency_ms',
     'error',
+    'key_name',
   ],
   properties: {
     id: { type: 'integer', minimum: 1 },
@@ -102,6 +103,10 @@ export const questionAnswer = {
       },
     },
     latency_ms: nullable('integer'),
+    key_name: {
+      ...nullable('string'),
+      description: 'The name of the API key that asked (API_KEYS); null without keys',
+    },
     error: {
       type: ['object', 'null'],
       additionalProperties: false,
@@ -191,6 +196,12 @@ export const listQuery = {
         'Full-text search over question and answer, in web search syntax: words, "a phrase", or, -word. Results stay newest first, not ranked.',
     },
     status: { type: 'string', enum: QUESTION_STATUSES },
+    key: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description: 'Only what the API key of this name asked (the names in API_KEYS)',
+    },
     since: {
       type: 'string',
       format: 'date-time',
@@ -216,6 +227,7 @@ export const exportQuery = {
     },
     q: listQuery.properties.q,
     status: listQuery.properties.status,
+    key: listQuery.properties.key,
     since: listQuery.properties.since,
     until: listQuery.properties.until,
   },

@@ -6,6 +6,13 @@ import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from
 import type { SecurityConfig } from '../config.js';
 import { RateLimitedError, UnauthorizedError } from '../errors.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The name of the API key the request came with (API_KEYS), once it was checked. */
+    keyName: string | undefined;
+  }
+}
+
 /**
  * Routes open without a key: what orchestrators probe, and the pages (the web page and the API
  * documentation), which must load before a person can enter a key in them.
@@ -32,16 +39,22 @@ export async function registerSecurity(
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins, maxAge: 600 });
   }
+  app.decorateRequest('keyName', undefined);
   if (config.apiKeys.length > 0) {
-    const keys = config.apiKeys.map(digest);
+    const keys = config.apiKeys.map(({ name, key }) => ({ name, digest: digest(key) }));
     app.addHook('onRequest', async (request) => {
       if (isPublic(request.routeOptions.url ?? '')) return;
       const presented = bearerToken(request);
-      // Digests have equal length, so every comparison takes the same time.
-      const valid =
-        presented !== undefined &&
-        keys.reduce((found, key) => timingSafeEqual(key, digest(presented)) || found, false);
-      if (!valid) throw new UnauthorizedError();
+      if (presented === undefined) throw new UnauthorizedError();
+      // Every key is compared, and digests have equal length, so the time taken says nothing
+      // about which key (if any) matched.
+      const presentedDigest = digest(presented);
+      const match = keys.reduce<string | undefined>(
+        (found, key) => (timingSafeEqual(key.digest, presentedDigest) ? key.name : found),
+        undefined,
+      );
+      if (match === undefined) throw new UnauthorizedError();
+      request.keyName = match;
     });
   }
   await app.register(rateLimit, {

@@ -18,6 +18,7 @@ export function toJson(qa: QuestionAnswer): QuestionAnswerJson {
     },
     latency_ms: qa.latencyMs,
     error: qa.error,
+    key_name: qa.keyName,
   };
 }
 

@@ -19,7 +19,11 @@ export type CreatePendingResult =
 export interface QuestionStore {
   createPending(
     question: string,
-    options: { idempotencyKey?: string | undefined; deadlineMs: number },
+    options: {
+      idempotencyKey?: string | undefined;
+      deadlineMs: number;
+      keyName?: string | undefined;
+    },
   ): Promise<CreatePendingResult>;
   markAnswered(
     id: number,

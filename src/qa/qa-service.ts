@@ -54,6 +54,8 @@ export interface QaServiceDeps {
 export interface AskRequest {
   question: string;
   idempotencyKey?: string | undefined;
+  /** The name of the API key that asks, stored with the question. */
+  keyName?: string | undefined;
 }
 
 /** The ask lifecycle, and reading back what it stored. */
@@ -80,13 +82,14 @@ export class QaService {
    * nothing is reported before the question is stored.
    */
   async ask(
-    { question: raw, idempotencyKey }: AskRequest,
+    { question: raw, idempotencyKey, keyName }: AskRequest,
     progress?: AskProgress,
   ): Promise<QuestionAnswer> {
     const question = this.validQuestion(raw);
     const answerer = this.requireAnswerer();
     const created = await this.deps.repository.createPending(question, {
       idempotencyKey,
+      keyName,
       deadlineMs: this.deps.askTimeoutMs,
     });
     if (!created.created) return replayIdempotent(created.questionAnswer, question);

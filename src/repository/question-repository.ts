@@ -42,6 +42,7 @@ export class QuestionRepository implements QuestionStore {
         .values({
           question: param('question'),
           idempotencyKey: param('idempotencyKey'),
+          keyName: param('keyName'),
           deadlineAt: sql`now() + ${sql.placeholder('deadlineMs')} * interval '1 millisecond'`,
         })
         .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
@@ -87,13 +88,18 @@ export class QuestionRepository implements QuestionStore {
    */
   createPending(
     question: string,
-    { idempotencyKey, deadlineMs }: { idempotencyKey?: string | undefined; deadlineMs: number },
+    {
+      idempotencyKey,
+      deadlineMs,
+      keyName,
+    }: { idempotencyKey?: string | undefined; deadlineMs: number; keyName?: string | undefined },
   ): Promise<CreatePendingResult> {
     return this.run(async () => {
       const key = idempotencyKey ?? null;
       const [row] = await this.statements.insertPending.execute({
         question,
         idempotencyKey: key,
+        keyName: keyName ?? null,
         deadlineMs,
       });
       if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
@@ -258,7 +264,7 @@ export class QuestionRepository implements QuestionStore {
     options: { limit: number; afterId?: number } & ListFilter,
     plan: 'by-id' | 'newest-window' | 'by-match',
   ) {
-    const { limit, afterId, search, status, since, until } = options;
+    const { limit, afterId, search, status, since, until, keyName } = options;
     const after = afterId === undefined ? undefined : lt(questionAnswers.id, afterId);
     return (
       this.db
@@ -277,6 +283,7 @@ export class QuestionRepository implements QuestionStore {
               ? sql`${questionAnswers.id} >= (select min(id) from (select id from ${questionAnswers} ${after ? sql`where ${after}` : sql``} order by id desc limit ${SEARCH_WINDOW_ROWS}) as newest)`
               : undefined,
             status === undefined ? undefined : eq(questionAnswers.status, status),
+            keyName === undefined ? undefined : eq(questionAnswers.keyName, keyName),
             // Compared as PostgreSQL timestamps, to the microsecond, not as JavaScript Dates.
             since === undefined
               ? undefined
@@ -359,6 +366,7 @@ function toQuestionAnswer(row: Row): QuestionAnswer {
           }
         : null,
     latencyMs: row.latencyMs,
+    keyName: row.keyName,
     attempt: row.attempt,
     error: row.errorCode !== null ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
   };

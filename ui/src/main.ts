@@ -314,6 +314,7 @@ function showDetail(qa: QuestionAnswer): void {
       ...field('Answered', formatTime(qa.answered_at)),
       ...field('Latency', formatLatency(qa.latency_ms)),
       ...field('Tokens', formatTokens(qa.usage)),
+      ...(qa.key_name === null ? [] : field('API key', qa.key_name)),
     ),
   );
   detailActions.replaceChildren(...actions(qa));

@@ -9,12 +9,13 @@ export interface ListQuery {
   cursor?: string;
   q?: string;
   status?: QuestionStatus;
+  key?: string;
   since?: string;
   until?: string;
 }
 
 /** The query parameters that narrow a listing, carried from page to page. */
-const FILTER_PARAMS = ['q', 'status', 'since', 'until'] as const;
+const FILTER_PARAMS = ['q', 'status', 'key', 'since', 'until'] as const;
 
 /** Where the page starts: after the id the cursor names, or at the newest row. */
 export function afterIdOf(cursor: string | undefined): number | undefined {
@@ -40,7 +41,13 @@ export function listFilter(query: Pick<ListQuery, (typeof FILTER_PARAMS)[number]
   if (since && until && since.microseconds >= until.microseconds) {
     throw new InvalidRequestError('until must be later than since', 'until');
   }
-  return { search: query.q, status: query.status, since: since?.iso, until: until?.iso };
+  return {
+    search: query.q,
+    status: query.status,
+    keyName: query.key,
+    since: since?.iso,
+    until: until?.iso,
+  };
 }
 
 /** The `Link` header to the page after `afterId`, with the same limit and filters. */

@@ -79,6 +79,7 @@ export const qaRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: QaRoutesOptio
       const ask = {
         question: request.body.question,
         idempotencyKey: request.headers['idempotency-key'],
+        keyName: request.keyName,
       };
       if (wantsEventStream(request.body.stream, request.headers.accept)) {
         return streamAnswer(qa, ask, request, reply);
