@@ -27,6 +27,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Serve the web page at `/`. */
   uiEnabled: boolean;
+  /** Whether asks keep their question and answer text unless they say `"store": false`. */
+  storeText: boolean;
   /** Questions created longer ago than this are deleted; undefined keeps them forever. */
   retentionDays: number | undefined;
   durability: DurabilityConfig;
@@ -97,6 +99,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 30_000, { min: 0, max: 3_600_000 }),
     uiEnabled: read.boolean('UI_ENABLED', true),
+    storeText: read.boolean('STORE_TEXT', true),
     retentionDays:
       read.optional('RETENTION_DAYS') === undefined
         ? undefined

@@ -213,10 +213,14 @@ export class RequestInProgressError extends AppError {
 }
 
 export class NotRetryableError extends AppError {
-  constructor(id: number, status: string) {
-    super('not_retryable', `only failed questions can be retried; question ${id} is ${status}`, {
-      id,
-    });
+  constructor(id: number, status: string, textStored = true) {
+    super(
+      'not_retryable',
+      textStored
+        ? `only failed questions can be retried; question ${id} is ${status}`
+        : `question ${id} cannot be retried: its text was not stored`,
+      { id },
+    );
   }
 }
 

@@ -74,6 +74,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     answerer,
     spool,
     maxQuestionLength: config.maxQuestionLength,
+    storeText: config.storeText,
     askTimeoutMs: config.askTimeoutMs,
     storeAttempts: config.durability.storeAttempts,
     storeBackoffMs: config.durability.storeBackoffMs,

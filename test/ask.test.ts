@@ -83,6 +83,7 @@ describe('POST /ask on PostgreSQL', () => {
         'latency_ms',
         'error',
         'key_name',
+        'text_stored',
       ].sort(),
     );
     expect(Number.isSafeInteger(body.id) && body.id > 0).toBe(true);

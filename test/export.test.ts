@@ -53,6 +53,7 @@ const CSV_HEADER = [
   'error_code',
   'error_message',
   'key_name',
+  'text_stored',
   'created_at',
   'answered_at',
 ];
@@ -160,6 +161,7 @@ describe.each([
       error_code: '',
       error_message: '',
       key_name: '',
+      text_stored: 'true',
       created_at: answered.created_at,
       answered_at: answered.answered_at,
     });

@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   customType,
   index,
@@ -23,7 +24,8 @@ export const questionAnswers = pgTable(
   'question_answers',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    question: text('question').notNull(),
+    /** Null when the ask said `"store": false` (or STORE_TEXT=false): see textStored. */
+    question: text('question'),
     answer: text('answer'),
     status: text('status', { enum: QUESTION_STATUSES }).notNull().default('pending'),
     model: text('model'),
@@ -50,6 +52,11 @@ export const questionAnswers = pgTable(
       .defaultNow(),
     /** The client's Idempotency-Key: a retried POST /ask finds its first attempt by it. */
     idempotencyKey: text('idempotency_key'),
+    /**
+     * False when the ask asked askbase not to keep its text: the question and the answer are
+     * null, the rest (status, model, usage, latency, key, times) is kept.
+     */
+    textStored: boolean('text_stored').notNull().default(true),
     /** The name of the API key that asked (API_KEYS `name:key`), never the key; null without keys. */
     keyName: text('key_name'),
     // Full-text search over the question and its answer, kept up to date by PostgreSQL itself.
@@ -71,12 +78,19 @@ export const questionAnswers = pgTable(
     index('question_answers_created_at_idx').on(t.createdAt),
     // GET /qas?key=… walks one key's questions newest first.
     index('question_answers_key_name_id_idx').on(t.keyName, t.id),
-    check('question_answers_question_not_blank', sql`char_length(btrim(${t.question})) > 0`),
+    check(
+      'question_answers_question_not_blank',
+      sql`${t.question} is null or char_length(btrim(${t.question})) > 0`,
+    ),
+    check(
+      'question_answers_text_stored_or_none',
+      sql`(${t.textStored} and ${t.question} is not null) or (not ${t.textStored} and ${t.question} is null and ${t.answer} is null)`,
+    ),
     check('question_answers_question_length', sql`char_length(${t.question}) <= 1000000`),
     check('question_answers_status_known', sql`${t.status} in ('pending', 'answered', 'failed')`),
     check(
       'question_answers_answered_has_answer',
-      sql`${t.status} <> 'answered' or (${t.answer} is not null and ${t.answeredAt} is not null)`,
+      sql`${t.status} <> 'answered' or (${t.answeredAt} is not null and (${t.answer} is not null or not ${t.textStored}))`,
     ),
     check(
       'question_answers_failed_has_error',

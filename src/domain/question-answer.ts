@@ -18,8 +18,10 @@ export interface Usage {
 /** A stored question and what became of it; plain data, free of ORM types. */
 export interface QuestionAnswer {
   id: number;
-  question: string;
+  /** Null, as the answer, when the ask asked for its text not to be stored. */
+  question: string | null;
   answer: string | null;
+  textStored: boolean;
   status: QuestionStatus;
   createdAt: Date;
   answeredAt: Date | null;
@@ -40,6 +42,9 @@ export interface Answer {
   usage: Usage | null;
   latencyMs: number;
 }
+
+/** An answer as it is stored: without its text when the ask said not to keep it. */
+export type StoredAnswer = Omit<Answer, 'text'> & { text: string | null };
 
 export interface Page<T> {
   items: T[];

@@ -29,6 +29,7 @@ const CSV_COLUMNS = [
   'error_code',
   'error_message',
   'key_name',
+  'text_stored',
   'created_at',
   'answered_at',
 ] as const;
@@ -57,6 +58,7 @@ const csv: ExportFormat = {
       error_code: qa.error?.code ?? null,
       error_message: qa.error?.message ?? null,
       key_name: qa.key_name,
+      text_stored: String(qa.text_stored),
       created_at: qa.created_at,
       answered_at: qa.answered_at,
     };

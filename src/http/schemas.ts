@@ -83,10 +83,14 @@ export const questionAnswer = {
     'latency_ms',
     'error',
     'key_name',
+    'text_stored',
   ],
   properties: {
     id: { type: 'integer', minimum: 1 },
-    question: { type: 'string' },
+    question: {
+      ...nullable('string'),
+      description: 'Null (as the answer) when the ask said "store": false',
+    },
     answer: nullable('string'),
     status: { type: 'string', enum: ['pending', 'answered', 'failed'] },
     created_at: { type: 'string', format: 'date-time' },
@@ -103,6 +107,11 @@ export const questionAnswer = {
       },
     },
     latency_ms: nullable('integer'),
+    text_stored: {
+      type: 'boolean',
+      description:
+        'False when the question and answer text were not kept ("store": false or STORE_TEXT=false); the rest was',
+    },
     key_name: {
       ...nullable('string'),
       description: 'The name of the API key that asked (API_KEYS); null without keys',
@@ -134,6 +143,11 @@ export const askBody = {
       type: 'boolean',
       description:
         'true streams the answer as server-sent events, false never does; when absent, `Accept: text/event-stream` decides',
+    },
+    store: {
+      type: 'boolean',
+      description:
+        'false: answer as usual, but keep no text of the question or the answer (only status, model, usage, latency, key and times); the default is STORE_TEXT',
     },
   },
 } as const;

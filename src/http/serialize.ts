@@ -19,6 +19,7 @@ export function toJson(qa: QuestionAnswer): QuestionAnswerJson {
     latency_ms: qa.latencyMs,
     error: qa.error,
     key_name: qa.keyName,
+    text_stored: qa.textStored,
   };
 }
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Answer } from '../domain/question-answer.js';
+import type { StoredAnswer } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
  * spooled by versions before attempts were recorded.
  */
 export type SpooledOutcome =
-  | { kind: 'answered'; id: number; attempt?: number; answer: Answer; answeredAt: string }
+  | { kind: 'answered'; id: number; attempt?: number; answer: StoredAnswer; answeredAt: string }
   | { kind: 'failed'; id: number; attempt?: number; code: string; message: string };
 
 export type ReplayResult = 'applied' | 'retry-later' | 'rejected';

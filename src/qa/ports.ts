@@ -4,7 +4,14 @@
  * openai SDK) and a recorder for LLM calls (src/metrics). Adapters depend on these; the
  * service depends on nothing concrete.
  */
-import type { Answer, ListFilter, Page, QuestionAnswer, Usage } from '../domain/question-answer.js';
+import type {
+  Answer,
+  ListFilter,
+  Page,
+  QuestionAnswer,
+  StoredAnswer,
+  Usage,
+} from '../domain/question-answer.js';
 
 export type CreatePendingResult =
   | { created: true; questionAnswer: QuestionAnswer }
@@ -18,7 +25,8 @@ export type CreatePendingResult =
  */
 export interface QuestionStore {
   createPending(
-    question: string,
+    /** Null: the text is not to be stored. */
+    question: string | null,
     options: {
       idempotencyKey?: string | undefined;
       deadlineMs: number;
@@ -28,7 +36,7 @@ export interface QuestionStore {
   markAnswered(
     id: number,
     attempt: number,
-    answer: Answer,
+    answer: StoredAnswer,
     answeredAt?: Date,
   ): Promise<QuestionAnswer | undefined>;
   markFailed(

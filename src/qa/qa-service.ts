@@ -39,6 +39,8 @@ export interface QaServiceDeps {
   answerer: Answerer | undefined;
   spool: OutcomeSpool;
   maxQuestionLength: number;
+  /** Whether an ask keeps its text unless it says otherwise (STORE_TEXT). */
+  storeText: boolean;
   /**
    * The most one attempt at an answer may take, retries, Retry-After waits and streaming
    * included; it is stored with the row as the attempt's deadline.
@@ -56,6 +58,8 @@ export interface AskRequest {
   idempotencyKey?: string | undefined;
   /** The name of the API key that asks, stored with the question. */
   keyName?: string | undefined;
+  /** False: answer, but keep no text of the question or the answer (default: STORE_TEXT). */
+  store?: boolean | undefined;
 }
 
 /** The ask lifecycle, and reading back what it stored. */
@@ -82,19 +86,20 @@ export class QaService {
    * nothing is reported before the question is stored.
    */
   async ask(
-    { question: raw, idempotencyKey, keyName }: AskRequest,
+    { question: raw, idempotencyKey, keyName, store }: AskRequest,
     progress?: AskProgress,
   ): Promise<QuestionAnswer> {
     const question = this.validQuestion(raw);
     const answerer = this.requireAnswerer();
-    const created = await this.deps.repository.createPending(question, {
+    const keepText = store ?? this.deps.storeText;
+    const created = await this.deps.repository.createPending(keepText ? question : null, {
       idempotencyKey,
       keyName,
       deadlineMs: this.deps.askTimeoutMs,
     });
     if (!created.created) return replayIdempotent(created.questionAnswer, question);
     progress?.created(created.questionAnswer);
-    return this.track(this.answerAndRecord(created.questionAnswer, answerer, progress));
+    return this.track(this.answerAndRecord(created.questionAnswer, question, answerer, progress));
   }
 
   /** Asks a failed question again, under the same id. */
@@ -103,9 +108,10 @@ export class QaService {
     const reopened = await this.deps.repository.reopenFailed(id, this.deps.askTimeoutMs);
     if (!reopened) {
       const current = await this.get(id);
-      throw new NotRetryableError(id, current.status);
+      throw new NotRetryableError(id, current.status, current.textStored);
     }
-    return this.track(this.answerAndRecord(reopened, answerer));
+    // Only a row with its text is reopened (reopenFailed).
+    return this.track(this.answerAndRecord(reopened, reopened.question ?? '', answerer));
   }
 
   async get(id: number): Promise<QuestionAnswer> {
@@ -177,8 +183,13 @@ export class QaService {
     return { unfinished: this.inFlight.size };
   }
 
+  /**
+   * `question` is the text to ask, also when the row keeps none of it (then neither is the
+   * answer stored; only the caller sees it).
+   */
   private async answerAndRecord(
     pending: QuestionAnswer,
+    question: string,
     answerer: Answerer,
     progress?: AskProgress,
   ): Promise<QuestionAnswer> {
@@ -201,11 +212,11 @@ export class QaService {
       answer = await untilAborted(
         progress
           ? answerer.answerStream(
-              pending.question,
+              question,
               (text) => call.signal.aborted || progress.delta(text),
               call.signal,
             )
-          : answerer.answer(pending.question, call.signal),
+          : answerer.answer(question, call.signal),
         call.signal,
       );
     } catch (raised) {
@@ -231,21 +242,22 @@ export class QaService {
       kind: 'answered',
       id,
       attempt,
-      answer,
+      // Without its text, when the row keeps none: not in the database, not in the spool.
+      answer: pending.textStored ? answer : { ...answer, text: null },
       answeredAt: answeredAt.toISOString(),
     });
-    return (
-      stored ?? {
-        ...pending,
-        status: 'answered',
-        answer: answer.text,
-        answeredAt,
-        model: answer.model,
-        usage: answer.usage,
-        latencyMs: answer.latencyMs,
-        error: null,
-      }
-    );
+    const result: QuestionAnswer = stored ?? {
+      ...pending,
+      status: 'answered',
+      answer: answer.text,
+      answeredAt,
+      model: answer.model,
+      usage: answer.usage,
+      latencyMs: answer.latencyMs,
+      error: null,
+    };
+    // The caller always gets its question and answer, stored or not.
+    return { ...result, question, answer: answer.text };
   }
 
   private track<T>(lifecycle: Promise<T>): Promise<T> {
@@ -286,7 +298,10 @@ export class QaService {
 
 /** A repeated Idempotency-Key gets the first request's result, never a second LLM call. */
 function replayIdempotent(existing: QuestionAnswer, question: string): QuestionAnswer {
-  if (existing.question !== question) throw new IdempotencyKeyReusedError(existing.id);
+  // Without its stored text a reused key cannot be told from a repeat; it counts as a repeat.
+  if (existing.textStored && existing.question !== question) {
+    throw new IdempotencyKeyReusedError(existing.id);
+  }
   if (existing.status === 'pending') throw new RequestInProgressError(existing.id);
   if (existing.status === 'failed' && existing.error) {
     throw new StoredFailureError(existing.id, existing.error);

@@ -3,7 +3,7 @@ import { type Database, isConnectionError } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import { DatabaseUnavailableError } from '../errors.js';
 import {
-  type Answer,
+  type StoredAnswer,
   INTERRUPTED,
   type ListFilter,
   type Page,
@@ -43,6 +43,7 @@ export class QuestionRepository implements QuestionStore {
           question: param('question'),
           idempotencyKey: param('idempotencyKey'),
           keyName: param('keyName'),
+          textStored: param('textStored'),
           deadlineAt: sql`now() + ${sql.placeholder('deadlineMs')} * interval '1 millisecond'`,
         })
         .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
@@ -87,7 +88,7 @@ export class QuestionRepository implements QuestionStore {
    * nothing and returns the earlier row instead; the unique index decides races.
    */
   createPending(
-    question: string,
+    question: string | null,
     {
       idempotencyKey,
       deadlineMs,
@@ -100,6 +101,7 @@ export class QuestionRepository implements QuestionStore {
         question,
         idempotencyKey: key,
         keyName: keyName ?? null,
+        textStored: question !== null,
         deadlineMs,
       });
       if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
@@ -119,7 +121,7 @@ export class QuestionRepository implements QuestionStore {
   markAnswered(
     id: number,
     attempt: number,
-    answer: Answer,
+    answer: StoredAnswer,
     answeredAt: Date = new Date(),
   ): Promise<QuestionAnswer | undefined> {
     return this.run(async () => {
@@ -173,7 +175,14 @@ export class QuestionRepository implements QuestionStore {
           attempt: sql`${questionAnswers.attempt} + 1`,
           deadlineAt: sql`now() + ${deadlineMs} * interval '1 millisecond'`,
         })
-        .where(and(eq(questionAnswers.id, id), eq(questionAnswers.status, 'failed')))
+        // A question whose text was not stored cannot be asked again.
+        .where(
+          and(
+            eq(questionAnswers.id, id),
+            eq(questionAnswers.status, 'failed'),
+            eq(questionAnswers.textStored, true),
+          ),
+        )
         .returning(columns);
       return row && toQuestionAnswer(row);
     });
@@ -353,6 +362,7 @@ function toQuestionAnswer(row: Row): QuestionAnswer {
     id: row.id,
     question: row.question,
     answer: row.answer,
+    textStored: row.textStored,
     status: row.status,
     createdAt: row.createdAt,
     answeredAt: row.answeredAt,

@@ -177,7 +177,7 @@ new IntersectionObserver(
 loadMoreButton.addEventListener('click', () => void loadMore());
 
 function historyItem(qa: QuestionAnswer): HTMLLIElement {
-  const open = h('a', { href: `?id=${qa.id}`, class: 'item-question' }, qa.question);
+  const open = h('a', { href: `?id=${qa.id}`, class: 'item-question' }, questionText(qa));
   open.addEventListener('click', (event) => {
     event.preventDefault();
     void openDetail(qa.id);
@@ -185,9 +185,11 @@ function historyItem(qa: QuestionAnswer): HTMLLIElement {
   const summary =
     qa.status === 'answered' && qa.answer !== null
       ? h('p', { class: 'item-preview' }, preview(qa.answer))
-      : qa.error
-        ? h('p', { class: 'item-preview item-error' }, qa.error.message)
-        : h('p', { class: 'item-preview' }, 'Waiting for the answer…');
+      : qa.status === 'answered'
+        ? h('p', { class: 'item-preview' }, 'Answered; the text was not stored.')
+        : qa.error
+          ? h('p', { class: 'item-preview item-error' }, qa.error.message)
+          : h('p', { class: 'item-preview' }, 'Waiting for the answer…');
   return h(
     'li',
     { class: 'item', 'data-id': String(qa.id), 'data-status': qa.status },
@@ -204,10 +206,15 @@ function historyItem(qa: QuestionAnswer): HTMLLIElement {
   );
 }
 
+/** A question without its stored text (`"store": false`) still shows what it was. */
+function questionText(qa: QuestionAnswer): string {
+  return qa.question ?? `Question #${qa.id} (text not stored)`;
+}
+
 function actions(qa: QuestionAnswer): HTMLButtonElement[] {
   return [
     qa.answer !== null && button('Copy', () => void copy(qa.answer ?? '')),
-    qa.status === 'failed' && button('Retry', () => void retryQuestion(qa.id)),
+    qa.status === 'failed' && qa.text_stored && button('Retry', () => void retryQuestion(qa.id)),
     button('Delete', () => void deleteQuestion(qa.id), { class: 'danger' }),
   ].filter((node): node is HTMLButtonElement => node !== false);
 }
@@ -302,7 +309,7 @@ function showDetail(qa: QuestionAnswer): void {
   byId('detail-heading').textContent = `Question #${qa.id}`;
   const field = (name: string, value: string) => [h('dt', {}, name), h('dd', {}, value)];
   detailContent.replaceChildren(
-    h('p', { class: 'detail-question' }, qa.question),
+    h('p', { class: 'detail-question' }, questionText(qa)),
     h('div', { class: 'answer' }, qa.answer !== null && renderMarkdown(qa.answer)),
     h('p', { class: 'error' }, qa.error && `${qa.error.message} (${qa.error.code})`),
     h(

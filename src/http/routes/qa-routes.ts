@@ -80,6 +80,7 @@ export const qaRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: QaRoutesOptio
         question: request.body.question,
         idempotencyKey: request.headers['idempotency-key'],
         keyName: request.keyName,
+        store: request.body.store,
       };
       if (wantsEventStream(request.body.stream, request.headers.accept)) {
         return streamAnswer(qa, ask, request, reply);

@@ -1,0 +1,7 @@
+ALTER TABLE "question_answers" DROP CONSTRAINT "question_answers_question_not_blank";--> statement-breakpoint
+ALTER TABLE "question_answers" DROP CONSTRAINT "question_answers_answered_has_answer";--> statement-breakpoint
+ALTER TABLE "question_answers" ALTER COLUMN "question" DROP NOT NULL;--> statement-breakpoint
+ALTER TABLE "question_answers" ADD COLUMN "text_stored" boolean DEFAULT true NOT NULL;--> statement-breakpoint
+ALTER TABLE "question_answers" ADD CONSTRAINT "question_answers_text_stored_or_none" CHECK (("question_answers"."text_stored" and "question_answers"."question" is not null) or (not "question_answers"."text_stored" and "question_answers"."question" is null and "question_answers"."answer" is null));--> statement-breakpoint
+ALTER TABLE "question_answers" ADD CONSTRAINT "question_answers_question_not_blank" CHECK ("question_answers"."question" is null or char_length(btrim("question_answers"."question")) > 0);--> statement-breakpoint
+ALTER TABLE "question_answers" ADD CONSTRAINT "question_answers_answered_has_answer" CHECK ("question_answers"."status" <> 'answered' or ("question_answers"."answered_at" is not null and ("question_answers"."answer" is not null or not "question_answers"."text_stored")));
