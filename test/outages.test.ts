@@ -133,6 +133,39 @@ describe('database outages', () => {
       .toBe('');
   });
 
+  it('when the database goes away while the LLM answers an ask that keeps no text, then the spool holds the outcome without the text', async () => {
+    const askbase = await start({ ANSWER_STORE_ATTEMPTS: '2', ANSWER_STORE_BACKOFF_MS: '50' });
+    fake.setBehavior({ answer: () => 'A private answer already paid for.' });
+    fake.hold();
+
+    const pending = ask(askbase.url, { question: 'A private question?', store: false });
+    await fake.waitForInFlight(1);
+    await server.stop();
+    fake.release();
+    const response = await pending;
+
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Qa;
+    expect(body).toMatchObject({
+      status: 'answered',
+      answer: 'A private answer already paid for.',
+    });
+    const spool = await readFile(join(askbase.config.dataDir, 'spool', 'outcomes.jsonl'), 'utf8');
+    expect(spool).toContain(`"id":${body.id}`);
+    expect(spool).not.toContain('private');
+
+    await server.start();
+    await expect
+      .poll(
+        async () => {
+          const stored = await fetch(`${askbase.url}/qa/${body.id}`);
+          return stored.status === 200 ? ((await stored.json()) as Qa).status : undefined;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe('answered');
+  });
+
   it('when 200 asks meet a flaky LLM and a database restart, then every outcome is stored and none is left pending', async () => {
     const askbase = await start({
       ANSWER_STORE_ATTEMPTS: '3',
