@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
+import type { PriceOverride } from './pricing/model-prices.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -29,6 +30,8 @@ export interface Config {
   uiEnabled: boolean;
   /** Whether asks keep their question and answer text unless they say `"store": false`. */
   storeText: boolean;
+  /** MODEL_PRICES: per model, USD per 1,000,000 tokens, over the built-in prices. */
+  modelPrices: Record<string, PriceOverride>;
   /** Questions created longer ago than this are deleted; undefined keeps them forever. */
   retentionDays: number | undefined;
   durability: DurabilityConfig;
@@ -100,6 +103,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 30_000, { min: 0, max: 3_600_000 }),
     uiEnabled: read.boolean('UI_ENABLED', true),
     storeText: read.boolean('STORE_TEXT', true),
+    modelPrices: modelPrices(read.optional('MODEL_PRICES')),
     retentionDays:
       read.optional('RETENTION_DAYS') === undefined
         ? undefined
@@ -129,6 +133,41 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
       trustProxy: read.boolean('TRUST_PROXY', false),
     },
   };
+}
+
+/** MODEL_PRICES: `{"model": {"input": 0.15, "output": 0.6, "cached_input": 0.075}}`. */
+function modelPrices(raw: string | undefined): Record<string, PriceOverride> {
+  if (raw === undefined) return {};
+  const invalid = (why: string) =>
+    new ConfigError(
+      `MODEL_PRICES must be JSON like {"gpt-5-mini": {"input": 0.25, "output": 2, "cached_input": 0.025}} (USD per 1M tokens): ${why}`,
+    );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw invalid('it is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw invalid('it is not an object');
+  }
+  const price = (value: unknown) =>
+    typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  const prices: Record<string, PriceOverride> = {};
+  for (const [model, entry] of Object.entries(parsed)) {
+    const { input, output, cached_input } = (entry ?? {}) as Record<string, unknown>;
+    if (!price(input) || !price(output) || (cached_input !== undefined && !price(cached_input))) {
+      throw invalid(
+        `the price of "${model}" needs input and output (and may have cached_input) as numbers ≥ 0`,
+      );
+    }
+    prices[model] = {
+      input: input as number,
+      output: output as number,
+      ...(cached_input !== undefined && { cached_input: cached_input as number }),
+    };
+  }
+  return prices;
 }
 
 export interface ApiKey {

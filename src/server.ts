@@ -16,6 +16,7 @@ import { buildApp } from './http/app.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { OutcomeSpool } from './qa/outcome-spool.js';
+import { ModelPrices } from './pricing/model-prices.js';
 import { QaService } from './qa/qa-service.js';
 import { Retention } from './qa/retention.js';
 import { QuestionRepository } from './repository/question-repository.js';
@@ -75,6 +76,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     spool,
     maxQuestionLength: config.maxQuestionLength,
     storeText: config.storeText,
+    prices: new ModelPrices(config.modelPrices),
     askTimeoutMs: config.askTimeoutMs,
     storeAttempts: config.durability.storeAttempts,
     storeBackoffMs: config.durability.storeBackoffMs,

@@ -84,6 +84,7 @@ describe('POST /ask on PostgreSQL', () => {
         'error',
         'key_name',
         'text_stored',
+        'cost_usd',
       ].sort(),
     );
     expect(Number.isSafeInteger(body.id) && body.id > 0).toBe(true);

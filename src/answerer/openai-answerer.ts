@@ -173,6 +173,7 @@ function toUsage(usage: CompletionUsage | null | undefined): Usage | null {
         promptTokens: usage.prompt_tokens,
         completionTokens: usage.completion_tokens,
         totalTokens: usage.total_tokens,
+        cachedPromptTokens: usage.prompt_tokens_details?.cached_tokens,
       }
     : null;
 }

@@ -4,6 +4,7 @@ import {
   boolean,
   check,
   customType,
+  doublePrecision,
   index,
   integer,
   pgTable,
@@ -33,6 +34,15 @@ export const questionAnswers = pgTable(
     completionTokens: integer('completion_tokens'),
     totalTokens: integer('total_tokens'),
     latencyMs: integer('latency_ms'),
+    /** What the answer cost, from its usage and the price below (null: no known price). */
+    costUsd: doublePrecision('cost_usd'),
+    /**
+     * The price the cost was computed with, USD per 1,000,000 tokens, kept with the row so a
+     * later price change never rewrites history.
+     */
+    priceInputPerMtok: doublePrecision('price_input_per_mtok'),
+    priceOutputPerMtok: doublePrecision('price_output_per_mtok'),
+    priceCachedInputPerMtok: doublePrecision('price_cached_input_per_mtok'),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -113,6 +123,7 @@ export const questionAnswers = pgTable(
       .where(sql`${t.status} = 'pending'`),
     check('question_answers_attempt_positive', sql`${t.attempt} >= 1`),
     check('question_answers_latency_non_negative', sql`coalesce(${t.latencyMs}, 0) >= 0`),
+    check('question_answers_cost_non_negative', sql`coalesce(${t.costUsd}, 0) >= 0`),
   ],
 );
 

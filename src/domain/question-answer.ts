@@ -13,6 +13,16 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Of the prompt tokens, those the provider served from its prompt cache, when it says. */
+  cachedPromptTokens?: number | undefined;
+}
+
+/** A model's price in USD per 1,000,000 tokens. */
+export interface Price {
+  inputPerMTok: number;
+  outputPerMTok: number;
+  /** For prompt tokens served from the provider's cache; null when the model has none. */
+  cachedInputPerMTok: number | null;
 }
 
 /** A stored question and what became of it; plain data, free of ORM types. */
@@ -28,6 +38,8 @@ export interface QuestionAnswer {
   model: string | null;
   usage: Usage | null;
   latencyMs: number | null;
+  /** What the answer cost in USD, by the price stored with it; null when the price is unknown. */
+  costUsd: number | null;
   /** The name of the API key that asked it; null when askbase runs without keys. */
   keyName: string | null;
   /** Which attempt owns the row: 1, plus one per retry. Internal; not part of the wire shape. */
@@ -43,8 +55,15 @@ export interface Answer {
   latencyMs: number;
 }
 
-/** An answer as it is stored: without its text when the ask said not to keep it. */
-export type StoredAnswer = Omit<Answer, 'text'> & { text: string | null };
+/**
+ * An answer as it is stored: without its text when the ask said not to keep it, with what it
+ * cost and the price that was computed with (absent in outcomes spooled by older versions).
+ */
+export type StoredAnswer = Omit<Answer, 'text'> & {
+  text: string | null;
+  costUsd?: number | null;
+  price?: Price | null;
+};
 
 export interface Page<T> {
   items: T[];

@@ -84,6 +84,7 @@ export const questionAnswer = {
     'error',
     'key_name',
     'text_stored',
+    'cost_usd',
   ],
   properties: {
     id: { type: 'integer', minimum: 1 },
@@ -107,6 +108,11 @@ export const questionAnswer = {
       },
     },
     latency_ms: nullable('integer'),
+    cost_usd: {
+      ...nullable('number'),
+      description:
+        'What the answer cost in USD, from its token usage and the price stored with it (built-in prices or MODEL_PRICES); null when the model has no known price',
+    },
     text_stored: {
       type: 'boolean',
       description:

@@ -17,6 +17,7 @@ export function toJson(qa: QuestionAnswer): QuestionAnswerJson {
       total_tokens: qa.usage.totalTokens,
     },
     latency_ms: qa.latencyMs,
+    cost_usd: qa.costUsd,
     error: qa.error,
     key_name: qa.keyName,
     text_stored: qa.textStored,

@@ -18,6 +18,7 @@ import {
   type QuestionAnswer,
 } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
+import type { ModelPrices } from '../pricing/model-prices.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import type { OutcomeSpool } from './outcome-spool.js';
 import type { Answerer, LlmCallRecorder, QuestionStore } from './ports.js';
@@ -41,6 +42,8 @@ export interface QaServiceDeps {
   maxQuestionLength: number;
   /** Whether an ask keeps its text unless it says otherwise (STORE_TEXT). */
   storeText: boolean;
+  /** What each answer cost (built-in prices and MODEL_PRICES). */
+  prices: ModelPrices;
   /**
    * The most one attempt at an answer may take, retries, Retry-After waits and streaming
    * included; it is stored with the row as the attempt's deadline.
@@ -238,12 +241,13 @@ export class QaService {
     }
     llmCalls.llmCall({ outcome: 'answered', seconds: seconds(), usage: answer.usage });
     const answeredAt = new Date();
+    const { costUsd, price } = this.deps.prices.costOf(answer.model, answer.usage);
     const stored = await this.outcomes.record({
       kind: 'answered',
       id,
       attempt,
       // Without its text, when the row keeps none: not in the database, not in the spool.
-      answer: pending.textStored ? answer : { ...answer, text: null },
+      answer: { ...answer, text: pending.textStored ? answer.text : null, costUsd, price },
       answeredAt: answeredAt.toISOString(),
     });
     const result: QuestionAnswer = stored ?? {
@@ -254,6 +258,7 @@ export class QaService {
       model: answer.model,
       usage: answer.usage,
       latencyMs: answer.latencyMs,
+      costUsd,
       error: null,
     };
     // The caller always gets its question and answer, stored or not.

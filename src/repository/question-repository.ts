@@ -64,6 +64,10 @@ export class QuestionRepository implements QuestionStore {
           completionTokens: param('completionTokens'),
           totalTokens: param('totalTokens'),
           latencyMs: param('latencyMs'),
+          costUsd: param('costUsd'),
+          priceInputPerMtok: param('priceInput'),
+          priceOutputPerMtok: param('priceOutput'),
+          priceCachedInputPerMtok: param('priceCachedInput'),
           answeredAt: param('answeredAt'),
           errorCode: null,
           errorMessage: null,
@@ -134,6 +138,10 @@ export class QuestionRepository implements QuestionStore {
         completionTokens: answer.usage?.completionTokens ?? null,
         totalTokens: answer.usage?.totalTokens ?? null,
         latencyMs: answer.latencyMs,
+        costUsd: answer.costUsd ?? null,
+        priceInput: answer.price?.inputPerMTok ?? null,
+        priceOutput: answer.price?.outputPerMTok ?? null,
+        priceCachedInput: answer.price?.cachedInputPerMTok ?? null,
         answeredAt: answeredAt.toISOString(),
       });
       return row && toQuestionAnswer(row);
@@ -376,6 +384,7 @@ function toQuestionAnswer(row: Row): QuestionAnswer {
           }
         : null,
     latencyMs: row.latencyMs,
+    costUsd: row.costUsd,
     keyName: row.keyName,
     attempt: row.attempt,
     error: row.errorCode !== null ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,

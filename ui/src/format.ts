@@ -14,6 +14,11 @@ export function formatTokens(usage: QuestionAnswer['usage']): string {
   return `${usage.total_tokens} (${usage.prompt_tokens} in, ${usage.completion_tokens} out)`;
 }
 
+export function formatCost(usd: number | null): string {
+  if (usd === null) return 'cost unknown';
+  return usd < 0.01 ? `$${usd.toFixed(6)}` : `$${usd.toFixed(4)}`;
+}
+
 /** The first line or so of an answer, as plain text, for the history list. */
 export function preview(text: string, max = 180): string {
   const flat = text.replace(/\s+/g, ' ').trim();

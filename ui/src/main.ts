@@ -17,7 +17,15 @@ import {
   retry,
 } from './api.js';
 import { button, byId, h } from './dom.js';
-import { dayEnd, dayStart, formatLatency, formatTime, formatTokens, preview } from './format.js';
+import {
+  dayEnd,
+  dayStart,
+  formatCost,
+  formatLatency,
+  formatTime,
+  formatTokens,
+  preview,
+} from './format.js';
 import { renderMarkdown } from './markdown.js';
 
 const askForm = byId<HTMLFormElement>('ask-form');
@@ -321,6 +329,7 @@ function showDetail(qa: QuestionAnswer): void {
       ...field('Answered', formatTime(qa.answered_at)),
       ...field('Latency', formatLatency(qa.latency_ms)),
       ...field('Tokens', formatTokens(qa.usage)),
+      ...field('Cost', formatCost(qa.cost_usd)),
       ...(qa.key_name === null ? [] : field('API key', qa.key_name)),
     ),
   );
@@ -351,7 +360,7 @@ async function ask(question: string): Promise<void> {
     streamed.replaceChildren(renderMarkdown(qa.answer ?? ''));
     stored.textContent =
       `Stored as #${qa.id} · ${qa.model ?? 'unknown model'} · ` +
-      `${formatTokens(qa.usage)} tokens · ${formatLatency(qa.latency_ms)}`;
+      `${formatTokens(qa.usage)} tokens · ${formatLatency(qa.latency_ms)} · ${formatCost(qa.cost_usd)}`;
     questionField.value = '';
     showInHistory(qa);
   } catch (error) {
