@@ -40,6 +40,7 @@ describe('API documentation', () => {
       '/qa/{id}/retry': ['post'],
       '/qas': ['get'],
       '/qas/export': ['get'],
+      '/stats': ['get'],
       '/is_up': ['get'],
       '/health/ready': ['get'],
       '/metrics': ['get'],

@@ -18,6 +18,8 @@ export interface ExportRun {
 export interface ExportResult {
   rows: number;
   runs: ExportRun[];
+  /** GET /stats over the same rows: milliseconds per request, each measured three times. */
+  stats: { path: string; ms: number[] }[];
 }
 
 /** Reads a body to the end, counting bytes and newlines (rows), keeping none of it. */
@@ -101,7 +103,19 @@ export async function measureExport(options: {
     await viaHttp('ndjson');
     await viaHttp('csv');
   }
-  return { rows: options.rows, runs };
+  const stats: ExportResult['stats'] = [];
+  for (const path of ['/stats', '/stats?group_by=day', '/stats?group_by=model']) {
+    const ms: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const started = performance.now();
+      const response = await fetch(`${options.baseUrl}${path}`);
+      if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+      await response.json();
+      ms.push(Math.round(performance.now() - started));
+    }
+    stats.push({ path, ms });
+  }
+  return { rows: options.rows, runs, stats };
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;

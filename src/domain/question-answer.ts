@@ -71,6 +71,23 @@ export interface Page<T> {
   nextAfterId: number | undefined;
 }
 
+/** Totals over stored questions (GET /stats). */
+export interface Stats {
+  asks: number;
+  answered: number;
+  failed: number;
+  pending: number;
+  failedByCode: Record<string, number>;
+  promptTokens: number;
+  completionTokens: number;
+  /** Null when no question in the set has a known cost. */
+  costUsd: number | null;
+  /** Over the questions that have a latency (answered ones); nulls when there are none. */
+  latencyMs: { p50: number | null; p95: number | null; p99: number | null };
+}
+
+export type StatsGroupBy = 'model' | 'day' | 'key';
+
 /** Narrows a listing; every field is optional and they combine with AND. */
 export interface ListFilter {
   /** Words to find in the question or answer, in web search syntax ("phrase", or, -word). */

@@ -23,6 +23,7 @@ import { exportRoutes } from './routes/export-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
+import { statsRoutes } from './routes/stats-routes.js';
 import { askCreatedEvent, askDeltaEvent, errorBody, questionAnswer } from './schemas.js';
 import { registerSecurity } from './security.js';
 import { BUILT_UI_DIR, webUi } from './web-ui.js';
@@ -141,6 +142,7 @@ export async function buildApp({
   await app.register(healthRoutes, { database, corsEnabled, logLevel: config.logLevel });
   await app.register(qaRoutes, { qa, limitAsks, corsEnabled });
   await app.register(exportRoutes, { qa, corsEnabled });
+  await app.register(statsRoutes, { qa, corsEnabled });
   await app.register(metricsRoutes, { metrics, corsEnabled });
   if (config.uiEnabled) await app.register(webUi, { dir: BUILT_UI_DIR, corsEnabled });
   return app;

@@ -9,6 +9,8 @@ import type {
   ListFilter,
   Page,
   QuestionAnswer,
+  Stats,
+  StatsGroupBy,
   StoredAnswer,
   Usage,
 } from '../domain/question-answer.js';
@@ -51,6 +53,11 @@ export interface QuestionStore {
   listPage(
     options: { limit: number; afterId?: number } & ListFilter,
   ): Promise<Page<QuestionAnswer>>;
+  /** Totals, and totals per group when `groupBy` is given, over what the filter matches. */
+  stats(
+    filter: Pick<ListFilter, 'since' | 'until' | 'keyName'>,
+    groupBy?: StatsGroupBy,
+  ): Promise<{ totals: Stats; groups: ({ group: string | null } & Stats)[] }>;
   /** Deletes up to `limit` questions created before `cutoff`; returns how many it deleted. */
   deleteCreatedBefore(cutoff: Date, limit: number): Promise<number>;
 }

@@ -16,6 +16,7 @@ import {
   type ListFilter,
   type Page,
   type QuestionAnswer,
+  type StatsGroupBy,
 } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
 import type { ModelPrices } from '../pricing/model-prices.js';
@@ -131,6 +132,11 @@ export class QaService {
 
   list(options: { limit: number; afterId?: number } & ListFilter): Promise<Page<QuestionAnswer>> {
     return this.deps.repository.listPage(options);
+  }
+
+  /** Totals over stored questions, and per group (model, day or key) when asked. */
+  stats(filter: Pick<ListFilter, 'since' | 'until' | 'keyName'>, groupBy?: StatsGroupBy) {
+    return this.deps.repository.stats(filter, groupBy);
   }
 
   /**

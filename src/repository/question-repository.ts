@@ -8,6 +8,8 @@ import {
   type ListFilter,
   type Page,
   type QuestionAnswer,
+  type Stats,
+  type StatsGroupBy,
 } from '../domain/question-answer.js';
 import type { CreatePendingResult, QuestionStore } from '../qa/ports.js';
 
@@ -235,6 +237,95 @@ export class QuestionRepository implements QuestionStore {
   }
 
   /**
+   * Totals by aggregate queries over the rows the filter matches: a time range uses the
+   * created_at index, a key the (key_name, id) one; with neither it reads the whole table
+   * (measured at 1,000,000 rows in BENCHMARKS.md, scenario h).
+   */
+  stats(
+    filter: Pick<ListFilter, 'since' | 'until' | 'keyName'>,
+    groupBy?: StatsGroupBy,
+  ): Promise<{ totals: Stats; groups: ({ group: string | null } & Stats)[] }> {
+    return this.run(async () => {
+      const where = and(
+        filter.since === undefined
+          ? undefined
+          : sql`${questionAnswers.createdAt} >= ${filter.since}::timestamptz`,
+        filter.until === undefined
+          ? undefined
+          : sql`${questionAnswers.createdAt} < ${filter.until}::timestamptz`,
+        filter.keyName === undefined ? undefined : eq(questionAnswers.keyName, filter.keyName),
+      );
+      const group =
+        groupBy === 'model'
+          ? sql`${questionAnswers.model}`
+          : groupBy === 'key'
+            ? sql`${questionAnswers.keyName}`
+            : groupBy === 'day'
+              ? sql`to_char(${questionAnswers.createdAt} at time zone 'UTC', 'YYYY-MM-DD')`
+              : sql`null::text`;
+      const from = sql`from ${questionAnswers} ${where ? sql`where ${where}` : sql``}`;
+      // One pass for the groups and the total alike: the empty grouping set is the total.
+      const sets = sql`group by grouping sets ((1), ())`;
+      const sums = await this.rows<StatsRow>(sql`
+        select ${group} as grp, grouping(${group}) = 1 as total,
+               count(*)::int as asks,
+               (count(*) filter (where status = 'answered'))::int as answered,
+               (count(*) filter (where status = 'failed'))::int as failed,
+               (count(*) filter (where status = 'pending'))::int as pending,
+               coalesce(sum(prompt_tokens), 0)::float8 as prompt_tokens,
+               coalesce(sum(completion_tokens), 0)::float8 as completion_tokens,
+               sum(cost_usd)::float8 as cost_usd,
+               percentile_cont(0.5) within group (order by latency_ms) as p50,
+               percentile_cont(0.95) within group (order by latency_ms) as p95,
+               percentile_cont(0.99) within group (order by latency_ms) as p99
+          ${from} ${sets}`);
+      const failures = await this.rows<{
+        grp: string | null;
+        total: boolean;
+        code: string;
+        n: number;
+      }>(sql`
+        select ${group} as grp, grouping(${group}) = 1 as total, error_code as code, count(*)::int as n
+          ${from} ${where ? sql`and` : sql`where`} status = 'failed'
+         group by grouping sets ((1, 3), (3))`);
+      const byCode = (row: StatsRow) =>
+        Object.fromEntries(
+          failures
+            .filter((f) => f.total === row.total && (row.total || f.grp === row.grp))
+            .map((f) => [f.code, f.n]),
+        );
+      const toStats = (row: StatsRow | undefined): Stats =>
+        row
+          ? {
+              asks: row.asks,
+              answered: row.answered,
+              failed: row.failed,
+              pending: row.pending,
+              failedByCode: byCode(row),
+              promptTokens: Number(row.prompt_tokens),
+              completionTokens: Number(row.completion_tokens),
+              costUsd: row.cost_usd === null ? null : Math.round(Number(row.cost_usd) * 1e6) / 1e6,
+              latencyMs: { p50: latency(row.p50), p95: latency(row.p95), p99: latency(row.p99) },
+            }
+          : emptyStats();
+      const groups =
+        groupBy === undefined
+          ? []
+          : sums
+              .filter((row) => !row.total)
+              .map((row) => ({ group: row.grp, ...toStats(row) }))
+              .sort((a, b) => String(a.group).localeCompare(String(b.group)));
+      return { totals: toStats(sums.find((row) => row.total)), groups };
+    });
+  }
+
+  /** A raw statement's rows, the same way from either driver. */
+  private async rows<T>(query: ReturnType<typeof sql>): Promise<T[]> {
+    const result: unknown = await this.db.execute(query);
+    return (result as { rows: T[] }).rows;
+  }
+
+  /**
    * One batch of retention: the oldest rows first, found by the created_at index. Rows another
    * instance is deleting right now are skipped, not waited for, so every replica can run this
    * at once; each batch is its own short transaction, with short locks.
@@ -363,6 +454,38 @@ function ownedOpenRow(id: number | Placeholder, attempt: number | Placeholder) {
       and(eq(questionAnswers.status, 'failed'), eq(questionAnswers.errorCode, INTERRUPTED)),
     ),
   );
+}
+
+interface StatsRow {
+  grp: string | null;
+  total: boolean;
+  asks: number;
+  answered: number;
+  failed: number;
+  pending: number;
+  prompt_tokens: number | string;
+  completion_tokens: number | string;
+  cost_usd: number | string | null;
+  p50: number | string | null;
+  p95: number | string | null;
+  p99: number | string | null;
+}
+
+const latency = (value: number | string | null) =>
+  value === null ? null : Math.round(Number(value));
+
+function emptyStats(): Stats {
+  return {
+    asks: 0,
+    answered: 0,
+    failed: 0,
+    pending: 0,
+    failedByCode: {},
+    promptTokens: 0,
+    completionTokens: 0,
+    costUsd: null,
+    latencyMs: { p50: null, p95: null, p99: null },
+  };
 }
 
 function toQuestionAnswer(row: Row): QuestionAnswer {

@@ -1,0 +1,125 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
+import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { expectError, expectOk } from './helpers/http.js';
+
+interface StatsJson {
+  asks: number;
+  answered: number;
+  failed: number;
+  pending: number;
+  failed_by_code: Record<string, number>;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number | null;
+  latency_ms: { p50: number | null; p95: number | null; p99: number | null };
+}
+interface StatsBody {
+  totals: StatsJson;
+  groups: ({ group: string | null } & StatsJson)[];
+}
+
+describe.each([
+  { driver: 'PostgreSQL', embedded: false },
+  { driver: 'the embedded database', embedded: true },
+])('GET /stats on $driver', { timeout: 120_000 }, ({ embedded }) => {
+  let db: TestDatabase | undefined;
+  let askbase: RunningAskbase;
+  // A period of its own, long ago, so that no other row counts.
+  const period = 'since=2001-02-01T00:00:00Z&until=2001-02-03T00:00:00Z';
+
+  beforeAll(async () => {
+    db = embedded ? undefined : await createTestDatabase();
+    askbase = await startAskbase({ DATABASE_URL: db?.url });
+    const answered = (
+      model: string,
+      key: string | null,
+      day: string,
+      latency: number,
+      cost: number | null,
+    ) =>
+      sql`insert into question_answers (question, answer, status, model, prompt_tokens,
+            completion_tokens, total_tokens, latency_ms, cost_usd, key_name, created_at, answered_at)
+          values ('q', 'a', 'answered', ${model}, 10, 5, 15, ${latency}, ${cost}, ${key},
+                  ${day}::timestamptz, ${day}::timestamptz)`;
+    const failed = (code: string, key: string | null, day: string) =>
+      sql`insert into question_answers (question, status, error_code, error_message, key_name, created_at)
+          values ('q', 'failed', ${code}, 'm', ${key}, ${day}::timestamptz)`;
+    const day1 = '2001-02-01T10:00:00Z';
+    const day2 = '2001-02-02T10:00:00Z';
+    for (const statement of [
+      answered('gpt-5-mini', 'alice', day1, 100, 0.001),
+      answered('gpt-5-mini', 'alice', day1, 200, 0.002),
+      answered('gpt-5-mini', 'bob', day2, 300, 0.003),
+      answered('local-llama', 'bob', day2, 1000, null),
+      failed('llm_timeout', 'alice', day1),
+      failed('llm_timeout', 'bob', day2),
+      failed('llm_unavailable', 'bob', day2),
+      // Outside the period: never counted.
+      answered('gpt-5-mini', 'alice', '2001-02-03T00:00:00Z', 5000, 1),
+    ]) {
+      await askbase.database.db.execute(statement);
+    }
+  });
+  afterAll(async () => {
+    await askbase?.stop();
+    await db?.drop();
+  });
+
+  const stats = async (query: string) =>
+    expectOk<StatsBody>(await fetch(`${askbase.url}/stats?${period}&${query}`));
+
+  it('when a period is asked for, then the totals count asks, outcomes, failures by code, tokens, cost and latency percentiles', async () => {
+    const { totals, groups } = await stats('');
+
+    expect(groups).toEqual([]);
+    expect(totals).toEqual({
+      asks: 7,
+      answered: 4,
+      failed: 3,
+      pending: 0,
+      failed_by_code: { llm_timeout: 2, llm_unavailable: 1 },
+      prompt_tokens: 40,
+      completion_tokens: 20,
+      cost_usd: 0.006,
+      // percentile_cont over 100, 200, 300, 1000
+      latency_ms: { p50: 250, p95: 895, p99: 979 },
+    });
+  });
+
+  it('when grouped by model, day or key, then each group has its own figures, in order', async () => {
+    const byModel = await stats('group_by=model');
+    const byDay = await stats('group_by=day');
+    const byKey = await stats('group_by=key');
+
+    expect(byModel.groups.map((g) => [g.group, g.asks, g.answered, g.cost_usd])).toEqual([
+      ['gpt-5-mini', 3, 3, 0.006],
+      ['local-llama', 1, 1, null],
+      ['null', 3, 0, null].map((v) => (v === 'null' ? null : v)),
+    ]);
+    expect(byDay.groups.map((g) => [g.group, g.asks, g.failed_by_code])).toEqual([
+      ['2001-02-01', 3, { llm_timeout: 1 }],
+      ['2001-02-02', 4, { llm_timeout: 1, llm_unavailable: 1 }],
+    ]);
+    expect(byKey.groups.map((g) => [g.group, g.asks, g.latency_ms.p50])).toEqual([
+      ['alice', 3, 150],
+      ['bob', 4, 650],
+    ]);
+    expect(byKey.totals.asks).toBe(7);
+  });
+
+  it('when a key is given, then only its questions count', async () => {
+    const { totals } = await stats('key=alice');
+    expect([totals.asks, totals.failed, totals.cost_usd]).toEqual([3, 1, 0.003]);
+  });
+
+  it('when group_by or a period is not valid, then 400 invalid_request', async () => {
+    await expectError(await fetch(`${askbase.url}/stats?group_by=week`), 400, 'invalid_request');
+    await expectError(
+      await fetch(`${askbase.url}/stats?since=2001-02-03T00:00:00Z&until=2001-02-01T00:00:00Z`),
+      400,
+      'invalid_request',
+    );
+  });
+});
