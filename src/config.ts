@@ -30,6 +30,8 @@ export interface Config {
   uiEnabled: boolean;
   /** Whether asks keep their question and answer text unless they say `"store": false`. */
   storeText: boolean;
+  /** How long an answer may answer an identical ask again; 0 turns the cache off. */
+  cacheTtlSeconds: number;
   /** MODEL_PRICES: per model, USD per 1,000,000 tokens, over the built-in prices. */
   modelPrices: Record<string, PriceOverride>;
   /** Questions created longer ago than this are deleted; undefined keeps them forever. */
@@ -104,6 +106,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     uiEnabled: read.boolean('UI_ENABLED', true),
     storeText: read.boolean('STORE_TEXT', true),
     modelPrices: modelPrices(read.optional('MODEL_PRICES')),
+    cacheTtlSeconds: read.integer('CACHE_TTL_SECONDS', 0, { min: 0, max: 31_536_000 }),
     retentionDays:
       read.optional('RETENTION_DAYS') === undefined
         ? undefined

@@ -77,6 +77,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     maxQuestionLength: config.maxQuestionLength,
     storeText: config.storeText,
     prices: new ModelPrices(config.modelPrices),
+    cache: {
+      ttlSeconds: config.cacheTtlSeconds,
+      model: config.openai.model,
+      systemPrompt: config.openai.systemPrompt,
+    },
+    cacheLookups: (result) => metrics.cacheLookup(result),
     askTimeoutMs: config.askTimeoutMs,
     storeAttempts: config.durability.storeAttempts,
     storeBackoffMs: config.durability.storeBackoffMs,

@@ -85,6 +85,7 @@ describe('POST /ask on PostgreSQL', () => {
         'key_name',
         'text_stored',
         'cost_usd',
+        'cached_from',
       ].sort(),
     );
     expect(Number.isSafeInteger(body.id) && body.id > 0).toBe(true);

@@ -67,6 +67,13 @@ export const questionAnswers = pgTable(
      * null, the rest (status, model, usage, latency, key, times) is kept.
      */
     textStored: boolean('text_stored').notNull().default(true),
+    /**
+     * What makes two asks the same for the answer cache: a digest of the question (trimmed,
+     * Unicode NFC), the model and the system prompt. Never the text itself.
+     */
+    cacheKey: text('cache_key'),
+    /** The answered question this row's answer was copied from (CACHE_TTL_SECONDS). */
+    cachedFrom: bigint('cached_from', { mode: 'number' }),
     /** The name of the API key that asked (API_KEYS `name:key`), never the key; null without keys. */
     keyName: text('key_name'),
     // Full-text search over the question and its answer, kept up to date by PostgreSQL itself.
@@ -86,6 +93,10 @@ export const questionAnswers = pgTable(
     // GET /qas?since=…&until=… on a window far back in history reads just that window,
     // where the primary key would first skip every newer row.
     index('question_answers_created_at_idx').on(t.createdAt),
+    // The answer cache looks up the newest answered row of a key.
+    index('question_answers_cache_key_id_idx')
+      .on(t.cacheKey, t.id)
+      .where(sql`${t.status} = 'answered'`),
     // GET /qas?key=… walks one key's questions newest first.
     index('question_answers_key_name_id_idx').on(t.keyName, t.id),
     check(

@@ -42,6 +42,8 @@ export interface QuestionAnswer {
   costUsd: number | null;
   /** The name of the API key that asked it; null when askbase runs without keys. */
   keyName: string | null;
+  /** The question whose answer this one is a copy of (the answer cache); null otherwise. */
+  cachedFrom: number | null;
   /** Which attempt owns the row: 1, plus one per retry. Internal; not part of the wire shape. */
   attempt: number;
   error: { code: string; message: string } | null;

@@ -85,6 +85,7 @@ export const questionAnswer = {
     'key_name',
     'text_stored',
     'cost_usd',
+    'cached_from',
   ],
   properties: {
     id: { type: 'integer', minimum: 1 },
@@ -108,6 +109,11 @@ export const questionAnswer = {
       },
     },
     latency_ms: nullable('integer'),
+    cached_from: {
+      type: ['integer', 'null'],
+      description:
+        'The question whose answer this is a copy of (the answer cache, CACHE_TTL_SECONDS); null when the LLM answered',
+    },
     cost_usd: {
       ...nullable('number'),
       description:
@@ -149,6 +155,10 @@ export const askBody = {
       type: 'boolean',
       description:
         'true streams the answer as server-sent events, false never does; when absent, `Accept: text/event-stream` decides',
+    },
+    cache: {
+      type: 'boolean',
+      description: 'false: ask the LLM even when the answer cache holds an answer',
     },
     store: {
       type: 'boolean',

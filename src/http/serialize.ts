@@ -18,6 +18,7 @@ export function toJson(qa: QuestionAnswer): QuestionAnswerJson {
     },
     latency_ms: qa.latencyMs,
     cost_usd: qa.costUsd,
+    cached_from: qa.cachedFrom,
     error: qa.error,
     key_name: qa.keyName,
     text_stored: qa.textStored,

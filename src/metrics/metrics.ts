@@ -55,6 +55,13 @@ export class Metrics implements LlmCallRecorder {
     registers: [this.registry],
   });
 
+  private readonly cacheLookups = new Counter({
+    name: 'askbase_answer_cache_lookups_total',
+    help: 'Answer cache lookups (CACHE_TTL_SECONDS): hit, miss, or waited for an identical ask in flight',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   private readonly retentionDeleted = new Counter({
     name: 'askbase_retention_deleted_total',
     help: 'Questions deleted because they were older than RETENTION_DAYS',
@@ -74,6 +81,10 @@ export class Metrics implements LlmCallRecorder {
   /** Every metric in the Prometheus text exposition format. */
   scrape(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  cacheLookup(result: 'hit' | 'miss' | 'waited'): void {
+    this.cacheLookups.inc({ result });
   }
 
   retention(deleted: number): void {

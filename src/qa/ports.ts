@@ -33,6 +33,20 @@ export interface QuestionStore {
       idempotencyKey?: string | undefined;
       deadlineMs: number;
       keyName?: string | undefined;
+      cacheKey?: string | undefined;
+    },
+  ): Promise<CreatePendingResult>;
+  /** The newest question with this cache key answered within `maxAgeSeconds`, with its text. */
+  findCached(cacheKey: string, maxAgeSeconds: number): Promise<QuestionAnswer | undefined>;
+  /** Stores a new question answered from `source`: no LLM call, no cost. */
+  createCached(
+    question: string | null,
+    source: QuestionAnswer,
+    options: {
+      idempotencyKey?: string | undefined;
+      keyName?: string | undefined;
+      cacheKey: string;
+      latencyMs: number;
     },
   ): Promise<CreatePendingResult>;
   markAnswered(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AskInterruptedError,
   IdempotencyKeyReusedError,
@@ -45,6 +46,10 @@ export interface QaServiceDeps {
   storeText: boolean;
   /** What each answer cost (built-in prices and MODEL_PRICES). */
   prices: ModelPrices;
+  /** The answer cache: how long an answer may be reused (0: off), and what else makes asks alike. */
+  cache: { ttlSeconds: number; model: string; systemPrompt: string | undefined };
+  /** Counts cache lookups: hit, miss, or waited (for an identical ask in flight). */
+  cacheLookups: (result: 'hit' | 'miss' | 'waited') => void;
   /**
    * The most one attempt at an answer may take, retries, Retry-After waits and streaming
    * included; it is stored with the row as the attempt's deadline.
@@ -64,11 +69,15 @@ export interface AskRequest {
   keyName?: string | undefined;
   /** False: answer, but keep no text of the question or the answer (default: STORE_TEXT). */
   store?: boolean | undefined;
+  /** False: ask the LLM even when the answer cache holds an answer. */
+  cache?: boolean | undefined;
 }
 
 /** The ask lifecycle, and reading back what it stored. */
 export class QaService {
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Cache keys being asked of the LLM right now, settled when that ask ends either way. */
+  private readonly asking = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
   private readonly outcomes: OutcomeRecorder;
 
@@ -89,21 +98,91 @@ export class QaService {
    * `progress`, the answer is streamed from the LLM and each step reported as it happens;
    * nothing is reported before the question is stored.
    */
-  async ask(
-    { question: raw, idempotencyKey, keyName, store }: AskRequest,
+  async ask(request: AskRequest, progress?: AskProgress): Promise<QuestionAnswer> {
+    const question = this.validQuestion(request.question);
+    const answerer = this.requireAnswerer();
+    const cacheKey = this.cacheKeyOf(question);
+    if (this.deps.cache.ttlSeconds === 0 || request.cache === false) {
+      return this.askLlm(question, cacheKey, request, answerer, progress);
+    }
+    // One LLM call for identical asks at once: the first asks, the others wait for it and
+    // then find its answer in the cache.
+    const inFlight = this.asking.get(cacheKey);
+    let done: (() => void) | undefined;
+    if (inFlight) {
+      this.deps.cacheLookups('waited');
+      await inFlight;
+    } else {
+      this.asking.set(cacheKey, new Promise<void>((resolve) => (done = resolve)));
+    }
+    try {
+      const started = performance.now();
+      const source = await this.deps.repository.findCached(cacheKey, this.deps.cache.ttlSeconds);
+      if (source) {
+        this.deps.cacheLookups('hit');
+        return this.answerFromCache(question, source, cacheKey, request, started, progress);
+      }
+      this.deps.cacheLookups('miss');
+      return await this.askLlm(question, cacheKey, request, answerer, progress);
+    } finally {
+      if (done) {
+        this.asking.delete(cacheKey);
+        done();
+      }
+    }
+  }
+
+  private async askLlm(
+    question: string,
+    cacheKey: string,
+    { idempotencyKey, keyName, store }: AskRequest,
+    answerer: Answerer,
     progress?: AskProgress,
   ): Promise<QuestionAnswer> {
-    const question = this.validQuestion(raw);
-    const answerer = this.requireAnswerer();
     const keepText = store ?? this.deps.storeText;
     const created = await this.deps.repository.createPending(keepText ? question : null, {
       idempotencyKey,
       keyName,
+      cacheKey,
       deadlineMs: this.deps.askTimeoutMs,
     });
     if (!created.created) return replayIdempotent(created.questionAnswer, question);
     progress?.created(created.questionAnswer);
     return this.track(this.answerAndRecord(created.questionAnswer, question, answerer, progress));
+  }
+
+  /** A new question answered with a copy of `source`'s answer: no LLM call, cost 0. */
+  private async answerFromCache(
+    question: string,
+    source: QuestionAnswer,
+    cacheKey: string,
+    { idempotencyKey, keyName, store }: AskRequest,
+    started: number,
+    progress?: AskProgress,
+  ): Promise<QuestionAnswer> {
+    const keepText = store ?? this.deps.storeText;
+    const created = await this.deps.repository.createCached(keepText ? question : null, source, {
+      idempotencyKey,
+      keyName,
+      cacheKey,
+      latencyMs: Math.round(performance.now() - started),
+    });
+    if (!created.created) return replayIdempotent(created.questionAnswer, question);
+    const answer = source.answer ?? '';
+    progress?.created(created.questionAnswer);
+    progress?.delta(answer);
+    return { ...created.questionAnswer, question, answer };
+  }
+
+  /**
+   * What makes asks alike for the cache: the question as a person means it (trimmed, Unicode
+   * NFC), the model and the system prompt. A digest, so the text is not kept twice.
+   */
+  private cacheKeyOf(question: string): string {
+    const { model, systemPrompt } = this.deps.cache;
+    return createHash('sha256')
+      .update(JSON.stringify([question.normalize('NFC'), model, systemPrompt ?? null]))
+      .digest('base64url');
   }
 
   /** Asks a failed question again, under the same id. */

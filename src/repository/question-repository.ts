@@ -1,4 +1,4 @@
-import { type Placeholder, and, desc, eq, getTableColumns, lt, or, sql } from 'drizzle-orm';
+import { type Placeholder, and, desc, eq, getTableColumns, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Database, isConnectionError } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import { DatabaseUnavailableError } from '../errors.js';
@@ -45,6 +45,7 @@ export class QuestionRepository implements QuestionStore {
           question: param('question'),
           idempotencyKey: param('idempotencyKey'),
           keyName: param('keyName'),
+          cacheKey: param('cacheKey'),
           textStored: param('textStored'),
           deadlineAt: sql`now() + ${sql.placeholder('deadlineMs')} * interval '1 millisecond'`,
         })
@@ -99,7 +100,13 @@ export class QuestionRepository implements QuestionStore {
       idempotencyKey,
       deadlineMs,
       keyName,
-    }: { idempotencyKey?: string | undefined; deadlineMs: number; keyName?: string | undefined },
+      cacheKey,
+    }: {
+      idempotencyKey?: string | undefined;
+      deadlineMs: number;
+      keyName?: string | undefined;
+      cacheKey?: string | undefined;
+    },
   ): Promise<CreatePendingResult> {
     return this.run(async () => {
       const key = idempotencyKey ?? null;
@@ -107,15 +114,76 @@ export class QuestionRepository implements QuestionStore {
         question,
         idempotencyKey: key,
         keyName: keyName ?? null,
+        cacheKey: cacheKey ?? null,
         textStored: question !== null,
         deadlineMs,
       });
       if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
-      const [existing] = await this.statements.selectByIdempotencyKey.execute({
-        idempotencyKey: key,
-      });
-      if (!existing) throw new Error('idempotency key conflict but no row found');
-      return { created: false, questionAnswer: toQuestionAnswer(existing) };
+      return { created: false, questionAnswer: await this.byIdempotencyKey(key) };
+    });
+  }
+
+  private async byIdempotencyKey(key: string | null): Promise<QuestionAnswer> {
+    const [existing] = await this.statements.selectByIdempotencyKey.execute({
+      idempotencyKey: key,
+    });
+    if (!existing) throw new Error('idempotency key conflict but no row found');
+    return toQuestionAnswer(existing);
+  }
+
+  findCached(cacheKey: string, maxAgeSeconds: number): Promise<QuestionAnswer | undefined> {
+    return this.run(async () => {
+      const [row] = await this.db
+        .select(columns)
+        .from(questionAnswers)
+        .where(
+          and(
+            eq(questionAnswers.cacheKey, cacheKey),
+            eq(questionAnswers.status, 'answered'),
+            eq(questionAnswers.textStored, true),
+            // An answer the LLM gave, not a copy: its age is what the TTL bounds.
+            isNull(questionAnswers.cachedFrom),
+            sql`${questionAnswers.answeredAt} > now() - ${maxAgeSeconds} * interval '1 second'`,
+          ),
+        )
+        .orderBy(desc(questionAnswers.id))
+        .limit(1);
+      return row && toQuestionAnswer(row);
+    });
+  }
+
+  createCached(
+    question: string | null,
+    source: QuestionAnswer,
+    options: {
+      idempotencyKey?: string | undefined;
+      keyName?: string | undefined;
+      cacheKey: string;
+      latencyMs: number;
+    },
+  ): Promise<CreatePendingResult> {
+    return this.run(async () => {
+      const key = options.idempotencyKey ?? null;
+      const [row] = await this.db
+        .insert(questionAnswers)
+        .values({
+          question,
+          answer: question === null ? null : source.answer,
+          status: 'answered',
+          model: source.model,
+          latencyMs: options.latencyMs,
+          costUsd: 0,
+          answeredAt: sql`now()`,
+          idempotencyKey: key,
+          keyName: options.keyName ?? null,
+          cacheKey: options.cacheKey,
+          cachedFrom: source.id,
+          textStored: question !== null,
+        })
+        .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
+        .returning(columns);
+      if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
+      return { created: false, questionAnswer: await this.byIdempotencyKey(key) };
     });
   }
 
@@ -509,6 +577,7 @@ function toQuestionAnswer(row: Row): QuestionAnswer {
     latencyMs: row.latencyMs,
     costUsd: row.costUsd,
     keyName: row.keyName,
+    cachedFrom: row.cachedFrom,
     attempt: row.attempt,
     error: row.errorCode !== null ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
   };

@@ -81,6 +81,7 @@ export const qaRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: QaRoutesOptio
         idempotencyKey: request.headers['idempotency-key'],
         keyName: request.keyName,
         store: request.body.store,
+        cache: request.body.cache,
       };
       if (wantsEventStream(request.body.stream, request.headers.accept)) {
         return streamAnswer(qa, ask, request, reply);
