@@ -314,15 +314,7 @@ export class QuestionRepository implements QuestionStore {
     groupBy?: StatsGroupBy,
   ): Promise<{ totals: Stats; groups: ({ group: string | null } & Stats)[] }> {
     return this.run(async () => {
-      const where = and(
-        filter.since === undefined
-          ? undefined
-          : sql`${questionAnswers.createdAt} >= ${filter.since}::timestamptz`,
-        filter.until === undefined
-          ? undefined
-          : sql`${questionAnswers.createdAt} < ${filter.until}::timestamptz`,
-        filter.keyName === undefined ? undefined : eq(questionAnswers.keyName, filter.keyName),
-      );
+      const where = matching(filter);
       const group =
         groupBy === 'model'
           ? sql`${questionAnswers.model}`
@@ -440,7 +432,7 @@ export class QuestionRepository implements QuestionStore {
     options: { limit: number; afterId?: number } & ListFilter,
     plan: 'by-id' | 'newest-window' | 'by-match',
   ) {
-    const { limit, afterId, search, status, since, until, keyName } = options;
+    const { limit, afterId } = options;
     const after = afterId === undefined ? undefined : lt(questionAnswers.id, afterId);
     return (
       this.db
@@ -458,18 +450,7 @@ export class QuestionRepository implements QuestionStore {
             plan === 'newest-window'
               ? sql`${questionAnswers.id} >= (select min(id) from (select id from ${questionAnswers} ${after ? sql`where ${after}` : sql``} order by id desc limit ${SEARCH_WINDOW_ROWS}) as newest)`
               : undefined,
-            status === undefined ? undefined : eq(questionAnswers.status, status),
-            keyName === undefined ? undefined : eq(questionAnswers.keyName, keyName),
-            // Compared as PostgreSQL timestamps, to the microsecond, not as JavaScript Dates.
-            since === undefined
-              ? undefined
-              : sql`${questionAnswers.createdAt} >= ${since}::timestamptz`,
-            until === undefined
-              ? undefined
-              : sql`${questionAnswers.createdAt} < ${until}::timestamptz`,
-            search === undefined
-              ? undefined
-              : sql`${searchVector} @@ websearch_to_tsquery('english', ${search})`,
+            matching(options),
           ),
         )
         // "+ 0" hides the key's order from the planner, so it finds the matches by the index.
@@ -521,6 +502,20 @@ function ownedOpenRow(id: number | Placeholder, attempt: number | Placeholder) {
       eq(questionAnswers.status, 'pending'),
       and(eq(questionAnswers.status, 'failed'), eq(questionAnswers.errorCode, INTERRUPTED)),
     ),
+  );
+}
+
+/** The rows a filter matches (listings, exports and stats alike); undefined: every row. */
+function matching({ search, status, since, until, keyName }: ListFilter) {
+  return and(
+    status === undefined ? undefined : eq(questionAnswers.status, status),
+    keyName === undefined ? undefined : eq(questionAnswers.keyName, keyName),
+    // Compared as PostgreSQL timestamps, to the microsecond, not as JavaScript Dates.
+    since === undefined ? undefined : sql`${questionAnswers.createdAt} >= ${since}::timestamptz`,
+    until === undefined ? undefined : sql`${questionAnswers.createdAt} < ${until}::timestamptz`,
+    search === undefined
+      ? undefined
+      : sql`${searchVector} @@ websearch_to_tsquery('english', ${search})`,
   );
 }
 
