@@ -77,10 +77,13 @@ export async function listPage(pathOrFilters: string | Filters, signal?: AbortSi
 export const PAGE_SIZE = 30;
 
 function listQuery(filters: Filters): string {
-  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-  for (const [name, value] of Object.entries(filters) as [string, string | undefined][]) {
-    if (value) query.set(name, value);
-  }
+  return queryOf({ limit: String(PAGE_SIZE), ...filters });
+}
+
+/** A query string of the parameters that have a value. */
+function queryOf(params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value) query.set(name, value);
   return query.toString();
 }
 
@@ -97,11 +100,7 @@ export async function exportFile(
   format: 'csv' | 'ndjson',
   filters: Filters,
 ): Promise<{ blob: Blob; name: string }> {
-  const query = new URLSearchParams({ format });
-  for (const [name, value] of Object.entries(filters) as [string, string | undefined][]) {
-    if (value) query.set(name, value);
-  }
-  const response = await call(`/qas/export?${query.toString()}`);
+  const response = await call(`/qas/export?${queryOf({ format, ...filters })}`);
   const disposition = response.headers.get('content-disposition') ?? '';
   const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `askbase-export.${format}`;
   return { blob: await response.blob(), name };

@@ -358,9 +358,7 @@ async function ask(question: string): Promise<void> {
     );
     streamed.classList.remove('answer-streaming');
     streamed.replaceChildren(renderMarkdown(qa.answer ?? ''));
-    stored.textContent =
-      `Stored as #${qa.id} · ${qa.model ?? 'unknown model'} · ` +
-      `${formatTokens(qa.usage)} tokens · ${formatLatency(qa.latency_ms)} · ${formatCost(qa.cost_usd)}`;
+    stored.textContent = storedLine(qa);
     questionField.value = '';
     showInHistory(qa);
   } catch (error) {
@@ -379,6 +377,14 @@ async function ask(question: string): Promise<void> {
   }
 }
 
+/** What was stored, in one line under the answer. */
+function storedLine(qa: QuestionAnswer): string {
+  return (
+    `Stored as #${qa.id} · ${qa.model ?? 'unknown model'} · ` +
+    `${formatTokens(qa.usage)} tokens · ${formatLatency(qa.latency_ms)} · ${formatCost(qa.cost_usd)}`
+  );
+}
+
 async function retryCurrent(id: number): Promise<void> {
   const stored = current.querySelector('.current-meta');
   if (stored) stored.textContent = `Asking #${id} again…`;
@@ -387,7 +393,7 @@ async function retryCurrent(id: number): Promise<void> {
     const streamed = current.querySelector('.answer');
     streamed?.replaceChildren(renderMarkdown(qa.answer ?? ''));
     if (stored) {
-      stored.textContent = `Stored as #${qa.id} · ${qa.model ?? 'unknown model'} · ${formatTokens(qa.usage)} tokens`;
+      stored.textContent = storedLine(qa);
     }
     showInHistory(qa);
   } catch (error) {
