@@ -5,15 +5,13 @@ import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { type QaJson, expectOk } from './helpers/http.js';
+import { BOTH_DATABASES } from './helpers/each-database.js';
 
 const KEYS = { alice: 'alice-secret-1', bob: 'bob-secret-2', bare: 'bare-secret-3' };
 const API_KEYS = `alice:${KEYS.alice},bob:${KEYS.bob},${KEYS.bare}`;
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-describe.each([
-  { driver: 'PostgreSQL', embedded: false },
-  { driver: 'the embedded database', embedded: true },
-])('API key names on $driver', { timeout: 120_000 }, ({ embedded }) => {
+describe.each(BOTH_DATABASES)('API key names on $driver', { timeout: 120_000 }, ({ embedded }) => {
   let fake: FakeOpenAI;
   let db: TestDatabase | undefined;
   let askbase: RunningAskbase;

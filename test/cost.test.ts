@@ -5,14 +5,12 @@ import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { ask, startAskbase } from './helpers/askbase.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { type QaJson, expectOk } from './helpers/http.js';
+import { BOTH_DATABASES } from './helpers/each-database.js';
 
 const costOf = (usage: QaJson['usage'], input: number, output: number) =>
   Math.round(usage!.prompt_tokens * input + usage!.completion_tokens * output) / 1_000_000;
 
-describe.each([
-  { driver: 'PostgreSQL', embedded: false },
-  { driver: 'the embedded database', embedded: true },
-])('cost_usd on $driver', { timeout: 120_000 }, ({ embedded }) => {
+describe.each(BOTH_DATABASES)('cost_usd on $driver', { timeout: 120_000 }, ({ embedded }) => {
   let fake: FakeOpenAI;
   let db: TestDatabase | undefined;
   beforeAll(async () => {

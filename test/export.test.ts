@@ -5,6 +5,7 @@ import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { type QaJson, expectError, expectOk } from './helpers/http.js';
 import { waitFor } from './helpers/wait-for.js';
+import { BOTH_DATABASES, unique } from './helpers/each-database.js';
 
 /** RFC 4180, read strictly: what a spreadsheet or a CSV library would see. */
 function parseCsv(text: string): string[][] {
@@ -60,180 +61,182 @@ const CSV_HEADER = [
   'answered_at',
 ];
 
-let counter = 0;
-const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}x${(counter += 1)}`;
+describe.each(BOTH_DATABASES)(
+  'GET /qas/export on $driver',
+  { timeout: 120_000 },
+  ({ embedded }) => {
+    let fake: FakeOpenAI;
+    let db: TestDatabase | undefined;
+    let askbase: RunningAskbase;
 
-describe.each([
-  { driver: 'PostgreSQL', embedded: false },
-  { driver: 'the embedded database', embedded: true },
-])('GET /qas/export on $driver', { timeout: 120_000 }, ({ embedded }) => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase | undefined;
-  let askbase: RunningAskbase;
+    beforeAll(async () => {
+      fake = await startFakeOpenAI();
+      db = embedded ? undefined : await createTestDatabase();
+      askbase = await startAskbase(
+        { DATABASE_URL: db?.url, OPENAI_BASE_URL: fake.baseUrl },
+        { captureLogs: true },
+      );
+    });
+    afterAll(async () => {
+      await askbase?.stop();
+      await db?.drop();
+      await fake?.close();
+    });
+    beforeEach(() => fake.reset());
 
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = embedded ? undefined : await createTestDatabase();
-    askbase = await startAskbase(
-      { DATABASE_URL: db?.url, OPENAI_BASE_URL: fake.baseUrl },
-      { captureLogs: true },
-    );
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
-    await fake?.close();
-  });
-  beforeEach(() => fake.reset());
+    const exportOf = (query: Record<string, string>) =>
+      fetch(`${askbase.url}/qas/export?${new URLSearchParams(query).toString()}`);
 
-  const exportOf = (query: Record<string, string>) =>
-    fetch(`${askbase.url}/qas/export?${new URLSearchParams(query).toString()}`);
-
-  /** `count` answered rows whose question holds `word`, inserted in one statement. */
-  async function insertRows(word: string, count: number) {
-    await askbase.database.db.execute(
-      sql`insert into question_answers (question, answer, status, model, answered_at)
+    /** `count` answered rows whose question holds `word`, inserted in one statement. */
+    async function insertRows(word: string, count: number) {
+      await askbase.database.db.execute(
+        sql`insert into question_answers (question, answer, status, model, answered_at)
           select ${word} || ' row ' || g, 'Filler answer ' || g, 'answered', 'test-model', now()
             from generate_series(1, ${count}::int) as g`,
-    );
-  }
-
-  it('when NDJSON is asked for, then each line is the stored question exactly as GET /qa/{id} returns it, newest first, as a download', async () => {
-    const word = unique('ndjson');
-    fake.setBehavior((request) =>
-      request.messages.at(-1)?.content.includes('fails') ? { fault: 'bad_request' } : {},
-    );
-    const ids: number[] = [];
-    for (const question of [
-      `${word} first`,
-      `${word} fails`,
-      `${word} "quoted", multi\nline ünïcode 日本語`,
-    ]) {
-      const response = await ask(askbase.url, { question });
-      ids.push(((await response.json()) as { id?: number; error?: { id: number } }).id ?? -1);
+      );
     }
-    const failed = await (await fetch(`${askbase.url}/qas?q=${word}&status=failed`)).json();
-    ids[1] = (failed as QaJson[])[0]!.id;
 
-    const response = await exportOf({ q: word });
+    it('when NDJSON is asked for, then each line is the stored question exactly as GET /qa/{id} returns it, newest first, as a download', async () => {
+      const word = unique('ndjson');
+      fake.setBehavior((request) =>
+        request.messages.at(-1)?.content.includes('fails') ? { fault: 'bad_request' } : {},
+      );
+      const ids: number[] = [];
+      for (const question of [
+        `${word} first`,
+        `${word} fails`,
+        `${word} "quoted", multi\nline ünïcode 日本語`,
+      ]) {
+        const response = await ask(askbase.url, { question });
+        ids.push(((await response.json()) as { id?: number; error?: { id: number } }).id ?? -1);
+      }
+      const failed = await (await fetch(`${askbase.url}/qas?q=${word}&status=failed`)).json();
+      ids[1] = (failed as QaJson[])[0]!.id;
 
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
-    expect(response.headers.get('content-disposition')).toMatch(
-      /^attachment; filename="askbase-[\dTZ-]+\.ndjson"$/,
-    );
-    const lines = (await response.text()).split('\n');
-    expect(lines.at(-1)).toBe('');
-    const exported = lines.slice(0, -1).map((line) => JSON.parse(line) as QaJson);
-    expect(exported.map((qa) => qa.id)).toEqual([...ids].reverse());
-    for (const qa of exported) {
-      expect(qa).toEqual(await expectOk<QaJson>(await fetch(`${askbase.url}/qa/${qa.id}`)));
-    }
-  });
+      const response = await exportOf({ q: word });
 
-  it('when CSV is asked for, then a header row and one RFC 4180 record per question, usage and error flattened, nulls empty', async () => {
-    const word = unique('csv');
-    fake.setBehavior((request) =>
-      request.messages.at(-1)?.content.includes('fails') ? { fault: 'bad_request' } : {},
-    );
-    const tricky = `${word} has "quotes", commas\r\nand lines`;
-    const answered = await expectOk<QaJson>(await ask(askbase.url, { question: tricky }));
-    await ask(askbase.url, { question: `${word} fails` });
-
-    const response = await exportOf({ q: word, format: 'csv' });
-
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present');
-    expect(response.headers.get('content-disposition')).toMatch(/\.csv"$/);
-    const [header, failedRow, answeredRow, ...rest] = parseCsv(await response.text());
-    expect(header).toEqual(CSV_HEADER);
-    expect(rest).toEqual([]);
-    const record = (row: string[] | undefined) =>
-      Object.fromEntries(CSV_HEADER.map((name, i) => [name, row?.[i]]));
-    expect(record(answeredRow)).toEqual({
-      id: String(answered.id),
-      status: 'answered',
-      question: tricky,
-      answer: answered.answer,
-      model: answered.model,
-      prompt_tokens: String(answered.usage?.prompt_tokens),
-      completion_tokens: String(answered.usage?.completion_tokens),
-      total_tokens: String(answered.usage?.total_tokens),
-      latency_ms: String(answered.latency_ms),
-      cost_usd: String(answered.cost_usd),
-      error_code: '',
-      error_message: '',
-      key_name: '',
-      cached_from: '',
-      text_stored: 'true',
-      created_at: answered.created_at,
-      answered_at: answered.answered_at,
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
+      expect(response.headers.get('content-disposition')).toMatch(
+        /^attachment; filename="askbase-[\dTZ-]+\.ndjson"$/,
+      );
+      const lines = (await response.text()).split('\n');
+      expect(lines.at(-1)).toBe('');
+      const exported = lines.slice(0, -1).map((line) => JSON.parse(line) as QaJson);
+      expect(exported.map((qa) => qa.id)).toEqual([...ids].reverse());
+      for (const qa of exported) {
+        expect(qa).toEqual(await expectOk<QaJson>(await fetch(`${askbase.url}/qa/${qa.id}`)));
+      }
     });
-    expect(record(failedRow)).toMatchObject({
-      status: 'failed',
-      answer: '',
-      prompt_tokens: '',
-      error_code: 'llm_bad_response',
-      answered_at: '',
+
+    it('when CSV is asked for, then a header row and one RFC 4180 record per question, usage and error flattened, nulls empty', async () => {
+      const word = unique('csv');
+      fake.setBehavior((request) =>
+        request.messages.at(-1)?.content.includes('fails') ? { fault: 'bad_request' } : {},
+      );
+      const tricky = `${word} has "quotes", commas\r\nand lines`;
+      const answered = await expectOk<QaJson>(await ask(askbase.url, { question: tricky }));
+      await ask(askbase.url, { question: `${word} fails` });
+
+      const response = await exportOf({ q: word, format: 'csv' });
+
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present');
+      expect(response.headers.get('content-disposition')).toMatch(/\.csv"$/);
+      const [header, failedRow, answeredRow, ...rest] = parseCsv(await response.text());
+      expect(header).toEqual(CSV_HEADER);
+      expect(rest).toEqual([]);
+      const record = (row: string[] | undefined) =>
+        Object.fromEntries(CSV_HEADER.map((name, i) => [name, row?.[i]]));
+      expect(record(answeredRow)).toEqual({
+        id: String(answered.id),
+        status: 'answered',
+        question: tricky,
+        answer: answered.answer,
+        model: answered.model,
+        prompt_tokens: String(answered.usage?.prompt_tokens),
+        completion_tokens: String(answered.usage?.completion_tokens),
+        total_tokens: String(answered.usage?.total_tokens),
+        latency_ms: String(answered.latency_ms),
+        cost_usd: String(answered.cost_usd),
+        error_code: '',
+        error_message: '',
+        key_name: '',
+        cached_from: '',
+        text_stored: 'true',
+        created_at: answered.created_at,
+        answered_at: answered.answered_at,
+      });
+      expect(record(failedRow)).toMatchObject({
+        status: 'failed',
+        answer: '',
+        prompt_tokens: '',
+        error_code: 'llm_bad_response',
+        answered_at: '',
+      });
+      expect(record(failedRow).error_message).not.toBe('');
     });
-    expect(record(failedRow).error_message).not.toBe('');
-  });
 
-  it('when the filters narrow the export, then only what GET /qas would list is exported', async () => {
-    const word = unique('filtered');
-    fake.setBehavior((request) =>
-      request.messages.at(-1)?.content.includes('fails') ? { fault: 'server_error' } : {},
-    );
-    await ask(askbase.url, { question: `${word} fine` });
-    await ask(askbase.url, { question: `${word} fails` });
+    it('when the filters narrow the export, then only what GET /qas would list is exported', async () => {
+      const word = unique('filtered');
+      fake.setBehavior((request) =>
+        request.messages.at(-1)?.content.includes('fails') ? { fault: 'server_error' } : {},
+      );
+      await ask(askbase.url, { question: `${word} fine` });
+      await ask(askbase.url, { question: `${word} fails` });
 
-    const failedOnly = (await (await exportOf({ q: word, status: 'failed' })).text()).trim();
-    const future = await (await exportOf({ q: word, since: '2999-01-01T00:00:00Z' })).text();
+      const failedOnly = (await (await exportOf({ q: word, status: 'failed' })).text()).trim();
+      const future = await (await exportOf({ q: word, since: '2999-01-01T00:00:00Z' })).text();
 
-    expect(failedOnly.split('\n').map((line) => (JSON.parse(line) as QaJson).question)).toEqual([
-      `${word} fails`,
-    ]);
-    expect(future).toBe('');
-  });
-
-  it('when more rows match than one database read holds, then every one is exported once, newest first', async () => {
-    const word = unique('many');
-    await insertRows(word, 2_500);
-
-    const lines = (await (await exportOf({ q: word })).text()).trim().split('\n');
-
-    const ids = lines.map((line) => (JSON.parse(line) as QaJson).id);
-    expect(ids).toHaveLength(2_500);
-    expect(new Set(ids).size).toBe(2_500);
-    expect(ids).toEqual([...ids].sort((a, b) => b - a));
-  });
-
-  it('when the format or a filter is not valid, then 400 invalid_request naming it, before any file starts', async () => {
-    const { error } = await expectError(await exportOf({ format: 'xml' }), 400, 'invalid_request');
-    expect(error.message).toMatch(/format/);
-    await expectError(
-      await exportOf({ since: '2026-01-02T00:00:00Z', until: '2026-01-01T00:00:00Z' }),
-      400,
-      'invalid_request',
-    );
-  });
-
-  it('when the client disconnects during an export, then askbase stops reading and says so', async () => {
-    const word = unique('abandoned');
-    await insertRows(word, 20_000);
-    const controller = new AbortController();
-    const response = await fetch(`${askbase.url}/qas/export?q=${word}`, {
-      signal: controller.signal,
+      expect(failedOnly.split('\n').map((line) => (JSON.parse(line) as QaJson).question)).toEqual([
+        `${word} fails`,
+      ]);
+      expect(future).toBe('');
     });
-    const reader = response.body!.getReader();
-    await reader.read();
 
-    controller.abort();
+    it('when more rows match than one database read holds, then every one is exported once, newest first', async () => {
+      const word = unique('many');
+      await insertRows(word, 2_500);
 
-    const ended = await waitFor(() =>
-      askbase.logs.find((line) => line.msg === 'export ended early: the client went away'),
-    );
-    expect(ended.rows).toBeGreaterThan(0);
-    expect(ended.rows).toBeLessThan(20_000);
-  });
-});
+      const lines = (await (await exportOf({ q: word })).text()).trim().split('\n');
+
+      const ids = lines.map((line) => (JSON.parse(line) as QaJson).id);
+      expect(ids).toHaveLength(2_500);
+      expect(new Set(ids).size).toBe(2_500);
+      expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    });
+
+    it('when the format or a filter is not valid, then 400 invalid_request naming it, before any file starts', async () => {
+      const { error } = await expectError(
+        await exportOf({ format: 'xml' }),
+        400,
+        'invalid_request',
+      );
+      expect(error.message).toMatch(/format/);
+      await expectError(
+        await exportOf({ since: '2026-01-02T00:00:00Z', until: '2026-01-01T00:00:00Z' }),
+        400,
+        'invalid_request',
+      );
+    });
+
+    it('when the client disconnects during an export, then askbase stops reading and says so', async () => {
+      const word = unique('abandoned');
+      await insertRows(word, 20_000);
+      const controller = new AbortController();
+      const response = await fetch(`${askbase.url}/qas/export?q=${word}`, {
+        signal: controller.signal,
+      });
+      const reader = response.body!.getReader();
+      await reader.read();
+
+      controller.abort();
+
+      const ended = await waitFor(() =>
+        askbase.logs.find((line) => line.msg === 'export ended early: the client went away'),
+      );
+      expect(ended.rows).toBeGreaterThan(0);
+      expect(ended.rows).toBeLessThan(20_000);
+    });
+  },
+);

@@ -5,14 +5,9 @@ import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { type QaJson, expectError, expectOk } from './helpers/http.js';
 import { allEvents } from './helpers/server-sent-events.js';
+import { BOTH_DATABASES, unique } from './helpers/each-database.js';
 
-let counter = 0;
-const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}x${(counter += 1)}`;
-
-describe.each([
-  { driver: 'PostgreSQL', embedded: false },
-  { driver: 'the embedded database', embedded: true },
-])('"store": false on $driver', { timeout: 120_000 }, ({ embedded }) => {
+describe.each(BOTH_DATABASES)('"store": false on $driver', { timeout: 120_000 }, ({ embedded }) => {
   let fake: FakeOpenAI;
   let db: TestDatabase | undefined;
   let askbase: RunningAskbase;

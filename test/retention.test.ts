@@ -3,13 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RETENTION_BATCH_ROWS } from '../src/qa/retention.js';
 import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { BOTH_DATABASES } from './helpers/each-database.js';
 
 const DAY_MS = 86_400_000;
 
-describe.each([
-  { driver: 'PostgreSQL', embedded: false },
-  { driver: 'the embedded database', embedded: true },
-])('RETENTION_DAYS on $driver', { timeout: 120_000 }, ({ embedded }) => {
+describe.each(BOTH_DATABASES)('RETENTION_DAYS on $driver', { timeout: 120_000 }, ({ embedded }) => {
   let db: TestDatabase | undefined;
   let askbase: RunningAskbase;
 

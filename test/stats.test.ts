@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { expectError, expectOk } from './helpers/http.js';
+import { BOTH_DATABASES } from './helpers/each-database.js';
 
 interface StatsJson {
   asks: number;
@@ -20,10 +21,7 @@ interface StatsBody {
   groups: ({ group: string | null } & StatsJson)[];
 }
 
-describe.each([
-  { driver: 'PostgreSQL', embedded: false },
-  { driver: 'the embedded database', embedded: true },
-])('GET /stats on $driver', { timeout: 120_000 }, ({ embedded }) => {
+describe.each(BOTH_DATABASES)('GET /stats on $driver', { timeout: 120_000 }, ({ embedded }) => {
   let db: TestDatabase | undefined;
   let askbase: RunningAskbase;
   // A period of its own, long ago, so that no other row counts.

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ask } from '../helpers/askbase.js';
 import { launchChromium } from '../helpers/browser.js';
 import { useAskbaseSuite } from '../helpers/suite.js';
+import { unique } from '../helpers/each-database.js';
 
 const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
 const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -14,8 +15,6 @@ const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.
 const eventually = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000 });
 
 /** A word no other test's data contains, so each test finds only what it made. */
-let counter = 0;
-const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${(counter += 1)}`;
 
 describe('the web page in a real browser', () => {
   const suite = useAskbaseSuite();
