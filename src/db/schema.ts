@@ -93,10 +93,11 @@ export const questionAnswers = pgTable(
     // GET /qas?since=…&until=… on a window far back in history reads just that window,
     // where the primary key would first skip every newer row.
     index('question_answers_created_at_idx').on(t.createdAt),
-    // The answer cache looks up the newest answered row of a key.
+    // The answer cache looks up the newest answered row of a key; rows asked while the cache
+    // was off have none and take no room in it.
     index('question_answers_cache_key_id_idx')
       .on(t.cacheKey, t.id)
-      .where(sql`${t.status} = 'answered'`),
+      .where(sql`${t.status} = 'answered' and ${t.cacheKey} is not null`),
     // GET /qas?key=… walks one key's questions newest first.
     index('question_answers_key_name_id_idx').on(t.keyName, t.id),
     check(

@@ -101,8 +101,12 @@ export class QaService {
   async ask(request: AskRequest, progress?: AskProgress): Promise<QuestionAnswer> {
     const question = this.validQuestion(request.question);
     const answerer = this.requireAnswerer();
+    // With the cache off, asks neither look up nor leave a key: no digest, no index entry.
+    if (this.deps.cache.ttlSeconds === 0) {
+      return this.askLlm(question, undefined, request, answerer, progress);
+    }
     const cacheKey = this.cacheKeyOf(question);
-    if (this.deps.cache.ttlSeconds === 0 || request.cache === false) {
+    if (request.cache === false) {
       return this.askLlm(question, cacheKey, request, answerer, progress);
     }
     // One LLM call for identical asks at once: the first asks, the others wait for it and
@@ -134,7 +138,7 @@ export class QaService {
 
   private async askLlm(
     question: string,
-    cacheKey: string,
+    cacheKey: string | undefined,
     { idempotencyKey, keyName, store }: AskRequest,
     answerer: Answerer,
     progress?: AskProgress,
