@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
@@ -58,6 +59,31 @@ describe.each(BOTH_DATABASES)(
       expect(first.cached_from).toBeNull();
       const stored = await expectOk<QaJson>(await fetch(`${askbase.url}/qa/${again.id}`));
       expect(stored).toMatchObject({ answer: first.answer, cached_from: first.id });
+    });
+
+    it('when the earlier answer is older than CACHE_TTL_SECONDS, then the LLM is asked again; a second younger, it is not', async () => {
+      const stale = unique('Stale?');
+      const fresh = unique('Fresh?');
+      const staleFirst = await askFor({ question: stale });
+      const freshFirst = await askFor({ question: fresh });
+      // Aged in the database, whose clock the TTL is measured by: no waiting.
+      const age = (id: number, seconds: number) =>
+        askbase.database.db.execute(
+          sql`update question_answers set answered_at = now() - ${seconds} * interval '1 second' where id = ${id}`,
+        );
+      await age(staleFirst.id, 3601);
+      await age(freshFirst.id, 3599);
+
+      const staleAgain = await askFor({ question: stale });
+      const freshAgain = await askFor({ question: fresh });
+
+      expect(staleAgain.cached_from).toBeNull();
+      expect(freshAgain.cached_from).toBe(freshFirst.id);
+      expect(fake.requests.map((request) => request.messages.at(-1)?.content)).toEqual([
+        stale,
+        fresh,
+        stale,
+      ]);
     });
 
     it('when an ask says "cache": false, or its text was not stored, then the LLM is asked', async () => {
