@@ -18,7 +18,7 @@
  *   BENCH_CHART_CONNECTIONS=100
  *   BENCH_LIST_ROWS=10000,1000000    table sizes for GET /qas
  *   BENCH_LIST_CONNECTIONS=100
- *   BENCH_ONLY=a,b,c,d,e,f,g,h,chart run a subset (writes bench/results/partial.tmp only)
+ *   BENCH_ONLY=a,b,c,d,e,f,g,h,i,chart run a subset (writes bench/results/partial.tmp only)
  *   BENCH_CPU_PROF=1         run the servers under --cpu-prof (profiles in bench/results/profiles/)
  *   BENCH_NODE_ARGS=…        extra node flags for both servers (e.g. --max-semi-space-size=4)
  *   BENCH_KEEP_LOGS=1        keep the processes' logs (their path is printed at the end)
@@ -35,6 +35,7 @@ import { encodeCursor } from '../src/http/serialize.js';
 import { type FirstRun, measureFirstRun } from './lib/first-run.js';
 import { type ExportResult, measureExport } from './lib/export.js';
 import { type WebPageResult, measureWebPage } from './lib/web-page.js';
+import { type SearchResult, insertMixedRows, kanjiNumber, measureSearch } from './lib/search.js';
 import { type LoadSpec, type Round, runRound, summarize } from './lib/load.js';
 import { type BenchPostgres, startPostgres } from './lib/postgres.js';
 import {
@@ -136,7 +137,7 @@ async function main(): Promise<Results> {
   postgres = pg;
 
   // One database per server, so each has its own table and neither sees the other's rows.
-  for (const name of ['askbase_bench', 'baseline_bench', 'askbase_list']) {
+  for (const name of ['askbase_bench', 'baseline_bench', 'askbase_list', 'askbase_search']) {
     await pg.createDatabase(name);
     migrate(pg.url(name));
   }
@@ -252,6 +253,9 @@ async function main(): Promise<Results> {
   let exported: ExportResult | undefined;
   if (wanted('h')) exported = await exportScenario(pg);
 
+  let searched: SearchResult | undefined;
+  if (wanted('i')) searched = await searchScenario(pg);
+
   const results: Results = {
     startedAt,
     totalSeconds: Math.round((performance.now() - started) / 1000),
@@ -281,6 +285,7 @@ async function main(): Promise<Results> {
     ...(firstRun && { firstRun }),
     ...(webPage && { webPage }),
     ...(exported && { exported }),
+    ...(searched && { searched }),
     targets: [],
   };
   results.targets = judgeTargets(results);
@@ -392,6 +397,57 @@ async function exportScenario(pg: BenchPostgres): Promise<ExportResult> {
         rounds: 2,
       }),
     { name: 'askbase_list' },
+  );
+}
+
+/**
+ * (i) Search in two scripts over a million rows: the background job indexing the Japanese
+ * rows (seeded without terms, as an older version left them), then searches one at a time.
+ */
+async function searchScenario(pg: BenchPostgres): Promise<SearchResult> {
+  const database = 'askbase_search';
+  const rows = PAGE_ROWS;
+  const otherScriptRows = rows / 10;
+  await insertMixedRows(pg, database, rows);
+  await pg.query(database, 'vacuum analyze question_answers');
+  log(`search over ${rows.toLocaleString('en-US')} rows, ${otherScriptRows} of them in Japanese`);
+  return withServers(
+    ['askbase'],
+    0,
+    async ([server]) => {
+      const started = performance.now();
+      for (;;) {
+        const [left] = await pg.query<{ n: number }>(
+          database,
+          'select count(*)::int as n from question_answers where search_terms is null',
+        );
+        if (left?.n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const backfill = {
+        rows: otherScriptRows,
+        seconds: Math.round((performance.now() - started) / 100) / 10,
+      };
+      log(`the background job indexed ${otherScriptRows} rows in ${backfill.seconds} s`);
+      await pg.query(database, 'vacuum analyze question_answers');
+      const one = (found: number) => found === 1;
+      const some = (found: number) => found > 0;
+      const queries = await measureSearch({
+        baseUrl: server?.baseUrl ?? '',
+        repeats: 10,
+        queries: [
+          { what: 'Japanese, a word in one row', q: kanjiNumber(123_450), expect: one },
+          { what: 'Japanese, a word in every Japanese row', q: '天気', expect: some },
+          { what: 'Japanese, a word in no row', q: '大阪', expect: (n) => n === 0 },
+          { what: 'Japanese, two words', q: `天気 ${kanjiNumber(123_450)}`, expect: one },
+          { what: 'English, a word in one row', q: '777777', expect: one },
+          { what: 'English, a word in every English row', q: 'benchmark', expect: some },
+          { what: 'English and -Japanese', q: 'benchmark -東京', expect: some },
+        ],
+      });
+      return { rows, otherScriptRows, backfill, queries };
+    },
+    { name: database },
   );
 }
 
@@ -578,18 +634,23 @@ function migrate(url: string) {
   });
 }
 
-/** `count` answered rows, in one insert … select from generate_series statement. */
+/**
+ * `count` answered rows, in one insert … select from generate_series statement. Their text is
+ * ASCII, so their search terms are none ('{}'); null would set askbase's background job to index
+ * them all during the measurements.
+ */
 async function insertRows(pg: BenchPostgres, database: string, count: number) {
   if (count <= 0) return;
   await pg.query(
     database,
     `insert into question_answers
        (question, answer, status, model, prompt_tokens, completion_tokens, total_tokens,
-        latency_ms, created_at, answered_at)
+        latency_ms, created_at, answered_at, search_terms)
      select 'Benchmark question number ' || g || '?',
             'Answer to: Benchmark question number ' || g || '?',
             'answered', 'gpt-5-mini', 5, 7, 12, 40,
-            now() - make_interval(secs => $1 - g), now() - make_interval(secs => $1 - g)
+            now() - make_interval(secs => $1 - g), now() - make_interval(secs => $1 - g),
+            '{}'::text[]
        from generate_series(1, $1::int) as g`,
     [count],
   );

@@ -20,9 +20,13 @@ import { ModelPrices } from './pricing/model-prices.js';
 import { QaService } from './qa/qa-service.js';
 import { Retention } from './qa/retention.js';
 import { QuestionRepository } from './repository/question-repository.js';
+import { backfillSearchTerms } from './repository/search-backfill.js';
 
-/** How often RETENTION_DAYS' job runs (it also runs once the database is ready). */
-const RETENTION_INTERVAL_MS = 10 * 60_000;
+/**
+ * How often the housekeeping runs (RETENTION_DAYS' job, then the search index's backfill); it
+ * also runs once the database is ready.
+ */
+const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000;
 
 /**
  * How long after an attempt's deadline its outcome may still be on its way to the database:
@@ -39,8 +43,13 @@ export interface RunningServer {
   app: FastifyInstance;
   database: Database;
   qa: QaService;
-  /** RETENTION_DAYS' job, when it is set; it also runs every RETENTION_INTERVAL_MS. */
+  /** RETENTION_DAYS' job, when it is set; it also runs every HOUSEKEEPING_INTERVAL_MS. */
   retention: Retention | undefined;
+  /**
+   * Runs the housekeeping now (or joins the run in progress) and resolves when it is done;
+   * it also runs once ready and every HOUSEKEEPING_INTERVAL_MS.
+   */
+  housekeep(): Promise<void>;
   /** The port actually listened on (PORT=0 picks a free one). */
   port: number;
   /** Resolves once the database is migrated and recovery has run; rejects if it never can be. */
@@ -102,14 +111,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   const stopping = new AbortController();
   let maintenance: NodeJS.Timeout | undefined;
-  let retentionTimer: NodeJS.Timeout | undefined;
+  let housekeepingTimer: NodeJS.Timeout | undefined;
   let recovering: Promise<void> | undefined;
-  let purging: Promise<unknown> | undefined;
-  const purge = () => {
-    purging ??= retention
-      ?.purge()
-      .catch((error: unknown) => logger.warn({ err: error }, 'retention deferred'))
-      .finally(() => (purging = undefined));
+  let housekeeping: Promise<void> | undefined;
+  const housekeep = () => {
+    return (housekeeping ??= (async () => {
+      await retention
+        ?.purge()
+        .catch((error: unknown) => logger.warn({ err: error }, 'retention deferred'));
+      await backfillSearchTerms(repository, logger, stopping.signal).catch((error: unknown) =>
+        logger.warn({ err: error }, 'search indexing deferred'),
+      );
+    })().finally(() => (housekeeping = undefined)));
   };
   const recover = () => {
     recovering ??= qa
@@ -126,7 +139,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   app.addHook('preClose', async () => {
     stopping.abort();
     clearInterval(maintenance);
-    clearInterval(retentionTimer);
+    clearInterval(housekeepingTimer);
     grace = setTimeout(() => qa.interruptAll(), config.shutdownGraceMs);
   });
   // Step 2 (after they finished): asks whose client went away still run; their outcomes are
@@ -136,7 +149,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const { unfinished } = await qa.drain(config.shutdownGraceMs + STORE_MARGIN_MS);
       if (unfinished > 0) logger.warn({ unfinished }, 'asks still unfinished at close');
       await recovering;
-      await purging;
+      await housekeeping;
     } finally {
       clearTimeout(grace);
       await database.close();
@@ -166,14 +179,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await recover();
     maintenance = setInterval(() => void recover(), config.durability.spoolReplayIntervalMs);
     maintenance.unref();
-    if (retention) {
-      purge();
-      retentionTimer = setInterval(purge, RETENTION_INTERVAL_MS);
-      retentionTimer.unref();
-    }
+    void housekeep();
+    housekeepingTimer = setInterval(() => void housekeep(), HOUSEKEEPING_INTERVAL_MS);
+    housekeepingTimer.unref();
   });
 
-  return { app, database, qa, retention, port, ready, stop: () => app.close() };
+  return { app, database, qa, retention, housekeep, port, ready, stop: () => app.close() };
 }
 
 /** Another process listens on the port askbase was told to use. */

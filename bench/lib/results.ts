@@ -1,6 +1,7 @@
 import type { LoadResult } from './load.js';
 import type { FirstRun } from './first-run.js';
 import type { ExportResult } from './export.js';
+import type { SearchResult } from './search.js';
 import type { WebPageResult } from './web-page.js';
 import type { Samples } from './sampler.js';
 
@@ -76,6 +77,8 @@ export interface Results {
   webPage?: WebPageResult;
   /** Scenario (h): exporting the whole table. */
   exported?: ExportResult;
+  /** Scenario (i): search in two scripts over a large table. */
+  searched?: SearchResult;
   targets: Target[];
 }
 

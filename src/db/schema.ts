@@ -80,6 +80,13 @@ export const questionAnswers = pgTable(
     // Only the first 200,000 characters are indexed: a tsvector holds at most 1 MB of distinct
     // words, and exceeding it would fail the update that stores an answer already paid for.
     // Queries must use the same 'english' configuration so their words stem alike.
+    /**
+     * Words in other scripts, and pairs of characters of those written without spaces, which
+     * the 'english' index cannot find (repository/search-terms.ts). Written by askbase with the
+     * question and with the answer; null on a row stored by an older version, until the
+     * background job indexes it.
+     */
+    searchTerms: text('search_terms').array(),
     searchVector: tsvector('search_vector').generatedAlwaysAs(
       (): SQL =>
         sql`to_tsvector('english', left(${questionAnswers.question} || ' ' || coalesce(${questionAnswers.answer}, ''), 200000))`,
@@ -87,6 +94,11 @@ export const questionAnswers = pgTable(
   },
   (t) => [
     index('question_answers_search_vector_idx').using('gin', t.searchVector),
+    index('question_answers_search_terms_idx').using('gin', t.searchTerms),
+    // The rows the background job has still to index: none, once it has caught up.
+    index('question_answers_search_terms_missing_idx')
+      .on(t.id)
+      .where(sql`${t.searchTerms} is null`),
     // GET /qas?status=… walks one status newest first, instead of skipping through every
     // other row on the primary key: rare statuses (pending, failed) would cost a full scan.
     index('question_answers_status_id_idx').on(t.status, t.id),

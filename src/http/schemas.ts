@@ -223,7 +223,7 @@ export const listQuery = {
       minLength: 1,
       maxLength: 1000,
       description:
-        'Full-text search over question and answer, in web search syntax: words, "a phrase", or, -word. Results stay newest first, not ranked.',
+        'Search over question and answer, in web search syntax: words, "a phrase", or, -word. English words are stemmed; words in other scripts are found too, in Chinese, Japanese, Thai and other scripts written without spaces also inside a sentence (docs/search.md). Results stay newest first, not ranked.',
     },
     status: { type: 'string', enum: QUESTION_STATUSES },
     key: {

@@ -12,11 +12,16 @@ import {
   type StatsGroupBy,
 } from '../domain/question-answer.js';
 import type { CreatePendingResult, QuestionStore } from '../qa/ports.js';
+import { parseSearch, searchTerms } from './search-terms.js';
 
-// Every column but the search vector, which only the database needs: it is as large as the
+// Every column but the search index's, which only the database needs: they are as large as the
 // question and answer together.
-const { searchVector, ...columns } = getTableColumns(questionAnswers);
-type Row = Omit<typeof questionAnswers.$inferSelect, 'searchVector'>;
+const {
+  searchVector,
+  searchTerms: searchTermsColumn,
+  ...columns
+} = getTableColumns(questionAnswers);
+type Row = Omit<typeof questionAnswers.$inferSelect, 'searchVector' | 'searchTerms'>;
 
 /** A page of a listing stops adding rows once their text passes this many bytes (1 MiB). */
 export const PAGE_MAX_TEXT_BYTES = 1_048_576;
@@ -47,6 +52,7 @@ export class QuestionRepository implements QuestionStore {
           keyName: param('keyName'),
           cacheKey: param('cacheKey'),
           textStored: param('textStored'),
+          searchTerms: sql`${sql.placeholder('searchTerms')}::text[]`,
           deadlineAt: sql`now() + ${sql.placeholder('deadlineMs')} * interval '1 millisecond'`,
         })
         .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
@@ -62,6 +68,8 @@ export class QuestionRepository implements QuestionStore {
         .set({
           status: 'answered',
           answer: param('answer'),
+          // A row an older version stored keeps null, so the background job indexes it whole.
+          searchTerms: sql`case when ${searchTermsColumn} is null then null else ${searchTermsColumn} || ${sql.placeholder('answerTerms')}::text[] end`,
           model: param('model'),
           promptTokens: param('promptTokens'),
           completionTokens: param('completionTokens'),
@@ -116,6 +124,7 @@ export class QuestionRepository implements QuestionStore {
         keyName: keyName ?? null,
         cacheKey: cacheKey ?? null,
         textStored: question !== null,
+        searchTerms: searchTerms(question),
         deadlineMs,
       });
       if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
@@ -179,6 +188,7 @@ export class QuestionRepository implements QuestionStore {
           cacheKey: options.cacheKey,
           cachedFrom: source.id,
           textStored: question !== null,
+          searchTerms: question === null ? [] : searchTerms(question, source.answer),
         })
         .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
         .returning(columns);
@@ -203,6 +213,7 @@ export class QuestionRepository implements QuestionStore {
         id,
         attempt,
         answer: answer.text,
+        answerTerms: searchTerms(answer.text),
         model: answer.model,
         promptTokens: answer.usage?.promptTokens ?? null,
         completionTokens: answer.usage?.completionTokens ?? null,
@@ -405,6 +416,41 @@ export class QuestionRepository implements QuestionStore {
   }
 
   /**
+   * Indexes up to `limit` rows an older version stored without search terms (see
+   * search-terms.ts), newest first; returns how many. The rows are locked while their terms are
+   * computed, so an answer recorded meanwhile waits and then adds its own terms; another
+   * instance doing the same skips them.
+   */
+  indexSearchTerms(limit: number): Promise<number> {
+    return this.run(() =>
+      this.db.transaction(async (tx) => {
+        const rows = await tx
+          .select({
+            id: questionAnswers.id,
+            question: questionAnswers.question,
+            answer: questionAnswers.answer,
+          })
+          .from(questionAnswers)
+          .where(isNull(searchTermsColumn))
+          .orderBy(desc(questionAnswers.id))
+          .limit(limit)
+          .for('update', { skipLocked: true });
+        if (rows.length === 0) return 0;
+        const terms = rows.map(({ id, question, answer }) => ({
+          id,
+          terms: searchTerms(question, answer),
+        }));
+        await tx.execute(
+          sql`update ${questionAnswers} set search_terms = indexed.terms
+              from jsonb_to_recordset(${JSON.stringify(terms)}::jsonb) as indexed(id bigint, terms text[])
+              where ${questionAnswers.id} = indexed.id`,
+        );
+        return rows.length;
+      }),
+    );
+  }
+
+  /**
    * Newest first, by id. Keyset paging: the page after id N is `id < N`, an index range
    * scan on the primary key, so page 10,000 costs what page 1 costs (OFFSET would not).
    * Search results keep this order rather than ranking by relevance, so that paging through
@@ -513,10 +559,39 @@ function matching({ search, status, since, until, keyName }: ListFilter) {
     // Compared as PostgreSQL timestamps, to the microsecond, not as JavaScript Dates.
     since === undefined ? undefined : sql`${questionAnswers.createdAt} >= ${since}::timestamptz`,
     until === undefined ? undefined : sql`${questionAnswers.createdAt} < ${until}::timestamptz`,
-    search === undefined
-      ? undefined
-      : sql`${searchVector} @@ websearch_to_tsquery('english', ${search})`,
+    search === undefined ? undefined : found(search),
   );
+}
+
+/**
+ * The rows a search finds: English words (stemmed, with web search syntax) by the full-text
+ * index, words in other scripts by their terms (see search-terms.ts); every part must hold.
+ */
+function found(search: string) {
+  const { english, clauses } = parseSearch(search);
+  const text = sql`normalize(coalesce(${questionAnswers.question}, '') || ' ' || coalesce(${questionAnswers.answer}, ''), NFKC)`;
+  const parts = clauses.map(({ terms, runs, negated }) => {
+    const clause = and(
+      sql`${searchTermsColumn} @> array[${sql.join(
+        terms.map((term) => sql`${term}`),
+        sql`, `,
+      )}]::text[]`,
+      // The pairs of a longer run may each be elsewhere in the text: the run must be there too.
+      ...runs.map((run) => sql`strpos(${text}, ${run}) > 0`),
+    );
+    return negated ? sql`not coalesce(${clause}, false)` : clause;
+  });
+  if (english !== '' || parts.length === 0) {
+    const query = sql`websearch_to_tsquery('english', ${english})`;
+    // Alone, a query of only stop words ("the") finds nothing, as before; beside words in other
+    // scripts it is no condition at all.
+    parts.unshift(
+      parts.length === 0
+        ? sql`${searchVector} @@ ${query}`
+        : sql`(numnode(${query}) = 0 or ${searchVector} @@ ${query})`,
+    );
+  }
+  return and(...parts);
 }
 
 interface StatsRow {

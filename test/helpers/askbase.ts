@@ -19,6 +19,8 @@ export interface RunningAskbase {
   qa: QaService;
   /** RETENTION_DAYS' job, for tests that run it at a moment of their choosing. */
   retention: Retention | undefined;
+  /** Runs the housekeeping (retention, search indexing) now, or joins the run in progress. */
+  housekeep(): Promise<void>;
   config: Config;
   /** Every log line written so far, parsed (only when started with `captureLogs`). */
   logs: Record<string, unknown>[];
@@ -79,6 +81,7 @@ export async function startAskbase(
     database: server.database,
     qa: server.qa,
     retention: server.retention,
+    housekeep: () => server.housekeep(),
     config,
     logs,
     async stop() {
