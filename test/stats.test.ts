@@ -112,6 +112,48 @@ describe.each(BOTH_DATABASES)('GET /stats on $driver', { timeout: 120_000 }, ({ 
     expect([totals.asks, totals.failed, totals.cost_usd]).toEqual([3, 1, 0.003]);
   });
 
+  it('when many latencies repeat or are missing, then the percentiles are those of percentile_cont, per group and in total', async () => {
+    // A period of its own; latencies drawn with many ties, some rows without one (pending).
+    const since = '2001-03-01T00:00:00Z';
+    const until = '2001-03-03T00:00:00Z';
+    let seed = 7;
+    const next = () => (seed = (seed * 48271) % 2147483647);
+    for (let i = 0; i < 300; i += 1) {
+      const latency = next() % 5 === 0 ? null : (next() % 40) * (next() % 50);
+      const day = i % 3 === 0 ? '2001-03-01T12:00:00Z' : '2001-03-02T12:00:00Z';
+      await askbase.database.db.execute(
+        sql`insert into question_answers (question, status, model, latency_ms, created_at)
+            values ('q', 'pending', ${i % 2 === 0 ? 'even' : 'odd'}, ${latency}, ${day}::timestamptz)`,
+      );
+    }
+    const expected = async (where: ReturnType<typeof sql>) => {
+      const result = (await askbase.database.db.execute(
+        sql`select percentile_cont(array[0.5, 0.95, 0.99]) within group (order by latency_ms) as p
+              from question_answers where created_at >= ${since}::timestamptz
+               and created_at < ${until}::timestamptz and ${where}`,
+      )) as { rows: { p: (number | string)[] | null }[] };
+      const [p50, p95, p99] = (result.rows[0]?.p ?? []).map((v) => Math.round(Number(v)));
+      return { p50, p95, p99 };
+    };
+
+    const byModel = await expectOk<StatsBody>(
+      await fetch(`${askbase.url}/stats?since=${since}&until=${until}&group_by=model`),
+    );
+    const byDay = await expectOk<StatsBody>(
+      await fetch(`${askbase.url}/stats?since=${since}&until=${until}&group_by=day`),
+    );
+
+    expect(byModel.totals.latency_ms).toEqual(await expected(sql`true`));
+    expect(byModel.groups.map((g) => [g.group, g.latency_ms])).toEqual([
+      ['even', await expected(sql`model = 'even'`)],
+      ['odd', await expected(sql`model = 'odd'`)],
+    ]);
+    expect(byDay.groups.map((g) => [g.group, g.latency_ms])).toEqual([
+      ['2001-03-01', await expected(sql`created_at < '2001-03-02T00:00:00Z'`)],
+      ['2001-03-02', await expected(sql`created_at >= '2001-03-02T00:00:00Z'`)],
+    ]);
+  });
+
   it('when group_by or a period is not valid, then 400 invalid_request', async () => {
     await expectError(await fetch(`${askbase.url}/stats?group_by=week`), 400, 'invalid_request');
     await expectError(
