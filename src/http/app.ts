@@ -54,6 +54,8 @@ export async function buildApp({
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // One access-log line per request (the onResponse hook below), not Fastify's two.
+    disableRequestLogging: true,
     trustProxy: config.security.trustProxy,
     // Shutdown refusals are ours (below), in the contract's error shape.
     return503OnClosing: false,
@@ -128,12 +130,24 @@ export async function buildApp({
   // Streams count too: Fastify runs onResponse when a hijacked reply finishes.
   // A stream's status line always says 200; it is counted with the status its outcome had.
   app.addHook('onResponse', async (request, reply) => {
+    const statusCode = streamOutcomeStatus(request) ?? reply.statusCode;
     metrics.httpRequest({
       method: request.method,
       route: request.routeOptions.url ?? 'unmatched',
-      statusCode: streamOutcomeStatus(request) ?? reply.statusCode,
+      statusCode,
       seconds: reply.elapsedTime / 1000,
     });
+    // The path without its query string: a search (q=…) may quote what was stored.
+    const query = request.url.indexOf('?');
+    request.log.info(
+      {
+        method: request.method,
+        path: query === -1 ? request.url : request.url.slice(0, query),
+        statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request completed',
+    );
   });
 
   const limitAsks = await registerSecurity(app, config.security);
