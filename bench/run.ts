@@ -21,6 +21,7 @@
  *   BENCH_ONLY=a,b,c,d,e,f,g,h,i,chart run a subset (writes bench/results/partial.tmp only)
  *   BENCH_CPU_PROF=1         run the servers under --cpu-prof (profiles in bench/results/profiles/)
  *   BENCH_NODE_ARGS=…        extra node flags for both servers (e.g. --max-semi-space-size=4)
+ *   BENCH_LOG_LEVEL=warn     askbase's LOG_LEVEL (default: unset, askbase's own default, info)
  *   BENCH_KEEP_LOGS=1        keep the processes' logs (their path is printed at the end)
  *   BENCH_REPORT_ONLY=1      measure nothing: redo the targets, chart and BENCHMARKS.md block
  *                            from bench/results/latest.json
@@ -73,6 +74,7 @@ const config = {
   listRows: numberList(env.BENCH_LIST_ROWS ?? '10000,1000000'),
   listConnections: Number(env.BENCH_LIST_CONNECTIONS ?? 100),
   listLimit: 100,
+  logLevel: env.BENCH_LOG_LEVEL,
   only: env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined,
   cpuProfile: env.BENCH_CPU_PROF === '1',
   nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
@@ -279,6 +281,7 @@ async function main(): Promise<Results> {
       listLimit: config.listLimit,
       cpuProfile: config.cpuProfile,
       nodeArgs: config.nodeArgs.join(' '),
+      logLevel: config.logLevel ?? 'info (default)',
     },
     runs,
     chart,
@@ -574,7 +577,9 @@ async function startServer(
     PORT: String(port),
     HOST: '127.0.0.1',
     OPENAI_BASE_URL: fake.baseUrl,
-    LOG_LEVEL: 'warn',
+    // askbase runs with its defaults (info: one access-log line per request, to a file) unless
+    // BENCH_LOG_LEVEL says otherwise; the baseline logs nothing either way.
+    ...(config.logLevel ? { LOG_LEVEL: config.logLevel } : {}),
     DB_POOL_MAX: String(config.poolMax),
     SHUTDOWN_GRACE_MS: '5000',
     // All load comes from one address; the benchmark measures throughput, not the abuse limit.

@@ -263,7 +263,7 @@ export function renderMarkdown(results: Results, svgPath: string): string {
     `| Node.js | ${m.node} |`,
     `| OS | ${m.os} |`,
     `| load average (1, 5, 15 min) at start / end | ${m.loadAverageAtStart.join(', ')} / ${m.loadAverageAtEnd.join(', ')} |`,
-    `| per server and scenario | ${c.durationS} s measured in ${c.rounds} rounds, alternating with what it is compared with, each round after ${c.warmupS} s (at least 3 LLM round trips) of unmeasured load on the same connections; DB pool ${c.poolMax} (askbase and baseline)${c.cpuProfile ? '; servers under --cpu-prof' : ''}${c.nodeArgs ? `; node flags: ${c.nodeArgs}` : ''} |`,
+    `| per server and scenario | ${c.durationS} s measured in ${c.rounds} rounds, alternating with what it is compared with, each round after ${c.warmupS} s (at least 3 LLM round trips) of unmeasured load on the same connections; DB pool ${c.poolMax} (askbase and baseline); askbase LOG_LEVEL ${c.logLevel ?? 'warn'}${c.cpuProfile ? '; servers under --cpu-prof' : ''}${c.nodeArgs ? `; node flags: ${c.nodeArgs}` : ''} |`,
     '',
     '### Results',
     '',

@@ -68,6 +68,8 @@ export interface Results {
     listLimit: number;
     cpuProfile: boolean;
     nodeArgs: string;
+    /** askbase's LOG_LEVEL; absent in results from before it was recorded (warn). */
+    logLevel?: string;
   };
   runs: RunRecord[];
   chart: ChartPoint[];
