@@ -1,5 +1,5 @@
 import { createServer as createNetServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { OpenAIAnswerer } from './answerer/openai-answerer.js';
@@ -70,7 +70,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   await ensurePortFree(config.host, config.port);
   const options = databaseOptions(config, logger);
   const database = await openDatabase(options);
-  const spool = await OutcomeSpool.open(join(resolve(config.dataDir), 'spool'), logger);
+  const spool = await OutcomeSpool.openFreeSlot(resolve(config.dataDir), logger);
   const answerer = isLlmConfigured(config.openai)
     ? new OpenAIAnswerer(config.openai, logger)
     : undefined;
@@ -152,6 +152,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await housekeeping;
     } finally {
       clearTimeout(grace);
+      spool.close();
       await database.close();
     }
   });

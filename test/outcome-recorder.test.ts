@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,5 +75,92 @@ describe('the outcome recorder, alone: durability without the LLM or HTTP', () =
     expect(emptied).toBe(true);
     expect(spool.size()).toBe(0);
     expect(await store.get(pending.id)).toMatchObject({ status: 'answered', answer: 'Yes.' });
+  });
+
+  describe('one DATA_DIR, several processes', () => {
+    /** An outcome line as a process spools it, for a pending row of its own. */
+    async function spooledAnswer(text: string) {
+      const { questionAnswer } = await new QuestionRepository(reachable).createPending(
+        'Spooled by another process?',
+        { deadlineMs: 60_000 },
+      );
+      const line = JSON.stringify({
+        kind: 'answered',
+        id: questionAnswer.id,
+        attempt: questionAnswer.attempt,
+        answer: { text, model: 'm', usage: null, latencyMs: 5 },
+        answeredAt: new Date().toISOString(),
+      });
+      return { id: questionAnswer.id, line };
+    }
+    /** Leaves `slot` as a process with `pid` left it: its spool and its lock file. */
+    async function leaveSlot(dataDir: string, slot: string, line: string, pid: number) {
+      await mkdir(join(dataDir, slot), { recursive: true });
+      await writeFile(join(dataDir, slot, 'outcomes.jsonl'), `${line}\n`);
+      await writeFile(join(dataDir, `${slot}.lock`), `${pid}\nits-token\n`);
+    }
+
+    it('when two spools open on one DATA_DIR, then each takes a slot of its own, and a closed slot is taken again', async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'askbase-test-slots-'));
+      try {
+        const first = await OutcomeSpool.openFreeSlot(dataDir, logger);
+        const second = await OutcomeSpool.openFreeSlot(dataDir, logger);
+        first.close();
+        const third = await OutcomeSpool.openFreeSlot(dataDir, logger);
+        second.close();
+        third.close();
+
+        expect([first, second, third].map((spool) => spool.directory)).toEqual([
+          join(dataDir, 'spool'),
+          join(dataDir, 'spool-2'),
+          join(dataDir, 'spool'),
+        ]);
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('when the process that spooled outcomes is gone, then another adopts its spool and stores them', async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'askbase-test-slots-'));
+      try {
+        const { id, line } = await spooledAnswer('Adopted.');
+        const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+        await leaveSlot(dataDir, 'spool-2', line, gone);
+        const spool = await OutcomeSpool.openFreeSlot(dataDir, logger);
+
+        await recorder(reachable, spool).replay();
+        spool.close();
+
+        expect(await new QuestionRepository(reachable).get(id)).toMatchObject({
+          status: 'answered',
+          answer: 'Adopted.',
+        });
+        expect(await readFile(join(dataDir, 'spool-2', 'outcomes.jsonl'), 'utf8')).toBe('');
+        expect(await readdir(dataDir)).not.toContain('spool-2.lock');
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('when the process that spooled outcomes is alive, then its spool is left to it', async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'askbase-test-slots-'));
+      try {
+        const { id, line } = await spooledAnswer('Not yours.');
+        await leaveSlot(dataDir, 'spool-2', line, process.ppid);
+        const spool = await OutcomeSpool.openFreeSlot(dataDir, logger);
+
+        await recorder(reachable, spool).replay();
+        spool.close();
+
+        expect(await new QuestionRepository(reachable).get(id)).toMatchObject({
+          status: 'pending',
+        });
+        expect(await readFile(join(dataDir, 'spool-2', 'outcomes.jsonl'), 'utf8')).toBe(
+          `${line}\n`,
+        );
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -47,8 +47,18 @@ export class OutcomeRecorder {
 
   /** Writes spooled outcomes to the database; true when the spool is empty afterwards. */
   async replay(): Promise<boolean> {
-    const { spool } = this.deps;
-    await spool.replay((outcome) => this.applySpooled(outcome));
+    const { spool, logger } = this.deps;
+    const apply = (outcome: SpooledOutcome) => this.applySpooled(outcome);
+    await spool.replay(apply);
+    // Outcomes a process that is gone spooled beside ours: nobody else would write them.
+    for (const orphan of await spool.adoptAbandoned()) {
+      try {
+        logger.warn({ spool: orphan.directory }, 'replaying the spool of a process that is gone');
+        await orphan.replay(apply);
+      } finally {
+        orphan.close();
+      }
+    }
     return spool.size() === 0;
   }
 

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { type DataDirLock, DataDirLockedError, lockDataDir } from '../db/data-dir-lock.js';
 import type { StoredAnswer } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
 
@@ -19,26 +20,86 @@ export type ReplayResult = 'applied' | 'retry-later' | 'rejected';
  * DATA_DIR, each fsynced before the client is answered, replayed once the database is back.
  * Entries the database rejects for good go to a separate file for a person to look at;
  * nothing is ever silently dropped.
+ *
+ * A spool belongs to one process at a time (a lock file beside it), so several processes on
+ * one DATA_DIR (WORKERS, or a restart overlapping the old process) each take their own slot:
+ * `spool`, `spool-2`, … And a slot whose process died is adopted and replayed by another.
  */
 export class OutcomeSpool {
   private queue: Promise<unknown> = Promise.resolve();
   private pending: number;
 
   private constructor(
+    readonly directory: string,
     private readonly file: string,
     private readonly rejectedFile: string,
     private readonly logger: Logger,
     pending: number,
+    private readonly lock?: DataDirLock,
   ) {
     this.pending = pending;
   }
 
-  static async open(directory: string, logger: Logger): Promise<OutcomeSpool> {
+  /** The spool in `directory`, without a lock: for a directory only one process ever uses. */
+  static async open(directory: string, logger: Logger, lock?: DataDirLock): Promise<OutcomeSpool> {
     mkdirSync(directory, { recursive: true });
     const file = join(directory, 'outcomes.jsonl');
     const pending = (await readLines(file)).length;
     if (pending > 0) logger.warn({ pending, file }, 'spooled outcomes found; replaying them');
-    return new OutcomeSpool(file, join(directory, 'outcomes.rejected.jsonl'), logger, pending);
+    return new OutcomeSpool(
+      directory,
+      file,
+      join(directory, 'outcomes.rejected.jsonl'),
+      logger,
+      pending,
+      lock,
+    );
+  }
+
+  /** This process's spool under `dataDir`: the first slot no live process holds. */
+  static async openFreeSlot(dataDir: string, logger: Logger): Promise<OutcomeSpool> {
+    mkdirSync(dataDir, { recursive: true });
+    for (let slot = 1; slot <= MAX_SLOTS; slot += 1) {
+      const directory = join(dataDir, slot === 1 ? 'spool' : `spool-${slot}`);
+      let lock: DataDirLock;
+      try {
+        lock = lockDataDir(directory);
+      } catch (error) {
+        if (error instanceof DataDirLockedError) continue;
+        throw error;
+      }
+      return OutcomeSpool.open(directory, logger, lock);
+    }
+    throw new Error(`every spool slot under ${dataDir} is held by a live process`);
+  }
+
+  /**
+   * The other slots beside this one that hold outcomes and whose process is gone, each now
+   * locked by this process: replay them, then close them.
+   */
+  async adoptAbandoned(): Promise<OutcomeSpool[]> {
+    const dataDir = dirname(this.directory);
+    const adopted: OutcomeSpool[] = [];
+    for (const name of await readdir(dataDir)) {
+      if (!/^spool(-\d+)?$/.test(name) || name === basename(this.directory)) continue;
+      const directory = join(dataDir, name);
+      const size = await stat(join(directory, 'outcomes.jsonl')).then(
+        (info) => info.size,
+        () => 0,
+      );
+      if (size === 0) continue;
+      try {
+        adopted.push(await OutcomeSpool.open(directory, this.logger, lockDataDir(directory)));
+      } catch (error) {
+        if (!(error instanceof DataDirLockedError)) throw error;
+      }
+    }
+    return adopted;
+  }
+
+  /** Lets another process take this slot. */
+  close(): void {
+    this.lock?.release();
   }
 
   /** Outcomes waiting to be replayed. */
@@ -91,6 +152,9 @@ export class OutcomeSpool {
     return next;
   }
 }
+
+/** More processes than this on one DATA_DIR is a misconfiguration, not a workload. */
+const MAX_SLOTS = 256;
 
 async function appendDurably(file: string, text: string) {
   const handle = await open(file, 'a');
