@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { PriceOverride } from './pricing/model-prices.js';
@@ -18,7 +19,10 @@ export interface Config {
   host: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Per process: each worker has a pool of its own. */
   dbPoolMax: number;
+  /** askbase processes sharing the port (node:cluster); 1 runs no cluster at all. */
+  workers: number;
   openai: OpenAIConfig;
   /** The most one ask may take, every LLM retry and a whole stream included. */
   askTimeoutMs: number;
@@ -84,12 +88,16 @@ const LOG_LEVELS: readonly LogLevel[] = [
 /** Reads the environment once; `.env` in the working directory fills what the environment leaves unset. */
 export function loadConfig(env: Env = readProcessEnv()): Config {
   const read = reader(env);
-  return {
+  const config: Config = {
     port: read.integer('PORT', 3000, { min: 0, max: 65535 }),
     host: read.string('HOST', '127.0.0.1'),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: read.string('DATA_DIR', './data'),
     dbPoolMax: read.integer('DB_POOL_MAX', 10, { min: 1, max: 1000 }),
+    workers:
+      read.optional('WORKERS') === 'auto'
+        ? availableParallelism()
+        : read.integer('WORKERS', 1, { min: 1, max: 256 }),
     openai: {
       apiKey: read.optional('OPENAI_API_KEY'),
       baseUrl: read.url('OPENAI_BASE_URL', ['http:', 'https:']),
@@ -136,6 +144,14 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
       trustProxy: read.boolean('TRUST_PROXY', false),
     },
   };
+  // The embedded database lives in one process; `auto` means "what this setup can use".
+  if (config.databaseUrl === undefined && config.workers > 1) {
+    if (read.optional('WORKERS') === 'auto') return { ...config, workers: 1 };
+    throw new ConfigError(
+      'WORKERS above 1 needs DATABASE_URL: the embedded database belongs to one process',
+    );
+  }
+  return config;
 }
 
 /** MODEL_PRICES: `{"model": {"input": 0.15, "output": 0.6, "cached_input": 0.075}}`. */

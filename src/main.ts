@@ -1,4 +1,6 @@
 // The composition root: read the configuration, start the server, stop cleanly on a signal.
+import cluster from 'node:cluster';
+import { runPrimary } from './cluster.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createLogger } from './logger.js';
@@ -7,6 +9,7 @@ import { PortInUseError, STORE_MARGIN_MS, startServer } from './server.js';
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, logger);
 
   const server = await startServer(config, logger);
   server.ready.catch((error: unknown) => {
@@ -29,6 +32,8 @@ async function main() {
     ).unref();
     await server.app.close();
     logger.info('stopped');
+    // A worker's channel to the primary would keep it running.
+    cluster.worker?.disconnect();
   };
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));

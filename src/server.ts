@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createServer as createNetServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,7 +68,8 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   // Before the embedded database is opened, which takes seconds and must then be closed again.
-  await ensurePortFree(config.host, config.port);
+  // A cluster worker's port is the primary's, which checked it (and holds it by now).
+  if (!cluster.isWorker) await ensurePortFree(config.host, config.port);
   const options = databaseOptions(config, logger);
   const database = await openDatabase(options);
   const spool = await OutcomeSpool.openFreeSlot(resolve(config.dataDir), logger);
@@ -196,7 +198,8 @@ export class PortInUseError extends Error {
   }
 }
 
-function ensurePortFree(host: string, port: number): Promise<void> {
+/** Rejects with PortInUseError when another process listens on the port. */
+export function ensurePortFree(host: string, port: number): Promise<void> {
   if (port === 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const probe = createNetServer();

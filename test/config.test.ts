@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, isLlmConfigured, loadConfig } from '../src/config.js';
 
@@ -111,6 +112,18 @@ describe('loadConfig', () => {
   it('when RETENTION_DAYS is unset, then questions are kept forever; when set, it is read as days', () => {
     expect(loadConfig({}).retentionDays).toBeUndefined();
     expect(loadConfig({ RETENTION_DAYS: '90' }).retentionDays).toBe(90);
+  });
+
+  it('when WORKERS is unset, a number or auto, then that many processes run; auto on the embedded database means one', () => {
+    const url = 'postgres://u:p@127.0.0.1:5432/askbase';
+
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ WORKERS: '3', DATABASE_URL: url }).workers).toBe(3);
+    expect(loadConfig({ WORKERS: 'auto', DATABASE_URL: url }).workers).toBe(availableParallelism());
+    expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(1);
+    expect(configError({ WORKERS: '2' }).message).toContain('DATABASE_URL');
+    expect(configError({ WORKERS: '0', DATABASE_URL: url }).message).toContain('WORKERS');
+    expect(configError({ WORKERS: 'many', DATABASE_URL: url }).message).toContain('WORKERS');
   });
 
   it('when DATABASE_URL uses postgresql://, then it is accepted', () => {

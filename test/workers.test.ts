@@ -1,0 +1,116 @@
+import { get } from 'node:http';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { ask } from './helpers/askbase.js';
+import { spawnAskbase } from './helpers/askbase-process.js';
+import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { waitFor } from './helpers/wait-for.js';
+
+/** The pids that wrote access-log lines, from a process's output. */
+function servingPids(output: string): Set<number> {
+  const pids = new Set<number>();
+  for (const line of output.split('\n')) {
+    if (!line.includes('"request completed"')) continue;
+    pids.add((JSON.parse(line) as { pid: number }).pid);
+  }
+  return pids;
+}
+
+/**
+ * GET on a connection of its own (the cluster hands out connections, not requests); false
+ * when it failed: a connection handed to a worker as it was killed is lost, as with any
+ * process killed, and is given up after a while.
+ */
+function getOnNewConnection(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = get(url, { agent: false, timeout: 2_000 }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(true));
+    });
+    request.once('timeout', () => request.destroy());
+    request.once('error', () => resolve(false));
+  });
+}
+
+// Real processes start slowly on a loaded machine: the bound only guards against a hang.
+describe('WORKERS: several askbase processes on one port', { timeout: 120_000 }, () => {
+  let fake: FakeOpenAI;
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    db = await createTestDatabase();
+  });
+  beforeEach(() => fake.reset());
+  afterAll(async () => {
+    await db?.drop();
+    await fake?.close();
+  });
+
+  it('when WORKERS=2, then two processes serve the port, and SIGTERM drains both: the ask in flight is answered and stored, and it exits 0', async () => {
+    const askbase = await spawnAskbase({
+      DATABASE_URL: db.url,
+      OPENAI_BASE_URL: fake.baseUrl,
+      WORKERS: '2',
+    });
+    // Readiness says one worker is up; new connections go round the workers once all are.
+    const pids = await waitFor(
+      async () => {
+        await getOnNewConnection(`${askbase.url}/qas?limit=1`);
+        const seen = servingPids(askbase.output());
+        return seen.size >= 2 && seen;
+      },
+      { what: 'requests served by two processes' },
+    );
+    fake.hold();
+    const asked = ask(askbase.url, { question: 'Still answered while stopping?' });
+    await fake.waitForInFlight(1);
+
+    askbase.child.kill('SIGTERM');
+    fake.release();
+    const response = await asked;
+
+    expect(pids.size).toBe(2);
+    expect(pids.has(askbase.child.pid ?? 0)).toBe(false);
+    expect(response.status).toBe(200);
+    const { id } = (await response.json()) as { id: number };
+    expect(await askbase.exited).toBe(0);
+    const [row] = await db.query<{ status: string }>(
+      'select status from question_answers where id = $1',
+      [id],
+    );
+    expect(row?.status).toBe('answered');
+  });
+
+  it('when a worker is killed, then another takes its place', async () => {
+    const askbase = await spawnAskbase({ DATABASE_URL: db.url, WORKERS: '2' });
+    const first = await waitFor(async () => {
+      await getOnNewConnection(`${askbase.url}/qas?limit=1`);
+      const seen = servingPids(askbase.output());
+      return seen.size >= 2 && [...seen];
+    });
+
+    process.kill(first[0] ?? 0, 'SIGKILL');
+    const replaced = await waitFor(
+      async () => {
+        await getOnNewConnection(`${askbase.url}/qas?limit=1`);
+        const seen = [...servingPids(askbase.output())].filter((pid) => !first.includes(pid));
+        return seen.length > 0 && seen;
+      },
+      { what: 'a new worker serving' },
+    );
+
+    expect(replaced).toHaveLength(1);
+    askbase.child.kill('SIGTERM');
+    expect(await askbase.exited).toBe(0);
+  });
+
+  it('when WORKERS=2 is set on the embedded database, then askbase says why in one line and exits 1', async () => {
+    const askbase = await spawnAskbase({ WORKERS: '2' }, { waitUntilReady: false });
+
+    expect(await askbase.exited).toBe(1);
+    expect(askbase.output().trim()).toBe(
+      'askbase: invalid configuration: WORKERS above 1 needs DATABASE_URL: the embedded database belongs to one process',
+    );
+  });
+});
