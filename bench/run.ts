@@ -167,6 +167,25 @@ async function main(): Promise<Results> {
         ),
       ),
     );
+    // The same load on askbase with a process per core (WORKERS=auto).
+    await withServers(
+      ['askbase'],
+      LLM_LATENCY_B,
+      (servers) =>
+        measure(
+          servers.map((server) =>
+            askItem(
+              server,
+              'b-workers',
+              `POST /ask, LLM ${LLM_LATENCY_B} ms, ${CONNECTIONS_B} conns, WORKERS=auto (${availableParallelism()})`,
+              CONNECTIONS_B,
+              LLM_LATENCY_B,
+            ),
+          ),
+        ),
+      undefined,
+      { WORKERS: 'auto' },
+    );
   }
 
   if (wanted('c')) {
@@ -548,12 +567,15 @@ async function withServers<T>(
   llmLatency: number,
   use: (servers: Server[]) => Promise<T>,
   database?: { name: string } | 'pglite',
+  extraEnv: Record<string, string> = {},
 ): Promise<T> {
   const started: Server[] = [];
   try {
     await Promise.all(
       kinds.map(async (kind) => {
-        started.push(await startServer(kind, llmLatency, database ?? { name: databaseName(kind) }));
+        started.push(
+          await startServer(kind, llmLatency, database ?? { name: databaseName(kind) }, extraEnv),
+        );
       }),
     );
     // In the order asked for, whatever order they became ready in.
@@ -567,6 +589,7 @@ async function startServer(
   kind: ServerKind,
   llmLatency: number,
   database: { name: string } | 'pglite',
+  extraEnv: Record<string, string> = {},
 ): Promise<Server> {
   const fake = fakes.get(llmLatency);
   if (!fake) throw new Error(`no fake LLM at ${llmLatency} ms`);
@@ -584,6 +607,7 @@ async function startServer(
     SHUTDOWN_GRACE_MS: '5000',
     // All load comes from one address; the benchmark measures throughput, not the abuse limit.
     RATE_LIMIT_MAX: '0',
+    ...extraEnv,
   };
   // askbase runs as its image runs it: with the heap cap the Dockerfile sets.
   if (kind === 'askbase') serverEnv.NODE_OPTIONS = ASKBASE_NODE_OPTIONS;

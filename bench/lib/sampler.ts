@@ -90,7 +90,19 @@ export async function startSampler(options: {
   };
 }
 
+/** VmRSS and VmHWM of `pid` and its direct children (WORKERS' processes), summed. */
 async function readStatus(pid: number): Promise<{ rssKb: number; hwmKb: number } | undefined> {
+  const own = await ownStatus(pid);
+  if (!own) return undefined;
+  for (const child of await childrenOf(pid)) {
+    const status = await ownStatus(child);
+    own.rssKb += status?.rssKb ?? 0;
+    own.hwmKb += status?.hwmKb ?? 0;
+  }
+  return own;
+}
+
+async function ownStatus(pid: number): Promise<{ rssKb: number; hwmKb: number } | undefined> {
   try {
     const text = await readFile(`/proc/${pid}/status`, 'utf8');
     const field = (name: string) =>
@@ -119,6 +131,24 @@ const CLOCK_TICKS_PER_S = 100;
 
 /** utime + stime of the process from /proc/<pid>/stat, in ms. */
 export async function readCpuMs(pid: number): Promise<number> {
+  // A server with WORKERS does its work in its children.
+  const children = await childrenOf(pid);
+  return (
+    (await ownCpuMs(pid)) + (await Promise.all(children.map(ownCpuMs))).reduce((a, b) => a + b, 0)
+  );
+}
+
+/** The direct children of `pid` (WORKERS' processes); none when it has none or is gone. */
+async function childrenOf(pid: number): Promise<number[]> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return text.split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function ownCpuMs(pid: number): Promise<number> {
   try {
     const text = await readFile(`/proc/${pid}/stat`, 'utf8');
     // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
