@@ -18,7 +18,7 @@
  *   BENCH_CHART_CONNECTIONS=100
  *   BENCH_LIST_ROWS=10000,1000000    table sizes for GET /qas
  *   BENCH_LIST_CONNECTIONS=100
- *   BENCH_ONLY=a,b,c,d,e,f,g,h,i,chart run a subset (writes bench/results/partial.tmp only)
+ *   BENCH_ONLY=a,b,c,d,e,f,g,h,i,j,chart run a subset (writes bench/results/partial.tmp only)
  *   BENCH_CPU_PROF=1         run the servers under --cpu-prof (profiles in bench/results/profiles/)
  *   BENCH_NODE_ARGS=…        extra node flags for both servers (e.g. --max-semi-space-size=4)
  *   BENCH_LOG_LEVEL=warn     askbase's LOG_LEVEL (default: unset, askbase's own default, info)
@@ -36,6 +36,7 @@ import { encodeCursor } from '../src/http/serialize.js';
 import { type FirstRun, measureFirstRun } from './lib/first-run.js';
 import { type ExportResult, measureExport } from './lib/export.js';
 import { type WebPageResult, measureWebPage } from './lib/web-page.js';
+import { type DbWritesResult, measureDbWrites } from './lib/db-writes.js';
 import { type SearchResult, insertMixedRows, kanjiNumber, measureSearch } from './lib/search.js';
 import { type LoadSpec, type Round, runRound, summarize } from './lib/load.js';
 import { type BenchPostgres, startPostgres } from './lib/postgres.js';
@@ -139,7 +140,13 @@ async function main(): Promise<Results> {
   postgres = pg;
 
   // One database per server, so each has its own table and neither sees the other's rows.
-  for (const name of ['askbase_bench', 'baseline_bench', 'askbase_list', 'askbase_search']) {
+  for (const name of [
+    'askbase_bench',
+    'baseline_bench',
+    'askbase_list',
+    'askbase_search',
+    'askbase_writes',
+  ]) {
     await pg.createDatabase(name);
     migrate(pg.url(name));
   }
@@ -277,6 +284,21 @@ async function main(): Promise<Results> {
   let searched: SearchResult | undefined;
   if (wanted('i')) searched = await searchScenario(pg);
 
+  // (j) askbase's writes alone, straight to PostgreSQL, at two client counts.
+  let dbWrites: DbWritesResult[] | undefined;
+  if (wanted('j')) {
+    dbWrites = [];
+    for (const connections of [10, 50]) {
+      const result = await measureDbWrites({
+        url: pg.url('askbase_writes'),
+        connections,
+        seconds: config.durationS,
+      });
+      log(`(j) ${connections} clients: ${result.asksPerSecond} asks/s of writes`);
+      dbWrites.push(result);
+    }
+  }
+
   const results: Results = {
     startedAt,
     totalSeconds: Math.round((performance.now() - started) / 1000),
@@ -308,6 +330,7 @@ async function main(): Promise<Results> {
     ...(webPage && { webPage }),
     ...(exported && { exported }),
     ...(searched && { searched }),
+    ...(dbWrites && { dbWrites }),
     targets: [],
   };
   results.targets = judgeTargets(results);

@@ -388,6 +388,23 @@ export function renderMarkdown(results: Results, svgPath: string): string {
     }
   }
 
+  if (results.dbWrites) {
+    lines.push(
+      '',
+      '### What one PostgreSQL takes of askbase’s writes (j)',
+      '',
+      'Each ask’s two statements (insert the pending row, record its answer) straight from a `pg` pool, no askbase, no LLM, on the benchmark’s PostgreSQL (same machine, `synchronous_commit=off`).',
+      '',
+      '| clients | seconds | asks | asks/s | bytes per row (table and indexes) |',
+      '| --: | --: | --: | --: | --: |',
+    );
+    for (const run of results.dbWrites) {
+      lines.push(
+        `| ${run.connections} | ${run.seconds} | ${fmt(run.asks)} | ${fmt(run.asksPerSecond)} | ${fmt(run.bytesPerRow)} |`,
+      );
+    }
+  }
+
   lines.push('', '### Targets', '', '| target | measured | met |', '| --- | --- | --- |');
   for (const target of results.targets) {
     lines.push(

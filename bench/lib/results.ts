@@ -2,6 +2,7 @@ import type { LoadResult } from './load.js';
 import type { FirstRun } from './first-run.js';
 import type { ExportResult } from './export.js';
 import type { SearchResult } from './search.js';
+import type { DbWritesResult } from './db-writes.js';
 import type { WebPageResult } from './web-page.js';
 import type { Samples } from './sampler.js';
 
@@ -81,6 +82,8 @@ export interface Results {
   exported?: ExportResult;
   /** Scenario (i): search in two scripts over a large table. */
   searched?: SearchResult;
+  /** Scenario (j): askbase's writes alone against PostgreSQL. */
+  dbWrites?: DbWritesResult[];
   targets: Target[];
 }
 

@@ -1,0 +1,67 @@
+import pg from 'pg';
+
+export interface DbWritesResult {
+  connections: number;
+  seconds: number;
+  asks: number;
+  asksPerSecond: number;
+  /** Table and index size after the run, per row written (bytes). */
+  bytesPerRow: number;
+}
+
+/**
+ * Scenario (j): what one PostgreSQL takes of askbase's writes alone, without askbase: each
+ * "ask" is the insert of a pending row and the update that records its answer, the statements
+ * askbase runs (search terms, tokens, cost and all), from `connections` clients at once.
+ */
+export async function measureDbWrites(options: {
+  url: string;
+  connections: number;
+  seconds: number;
+}): Promise<DbWritesResult> {
+  const pool = new pg.Pool({ connectionString: options.url, max: options.connections });
+  const before = await pool.query<{ n: string; bytes: string }>(
+    `select count(*) as n, pg_total_relation_size('question_answers') as bytes from question_answers`,
+  );
+  const deadline = performance.now() + options.seconds * 1000;
+  let asks = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: options.connections }, async (_, client) => {
+      for (let i = 0; performance.now() < deadline; i += 1) {
+        const question = `Database write benchmark ${client}-${i}: what is the capital of France?`;
+        const inserted = await pool.query<{ id: string }>(
+          `insert into question_answers (question, text_stored, search_terms, deadline_at)
+           values ($1, true, $2::text[], now() + interval '2 minutes') returning id`,
+          [question, []],
+        );
+        await pool.query(
+          `update question_answers
+              set status = 'answered', answer = $2, model = 'gpt-5-mini', prompt_tokens = 12,
+                  completion_tokens = 40, total_tokens = 52, latency_ms = 900, cost_usd = 0.00008,
+                  answered_at = now(),
+                  search_terms = case when search_terms is null then null
+                                      else search_terms || $3::text[] end
+            where id = $1 and attempt = 1 and status = 'pending'`,
+          [inserted.rows[0]?.id, `Paris is the capital of France. (${client}-${i})`, []],
+        );
+        asks += 1;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const after = await pool.query<{ n: string; bytes: string }>(
+    `select count(*) as n, pg_total_relation_size('question_answers') as bytes from question_answers`,
+  );
+  await pool.end();
+  const rows = Number(after.rows[0]?.n) - Number(before.rows[0]?.n);
+  return {
+    connections: options.connections,
+    seconds: Math.round(seconds * 10) / 10,
+    asks,
+    asksPerSecond: Math.round(asks / seconds),
+    bytesPerRow: Math.round(
+      (Number(after.rows[0]?.bytes) - Number(before.rows[0]?.bytes)) / Math.max(rows, 1),
+    ),
+  };
+}
