@@ -59,6 +59,11 @@ export interface SecurityConfig {
   rateLimitMax: number;
   rateLimitWindowMs: number;
   /**
+   * Where the counts live: `database` (shared by every process on the database: replicas and
+   * workers keep one budget per client) or `memory` (this process only).
+   */
+  rateLimitStore: 'memory' | 'database';
+  /**
    * When non-empty, every route but the health checks and pages needs `Authorization: Bearer
    * <key>`. Each key has a name, stored with what it asks (the key itself never is).
    */
@@ -139,6 +144,12 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
         min: 1_000,
         max: 86_400_000,
       }),
+      // Shared where several processes may serve one database; the embedded one has one.
+      rateLimitStore: read.oneOf(
+        'RATE_LIMIT_STORE',
+        ['memory', 'database'] as const,
+        env.DATABASE_URL?.trim() ? 'database' : 'memory',
+      ),
       apiKeys: apiKeys(read.list('API_KEYS')),
       corsOrigins: read.list('CORS_ORIGINS'),
       trustProxy: read.boolean('TRUST_PROXY', false),

@@ -21,6 +21,7 @@ import { ModelPrices } from './pricing/model-prices.js';
 import { QaService } from './qa/qa-service.js';
 import { Retention } from './qa/retention.js';
 import { QuestionRepository } from './repository/question-repository.js';
+import { RateLimitCounter } from './repository/rate-limit-counter.js';
 import { backfillSearchTerms } from './repository/search-backfill.js';
 
 /**
@@ -109,7 +110,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           logger,
           deleted: (count) => metrics.retention(count),
         });
-  const app = await buildApp({ config, qa, metrics, database, logger });
+  const rateLimitCounter =
+    config.security.rateLimitMax > 0 && config.security.rateLimitStore === 'database'
+      ? new RateLimitCounter(database)
+      : undefined;
+  const app = await buildApp({ config, qa, metrics, database, rateLimitCounter, logger });
 
   const stopping = new AbortController();
   let maintenance: NodeJS.Timeout | undefined;
@@ -124,6 +129,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await backfillSearchTerms(repository, logger, stopping.signal).catch((error: unknown) =>
         logger.warn({ err: error }, 'search indexing deferred'),
       );
+      await rateLimitCounter
+        ?.forgetIdle()
+        .catch((error: unknown) => logger.warn({ err: error }, 'rate-limit cleanup deferred'));
     })().finally(() => (housekeeping = undefined)));
   };
   const recover = () => {

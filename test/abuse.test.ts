@@ -33,31 +33,77 @@ describe('abuse limits, API keys, security headers and logs', () => {
     return askbase;
   };
 
-  it('when a client asks more than RATE_LIMIT_MAX times in a window, then 429 rate_limited with Retry-After, and reads stay open', async () => {
-    const askbase = await start({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' });
+  /** On a database of its own: the shared rate-limit counts are per database. */
+  const startAlone = async (env: Record<string, string>) => {
+    const own = await createTestDatabase();
+    ownDatabases.push(own);
+    return start({ ...env, DATABASE_URL: own.url });
+  };
 
-    const statuses = [];
-    for (let i = 0; i < 3; i += 1) statuses.push(await ask(askbase.url, { question: `Rate ${i}` }));
+  it.each(['memory', 'database'])(
+    'when a client asks more than RATE_LIMIT_MAX times in a window (counted in %s), then 429 rate_limited with Retry-After, and reads stay open',
+    async (store) => {
+      const askbase = await startAlone({
+        RATE_LIMIT_MAX: '2',
+        RATE_LIMIT_WINDOW_MS: '60000',
+        RATE_LIMIT_STORE: store,
+      });
 
-    expect(statuses.map((r) => r.status)).toEqual([200, 200, 429]);
-    const limited = statuses[2]!;
-    expect(limited.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(((await limited.json()) as ErrorBody).error.code).toBe('rate_limited');
-    expect((await fetch(`${askbase.url}/qas`)).status).toBe(200);
-  });
+      const statuses = [];
+      for (let i = 0; i < 3; i += 1)
+        statuses.push(await ask(askbase.url, { question: `Rate ${i}` }));
 
-  it('when a client spends its budget across /ask and /qa/{id}/retry, then both draw on one budget', async () => {
-    const askbase = await start({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' });
-    fake.setBehavior({ fault: 'server_error' });
-    const failed = await ask(askbase.url, { question: 'Budget shared?' });
-    const { error } = (await failed.json()) as ErrorBody & { error: { id: number } };
-    fake.reset();
+      expect(statuses.map((r) => r.status)).toEqual([200, 200, 429]);
+      const limited = statuses[2]!;
+      expect(limited.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await limited.json()) as ErrorBody).error.code).toBe('rate_limited');
+      expect((await fetch(`${askbase.url}/qas`)).status).toBe(200);
+    },
+  );
 
-    const retried = await fetch(`${askbase.url}/qa/${error.id}/retry`, { method: 'POST' });
-    const third = await ask(askbase.url, { question: 'Over budget?' });
+  it.each(['memory', 'database'])(
+    'when a client spends its budget across /ask and /qa/{id}/retry (counted in %s), then both draw on one budget',
+    async (store) => {
+      const askbase = await startAlone({
+        RATE_LIMIT_MAX: '2',
+        RATE_LIMIT_WINDOW_MS: '60000',
+        RATE_LIMIT_STORE: store,
+      });
+      fake.setBehavior({ fault: 'server_error' });
+      const failed = await ask(askbase.url, { question: 'Budget shared?' });
+      const { error } = (await failed.json()) as ErrorBody & { error: { id: number } };
+      fake.reset();
 
-    expect([failed.status, retried.status, third.status]).toEqual([503, 200, 429]);
+      const retried = await fetch(`${askbase.url}/qa/${error.id}/retry`, { method: 'POST' });
+      const third = await ask(askbase.url, { question: 'Over budget?' });
+
+      expect([failed.status, retried.status, third.status]).toEqual([503, 200, 429]);
+    },
+  );
+
+  it('when two processes share a database, then a client has one budget across both (and one each with RATE_LIMIT_STORE=memory)', async () => {
+    const limits = { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' };
+    const shared = await startAlone(limits);
+    const sharedToo = await start({ ...limits, DATABASE_URL: shared.config.databaseUrl ?? '' });
+    const separate = await startAlone({ ...limits, RATE_LIMIT_STORE: 'memory' });
+    const separateToo = await start({
+      ...limits,
+      RATE_LIMIT_STORE: 'memory',
+      DATABASE_URL: separate.config.databaseUrl ?? '',
+    });
+    const alternate = async (a: RunningAskbase, b: RunningAskbase) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i += 1) {
+        const response = await ask((i % 2 === 0 ? a : b).url, { question: `Shared budget ${i}` });
+        await response.text();
+        statuses.push(response.status);
+      }
+      return statuses;
+    };
+
+    expect(await alternate(shared, sharedToo)).toEqual([200, 200, 200, 429, 429, 429]);
+    expect(await alternate(separate, separateToo)).toEqual([200, 200, 200, 200, 200, 200]);
   });
 
   it('when RATE_LIMIT_MAX is not set, then no ask is refused for its rate', async () => {

@@ -126,6 +126,17 @@ describe('loadConfig', () => {
     expect(configError({ WORKERS: 'many', DATABASE_URL: url }).message).toContain('WORKERS');
   });
 
+  it('when RATE_LIMIT_STORE is unset, then counts are shared in PostgreSQL and kept in memory on the embedded database', () => {
+    const url = 'postgres://u:p@127.0.0.1:5432/askbase';
+
+    expect(loadConfig({ DATABASE_URL: url }).security.rateLimitStore).toBe('database');
+    expect(loadConfig({}).security.rateLimitStore).toBe('memory');
+    expect(
+      loadConfig({ DATABASE_URL: url, RATE_LIMIT_STORE: 'memory' }).security.rateLimitStore,
+    ).toBe('memory');
+    expect(configError({ RATE_LIMIT_STORE: 'redis' }).message).toContain('RATE_LIMIT_STORE');
+  });
+
   it('when DATABASE_URL uses postgresql://, then it is accepted', () => {
     expect(loadConfig({ DATABASE_URL: 'postgresql://u@h/db' }).databaseUrl).toBe(
       'postgresql://u@h/db',

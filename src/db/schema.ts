@@ -151,4 +151,15 @@ export const questionAnswers = pgTable(
   ],
 );
 
-export const schema = { questionAnswers };
+/**
+ * RATE_LIMIT_STORE=database: each client's asks in the current fixed window, shared by every
+ * askbase process on the database, so one budget holds across replicas and workers.
+ */
+export const rateLimitHits = pgTable('rate_limit_hits', {
+  /** The client: its address or a digest of its API key, never the key. */
+  key: text('key').primaryKey(),
+  windowStart: timestamp('window_start', { withTimezone: true, mode: 'date' }).notNull(),
+  hits: integer('hits').notNull(),
+});
+
+export const schema = { questionAnswers, rateLimitHits };

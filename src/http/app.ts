@@ -25,7 +25,7 @@ import { metricsRoutes } from './routes/metrics-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
 import { askCreatedEvent, askDeltaEvent, errorBody, questionAnswer } from './schemas.js';
-import { registerSecurity } from './security.js';
+import { type SharedRateLimitCounter, registerSecurity } from './security.js';
 import { BUILT_UI_DIR, webUi } from './web-ui.js';
 
 /** What the HTTP layer is given; src/server.ts builds every one of them. */
@@ -35,6 +35,8 @@ export interface AppServices {
   metrics: Metrics;
   /** For the readiness check. */
   database: Pick<Database, 'isReady' | 'ping'>;
+  /** RATE_LIMIT_STORE=database: the counts every process shares; absent: counted in memory. */
+  rateLimitCounter?: SharedRateLimitCounter | undefined;
   logger: Logger;
 }
 
@@ -44,6 +46,7 @@ export async function buildApp({
   qa,
   metrics,
   database,
+  rateLimitCounter,
   logger,
 }: AppServices): Promise<FastifyInstance> {
   // askbase's pino logger, seen as Fastify's base logger type, which plugins and routes expect.
@@ -150,7 +153,7 @@ export async function buildApp({
     );
   });
 
-  const limitAsks = await registerSecurity(app, config.security);
+  const limitAsks = await registerSecurity(app, config.security, rateLimitCounter);
   const corsEnabled = config.security.corsOrigins.length > 0;
   registerApiDocs(app, { corsEnabled, apiKeysRequired: config.security.apiKeys.length > 0 });
   await app.register(healthRoutes, { database, corsEnabled, logLevel: config.logLevel });

@@ -1,7 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, {
+  type FastifyRateLimitStore,
+  type FastifyRateLimitStoreCtor,
+} from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { SecurityConfig } from '../config.js';
 import { RateLimitedError, UnauthorizedError } from '../errors.js';
@@ -26,9 +29,15 @@ const isPublic = (url: string) =>
  * that limits asks, one budget per client shared by every route that asks the LLM, or
  * undefined when rate limiting is off.
  */
+/** Counts a client's hits where every askbase process sees them (RATE_LIMIT_STORE=database). */
+export interface SharedRateLimitCounter {
+  hit(key: string, windowMs: number): Promise<{ hits: number; resetInMs: number }>;
+}
+
 export async function registerSecurity(
   app: FastifyInstance,
   config: SecurityConfig,
+  sharedCounter?: SharedRateLimitCounter,
 ): Promise<preHandlerAsyncHookHandler | undefined> {
   await app.register(helmet, {
     global: true,
@@ -68,10 +77,35 @@ export async function registerSecurity(
     },
     errorResponseBuilder: (_request, context) =>
       new RateLimitedError(`too many requests; retry in ${context.after}`),
+    ...(sharedCounter && {
+      store: sharedStore(sharedCounter),
+      // Counting needs the database, and so does every ask: while it is away the ask gets its
+      // own 503, not a 500 from the limiter.
+      skipOnError: true,
+    }),
   });
   // Without options the handler counts in the plugin's one store, so every route given this
   // hook draws on the same budget (per-route configs would each get a store of their own).
   return config.rateLimitMax > 0 ? app.rateLimit() : undefined;
+}
+
+/** @fastify/rate-limit's store, over the shared counter; one budget for every route that uses it. */
+function sharedStore(counter: SharedRateLimitCounter): FastifyRateLimitStoreCtor {
+  return class SharedStore implements FastifyRateLimitStore {
+    incr(
+      key: string,
+      callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
+      timeWindow: number,
+    ): void {
+      counter.hit(key, timeWindow).then(
+        ({ hits, resetInMs }) => callback(null, { current: hits, ttl: resetInMs }),
+        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  };
 }
 
 function bearerToken(request: FastifyRequest): string | undefined {
