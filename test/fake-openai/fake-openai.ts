@@ -61,6 +61,9 @@ export interface FakeOpenAI {
 
 export const defaultAnswer = (question: string) => `Answer to: ${question}`;
 
+/** Run standalone, the fake answers 500 to a question containing this. */
+export const FAIL_MARKER = '[llm-fails]';
+
 const DEFAULTS: Behavior = { latencyMs: 0, fault: 'none', chunkDelayMs: 0 };
 
 export async function startFakeOpenAI(
@@ -276,7 +279,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     port: Number(arg('port') ?? 8080),
     host: arg('host') ?? '127.0.0.1',
   });
-  fake.setBehavior({ latencyMs: Number(arg('latency-ms') ?? 0) });
+  const latencyMs = Number(arg('latency-ms') ?? 0);
+  // A question that says FAIL_MARKER gets a 500, so end-to-end tests can mix in LLM failures.
+  fake.setBehavior((request) => ({
+    latencyMs,
+    ...(request.messages.at(-1)?.content.includes(FAIL_MARKER) && { fault: 'server_error' }),
+  }));
   console.log(`fake OpenAI listening on ${arg('host') ?? '127.0.0.1'}:${arg('port') ?? 8080}`);
   const stop = () => void fake.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
