@@ -16,12 +16,23 @@ export const INDEXED_CHARACTERS = 200_000;
 const MAX_TERM_CHARACTERS = 64;
 
 /** Scripts written without spaces between words (Korean has spaces, but glues on particles). */
-const UNSPACED =
-  /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}\p{scx=Tibetan}]/u;
+const UNSPACED_SCRIPTS = [
+  'Han',
+  'Hiragana',
+  'Katakana',
+  'Hangul',
+  'Thai',
+  'Lao',
+  'Khmer',
+  'Myanmar',
+  'Tibetan',
+]
+  .map((script) => `\\p{scx=${script}}`)
+  .join('');
+const UNSPACED = new RegExp(`[${UNSPACED_SCRIPTS}]`, 'u');
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
 /** Splits a word into runs of unspaced-script characters and runs of everything else. */
-const RUNS =
-  /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}\p{scx=Tibetan}]+|[^\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}\p{scx=Tibetan}]+/gu;
+const RUNS = new RegExp(`[${UNSPACED_SCRIPTS}]+|[^${UNSPACED_SCRIPTS}]+`, 'gu');
 const NON_ASCII = /[^\p{ASCII}]/u;
 
 /**
