@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { serveClusterMetrics } from './metrics/cluster-metrics.js';
 import { STORE_MARGIN_MS, ensurePortFree } from './server.js';
 
 /**
@@ -13,6 +14,7 @@ import { STORE_MARGIN_MS, ensurePortFree } from './server.js';
  */
 export async function runPrimary(config: Config, logger: Logger): Promise<void> {
   await ensurePortFree(config.host, config.port);
+  serveClusterMetrics();
   let stopping = false;
   let failed = false;
   const started = new WeakSet<Worker>();

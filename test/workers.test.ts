@@ -82,6 +82,37 @@ describe('WORKERS: several askbase processes on one port', { timeout: 120_000 },
     expect(row?.status).toBe('answered');
   });
 
+  it('when WORKERS=2 serve requests, then /metrics counts the requests of both', async () => {
+    const askbase = await spawnAskbase({ DATABASE_URL: db.url, WORKERS: '2' });
+    let sent = 0;
+    await waitFor(
+      async () => {
+        sent += 1;
+        await getOnNewConnection(`${askbase.url}/qas?limit=1`);
+        return servingPids(askbase.output()).size >= 2;
+      },
+      { what: 'requests served by two processes' },
+    );
+
+    const counted = async () => {
+      const text = await (await fetch(`${askbase.url}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) =>
+          l.startsWith('askbase_http_requests_total{method="GET",route="/qas",status_code="200"}'),
+        );
+      return Number(line?.split(' ').at(-1));
+    };
+
+    // A request is counted just after its response is sent: the last may still be on its way.
+    const total = await waitFor(async () => (await counted()) >= sent && counted(), {
+      what: `/metrics to count all ${sent} requests`,
+    });
+    expect(total).toBe(sent);
+    askbase.child.kill('SIGTERM');
+    expect(await askbase.exited).toBe(0);
+  });
+
   it('when a worker is killed, then another takes its place', async () => {
     const askbase = await spawnAskbase({ DATABASE_URL: db.url, WORKERS: '2' });
     const first = await waitFor(async () => {

@@ -1,6 +1,8 @@
+import cluster from 'node:cluster';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PoolStats } from '../db/database.js';
 import type { LlmCall, LlmCallRecorder } from '../qa/ports.js';
+import { joinClusterMetrics, scrapeCluster } from './cluster-metrics.js';
 
 export interface HttpRequestRecord {
   method: string;
@@ -72,15 +74,19 @@ export class Metrics implements LlmCallRecorder {
   constructor(poolStats: () => PoolStats | undefined) {
     collectDefaultMetrics({ register: this.registry });
     if (poolStats() !== undefined) this.registerPoolGauges(poolStats);
+    if (cluster.isWorker) joinClusterMetrics(this.registry);
   }
 
   get contentType(): string {
     return this.registry.contentType;
   }
 
-  /** Every metric in the Prometheus text exposition format. */
+  /**
+   * Every metric in the Prometheus text exposition format: with WORKERS, summed over every
+   * worker (src/metrics/cluster-metrics.ts).
+   */
   scrape(): Promise<string> {
-    return this.registry.metrics();
+    return cluster.isWorker ? scrapeCluster() : this.registry.metrics();
   }
 
   cacheLookup(result: 'hit' | 'miss' | 'waited'): void {
