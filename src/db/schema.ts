@@ -94,7 +94,11 @@ export const questionAnswers = pgTable(
   },
   (t) => [
     index('question_answers_search_vector_idx').using('gin', t.searchVector),
-    index('question_answers_search_terms_idx').using('gin', t.searchTerms),
+    // Only rows with terms (text beyond ASCII): an ASCII row costs no entry on every ask.
+    // Searches say `search_terms <> '{}'` so that the planner may use it.
+    index('question_answers_search_terms_idx')
+      .using('gin', t.searchTerms)
+      .where(sql`${t.searchTerms} <> '{}'`),
     // The rows the background job has still to index: none, once it has caught up.
     index('question_answers_search_terms_missing_idx')
       .on(t.id)
@@ -111,7 +115,10 @@ export const questionAnswers = pgTable(
       .on(t.cacheKey, t.id)
       .where(sql`${t.status} = 'answered' and ${t.cacheKey} is not null`),
     // GET /qas?key=… walks one key's questions newest first.
-    index('question_answers_key_name_id_idx').on(t.keyName, t.id),
+    // Only asks made with a key: without API_KEYS no ask pays for an entry.
+    index('question_answers_key_name_id_idx')
+      .on(t.keyName, t.id)
+      .where(sql`${t.keyName} is not null`),
     check(
       'question_answers_question_not_blank',
       sql`${t.question} is null or char_length(btrim(${t.question})) > 0`,
