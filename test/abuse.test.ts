@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
@@ -104,6 +105,35 @@ describe('abuse limits, API keys, security headers and logs', () => {
 
     expect(await alternate(shared, sharedToo)).toEqual([200, 200, 200, 429, 429, 429]);
     expect(await alternate(separate, separateToo)).toEqual([200, 200, 200, 200, 200, 200]);
+  });
+
+  it('when API keys are in use, then each key has its own budget, counted under its name, never the key', async () => {
+    const askbase = await startAlone({
+      RATE_LIMIT_MAX: '1',
+      RATE_LIMIT_WINDOW_MS: '60000',
+      API_KEYS: 'alice:alice-secret-key-1,bob:bob-secret-key-2',
+    });
+    const askAs = async (key: string) => {
+      const response = await fetch(`${askbase.url}/ask`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ question: 'Whose budget?' }),
+      });
+      await response.text();
+      return response.status;
+    };
+
+    const statuses = [
+      await askAs('alice-secret-key-1'),
+      await askAs('alice-secret-key-1'),
+      await askAs('bob-secret-key-2'),
+    ];
+
+    expect(statuses).toEqual([200, 429, 200]);
+    const counted = (await askbase.database.db.execute(
+      sql`select key from rate_limit_hits order by key`,
+    )) as { rows: { key: string }[] };
+    expect(counted.rows.map((row) => row.key)).toEqual(['key:alice', 'key:bob']);
   });
 
   it('when RATE_LIMIT_MAX is not set, then no ask is refused for its rate', async () => {

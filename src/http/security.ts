@@ -70,11 +70,11 @@ export async function registerSecurity(
     global: false,
     max: config.rateLimitMax,
     timeWindow: config.rateLimitWindowMs,
-    // Per client: the API key when keys are in use, else the client address.
-    keyGenerator: (request) => {
-      const token = config.apiKeys.length > 0 ? bearerToken(request) : undefined;
-      return token ? `key:${digest(token).toString('hex')}` : `ip:${request.ip}`;
-    },
+    // Per client: the API key's name when keys are in use (authentication ran first), else
+    // the client address. Never the key, nor a hash of it: the counts may be kept in the
+    // database (RATE_LIMIT_STORE=database).
+    keyGenerator: (request) =>
+      request.keyName === undefined ? `ip:${request.ip}` : `key:${request.keyName}`,
     errorResponseBuilder: (_request, context) =>
       new RateLimitedError(`too many requests; retry in ${context.after}`),
     ...(sharedCounter && {
