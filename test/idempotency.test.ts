@@ -131,4 +131,33 @@ describe('Idempotency-Key on POST /ask', () => {
       expect(await suite.db.query('select count(*) from question_answers')).toEqual(before);
     },
   );
+
+  describe('with API keys', () => {
+    const keyed = useAskbaseSuite({ API_KEYS: 'alice:alice-test-key-1,bob:bob-test-key-2' });
+
+    it('when two API keys send the same Idempotency-Key, then each gets its own question, not the other one', async () => {
+      const idempotencyKey = key();
+      const askAs = async (apiKey: string, question: string) =>
+        ask(
+          keyed.askbase.url,
+          { question },
+          { 'idempotency-key': idempotencyKey, authorization: `Bearer ${apiKey}` },
+        );
+
+      const alice = await askAs('alice-test-key-1', 'What did Alice ask?');
+      const bob = await askAs('bob-test-key-2', 'What did Bob ask?');
+      const aliceAgain = await askAs('alice-test-key-1', 'What did Alice ask?');
+
+      const [a, b, again] = (await Promise.all([alice, bob, aliceAgain].map((r) => r.json()))) as {
+        id: number;
+        question: string;
+        key_name: string;
+      }[];
+      expect([alice.status, bob.status, aliceAgain.status]).toEqual([200, 200, 200]);
+      expect(b?.id).not.toBe(a?.id);
+      expect(b).toMatchObject({ question: 'What did Bob ask?', key_name: 'bob' });
+      expect(again?.id).toBe(a?.id);
+      expect(keyed.fake.requests).toHaveLength(2);
+    });
+  });
 });

@@ -98,8 +98,15 @@ export class QaService {
    * `progress`, the answer is streamed from the LLM and each step reported as it happens;
    * nothing is reported before the question is stored.
    */
-  async ask(request: AskRequest, progress?: AskProgress): Promise<QuestionAnswer> {
-    const question = this.validQuestion(request.question);
+  async ask(asked: AskRequest, progress?: AskProgress): Promise<QuestionAnswer> {
+    const question = this.validQuestion(asked.question);
+    // An Idempotency-Key is its client's own: with API keys, one key's client can neither
+    // replay nor read the question another's asked under the same Idempotency-Key. Key names
+    // have no ':', so the scoped key is unambiguous.
+    const request =
+      asked.keyName === undefined || asked.idempotencyKey === undefined
+        ? asked
+        : { ...asked, idempotencyKey: `${asked.keyName}:${asked.idempotencyKey}` };
     const answerer = this.requireAnswerer();
     // With the cache off, asks neither look up nor leave a key: no digest, no index entry.
     if (this.deps.cache.ttlSeconds === 0) {
