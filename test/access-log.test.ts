@@ -3,6 +3,7 @@ import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { unique } from './helpers/each-database.js';
+import { waitFor } from './helpers/wait-for.js';
 
 describe('the access log at the default level', () => {
   let fake: FakeOpenAI;
@@ -23,14 +24,23 @@ describe('the access log at the default level', () => {
     await fake?.close();
   });
 
-  const linesOf = (requestId: string | null) =>
-    askbase.logs.filter((line) => line.reqId === requestId);
+  /**
+   * The log lines of a request, once its access line is written: that happens as the response
+   * finishes on the server, which may be just after the client has read it.
+   */
+  const linesOf = async (requestId: string | null) => {
+    const of = () => askbase.logs.filter((line) => line.reqId === requestId);
+    await waitFor(() => of().some((line) => line.msg === 'request completed'), {
+      what: 'the access-log line',
+    });
+    return of();
+  };
 
   it('when a request is served, then one line says its method, path, status and time', async () => {
     const response = await ask(askbase.url, { question: unique('Logged once?') });
     await response.text();
 
-    const lines = linesOf(response.headers.get('x-request-id'));
+    const lines = await linesOf(response.headers.get('x-request-id'));
 
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
@@ -48,7 +58,7 @@ describe('the access log at the default level', () => {
     const response = await fetch(`${askbase.url}/qas?q=${secret}&limit=5`);
     await response.text();
 
-    const lines = linesOf(response.headers.get('x-request-id'));
+    const lines = await linesOf(response.headers.get('x-request-id'));
 
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ path: '/qas', statusCode: 200 });

@@ -6,29 +6,33 @@ import { spawnAskbase } from './helpers/askbase-process.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { waitFor } from './helpers/wait-for.js';
 
-/** The pids that wrote access-log lines, from a process's output. */
+/**
+ * The pids that served a request with 200, from a process's access log: a worker answers 503
+ * until its own database connection is ready, so a 200 says it is.
+ */
 function servingPids(output: string): Set<number> {
   const pids = new Set<number>();
   for (const line of output.split('\n')) {
     if (!line.includes('"request completed"')) continue;
-    pids.add((JSON.parse(line) as { pid: number }).pid);
+    const { pid, statusCode } = JSON.parse(line) as { pid: number; statusCode: number };
+    if (statusCode === 200) pids.add(pid);
   }
   return pids;
 }
 
 /**
- * GET on a connection of its own (the cluster hands out connections, not requests); false
- * when it failed: a connection handed to a worker as it was killed is lost, as with any
- * process killed, and is given up after a while.
+ * GET on a connection of its own (the cluster hands out connections, not requests): its
+ * status, or 0 when it failed. A connection handed to a worker as it was killed is lost, as
+ * with any process killed, and is given up after `timeoutMs`.
  */
-function getOnNewConnection(url: string): Promise<boolean> {
+function getOnNewConnection(url: string, timeoutMs = 60_000): Promise<number> {
   return new Promise((resolve) => {
-    const request = get(url, { agent: false, timeout: 2_000 }, (response) => {
+    const request = get(url, { agent: false, timeout: timeoutMs }, (response) => {
       response.resume();
-      response.once('end', () => resolve(true));
+      response.once('end', () => resolve(response.statusCode ?? 0));
     });
     request.once('timeout', () => request.destroy());
-    request.once('error', () => resolve(false));
+    request.once('error', () => resolve(0));
   });
 }
 
@@ -60,7 +64,7 @@ describe('WORKERS: several askbase processes on one port', { timeout: 120_000 },
         const seen = servingPids(askbase.output());
         return seen.size >= 2 && seen;
       },
-      { what: 'requests served by two processes' },
+      { what: 'requests served by two processes', timeoutMs: 60_000 },
     );
     fake.hold();
     const asked = ask(askbase.url, { question: 'Still answered while stopping?' });
@@ -84,14 +88,14 @@ describe('WORKERS: several askbase processes on one port', { timeout: 120_000 },
 
   it('when WORKERS=2 serve requests, then /metrics counts the requests of both', async () => {
     const askbase = await spawnAskbase({ DATABASE_URL: db.url, WORKERS: '2' });
+    // A worker answers 503 until its database is ready: only the 200s are counted below.
     let sent = 0;
     await waitFor(
       async () => {
-        sent += 1;
-        await getOnNewConnection(`${askbase.url}/qas?limit=1`);
+        if ((await getOnNewConnection(`${askbase.url}/qas?limit=1`)) === 200) sent += 1;
         return servingPids(askbase.output()).size >= 2;
       },
-      { what: 'requests served by two processes' },
+      { what: 'requests served by two processes', timeoutMs: 60_000 },
     );
 
     const counted = async () => {
@@ -107,6 +111,7 @@ describe('WORKERS: several askbase processes on one port', { timeout: 120_000 },
     // A request is counted just after its response is sent: the last may still be on its way.
     const total = await waitFor(async () => (await counted()) >= sent && counted(), {
       what: `/metrics to count all ${sent} requests`,
+      timeoutMs: 60_000,
     });
     expect(total).toBe(sent);
     askbase.child.kill('SIGTERM');
@@ -115,20 +120,23 @@ describe('WORKERS: several askbase processes on one port', { timeout: 120_000 },
 
   it('when a worker is killed, then another takes its place', async () => {
     const askbase = await spawnAskbase({ DATABASE_URL: db.url, WORKERS: '2' });
-    const first = await waitFor(async () => {
-      await getOnNewConnection(`${askbase.url}/qas?limit=1`);
-      const seen = servingPids(askbase.output());
-      return seen.size >= 2 && [...seen];
-    });
+    const first = await waitFor(
+      async () => {
+        await getOnNewConnection(`${askbase.url}/qas?limit=1`);
+        const seen = servingPids(askbase.output());
+        return seen.size >= 2 && [...seen];
+      },
+      { what: 'requests served by two processes', timeoutMs: 60_000 },
+    );
 
     process.kill(first[0] ?? 0, 'SIGKILL');
     const replaced = await waitFor(
       async () => {
-        await getOnNewConnection(`${askbase.url}/qas?limit=1`);
+        await getOnNewConnection(`${askbase.url}/qas?limit=1`, 2_000);
         const seen = [...servingPids(askbase.output())].filter((pid) => !first.includes(pid));
         return seen.length > 0 && seen;
       },
-      { what: 'a new worker serving' },
+      { what: 'a new worker serving', timeoutMs: 60_000 },
     );
 
     expect(replaced).toHaveLength(1);
