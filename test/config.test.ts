@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, isLlmConfigured, loadConfig } from '../src/config.js';
@@ -188,4 +189,20 @@ describe('loadConfig', () => {
       expect(JSON.stringify(error)).not.toContain('hunter2');
     },
   );
+});
+
+describe('the documentation of the configuration', () => {
+  const source = readFileSync(new URL('../src/config.ts', import.meta.url), 'utf8');
+  const variables = [...source.matchAll(/read\.\w+\(\s*'([A-Z][A-Z0-9_]*)'/g)].map(
+    ([, name]) => name ?? '',
+  );
+
+  it('when askbase reads a variable, then docs/configuration.md and .env.example name it', () => {
+    const table = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+
+    expect(variables.length).toBeGreaterThan(30);
+    expect(variables.filter((name) => !table.includes(`| \`${name}\``))).toEqual([]);
+    expect(variables.filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example))).toEqual([]);
+  });
 });
