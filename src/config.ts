@@ -93,15 +93,19 @@ const LOG_LEVELS: readonly LogLevel[] = [
 /** Reads the environment once; `.env` in the working directory fills what the environment leaves unset. */
 export function loadConfig(env: Env = readProcessEnv()): Config {
   const read = reader(env);
+  const databaseUrl = read.url('DATABASE_URL', ['postgres:', 'postgresql:']);
   const config: Config = {
     port: read.integer('PORT', 3000, { min: 0, max: 65535 }),
     host: read.string('HOST', '127.0.0.1'),
-    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseUrl,
     dataDir: read.string('DATA_DIR', './data'),
     dbPoolMax: read.integer('DB_POOL_MAX', 10, { min: 1, max: 1000 }),
+    // `auto` is what this setup can use: the embedded database lives in one process.
     workers:
       read.optional('WORKERS') === 'auto'
-        ? availableParallelism()
+        ? databaseUrl === undefined
+          ? 1
+          : availableParallelism()
         : read.integer('WORKERS', 1, { min: 1, max: 256 }),
     openai: {
       apiKey: read.optional('OPENAI_API_KEY'),
@@ -148,16 +152,14 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
       rateLimitStore: read.oneOf(
         'RATE_LIMIT_STORE',
         ['memory', 'database'] as const,
-        env.DATABASE_URL?.trim() ? 'database' : 'memory',
+        databaseUrl === undefined ? 'memory' : 'database',
       ),
       apiKeys: apiKeys(read.list('API_KEYS')),
       corsOrigins: read.list('CORS_ORIGINS'),
       trustProxy: read.boolean('TRUST_PROXY', false),
     },
   };
-  // The embedded database lives in one process; `auto` means "what this setup can use".
-  if (config.databaseUrl === undefined && config.workers > 1) {
-    if (read.optional('WORKERS') === 'auto') return { ...config, workers: 1 };
+  if (databaseUrl === undefined && config.workers > 1) {
     throw new ConfigError(
       'WORKERS above 1 needs DATABASE_URL: the embedded database belongs to one process',
     );

@@ -24,16 +24,16 @@ const PUBLIC_ROUTES = new Set(['/is_up', '/health/ready', '/openapi.json', '/', 
 const isPublic = (url: string) =>
   PUBLIC_ROUTES.has(url) || url === '/docs' || url.startsWith('/docs/');
 
-/**
- * Security headers, optional API keys, optional CORS, and the rate limiter. Returns the hook
- * that limits asks, one budget per client shared by every route that asks the LLM, or
- * undefined when rate limiting is off.
- */
 /** Counts a client's hits where every askbase process sees them (RATE_LIMIT_STORE=database). */
 export interface SharedRateLimitCounter {
   hit(key: string, windowMs: number): Promise<{ hits: number; resetInMs: number }>;
 }
 
+/**
+ * Security headers, optional API keys, optional CORS, and the rate limiter (counting in
+ * `sharedCounter` when given, else in memory). Returns the hook that limits asks, one budget
+ * per client shared by every route that asks the LLM, or undefined when rate limiting is off.
+ */
 export async function registerSecurity(
   app: FastifyInstance,
   config: SecurityConfig,

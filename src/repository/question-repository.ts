@@ -10,9 +10,8 @@ import {
   or,
   sql,
 } from 'drizzle-orm';
-import { type Database, isConnectionError } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
-import { DatabaseUnavailableError } from '../errors.js';
 import {
   type StoredAnswer,
   INTERRUPTED,
@@ -24,6 +23,7 @@ import {
 } from '../domain/question-answer.js';
 import type { CreatePendingResult, QuestionStore } from '../qa/ports.js';
 import { parseSearch, searchTerms } from './search-terms.js';
+import { rowsOf, runStatement } from './statements.js';
 
 // Every column but the search index's, which only the database needs: they are as large as the
 // question and answer together.
@@ -432,10 +432,8 @@ export class QuestionRepository implements QuestionStore {
     });
   }
 
-  /** A raw statement's rows, the same way from either driver. */
-  private async rows<T>(query: ReturnType<typeof sql>): Promise<T[]> {
-    const result: unknown = await this.db.execute(query);
-    return (result as { rows: T[] }).rows;
+  private rows<T>(query: SQL): Promise<T[]> {
+    return rowsOf<T>(this.database, query);
   }
 
   /**
@@ -566,20 +564,8 @@ export class QuestionRepository implements QuestionStore {
     return { items, nextAfterId: hasMore ? items.at(-1)?.id : undefined };
   }
 
-  private async run<T>(query: () => Promise<T>): Promise<T> {
-    if (!this.database.isReady()) {
-      throw new DatabaseUnavailableError('the database is not ready yet; retry shortly');
-    }
-    try {
-      return await query();
-    } catch (error) {
-      if (isConnectionError(error)) {
-        throw new DatabaseUnavailableError('the database is unavailable; retry shortly', {
-          cause: error,
-        });
-      }
-      throw error;
-    }
+  private run<T>(query: () => Promise<T>): Promise<T> {
+    return runStatement(this.database, query);
   }
 }
 

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { type Database, isConnectionError } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { rateLimitHits } from '../db/schema.js';
-import { DatabaseUnavailableError } from '../errors.js';
+import { rowsOf, runStatement } from './statements.js';
 
 /** One more hit for a client in the current window, and where that window stands. */
 export interface RateLimitHit {
@@ -19,39 +19,35 @@ export class RateLimitCounter {
   constructor(private readonly database: Database) {}
 
   async hit(key: string, windowMs: number): Promise<RateLimitHit> {
-    if (!this.database.isReady())
-      throw new DatabaseUnavailableError('the database is not ready yet');
     const length = sql`${windowMs} * interval '1 millisecond'`;
     // A window begins with a client's first hit after the last one ended, as in memory.
     const open = sql`${rateLimitHits.windowStart} > now() - ${length}`;
-    try {
-      const result = (await this.database.db.execute(sql`
+    const [row] = await runStatement(this.database, () =>
+      rowsOf<{ hits: number | string; reset_in_ms: number | string }>(
+        this.database,
+        sql`
         insert into ${rateLimitHits} (key, window_start, hits) values (${key}, now(), 1)
         on conflict (key) do update
           set hits = case when ${open} then ${rateLimitHits.hits} + 1 else 1 end,
               window_start = case when ${open} then ${rateLimitHits.windowStart} else now() end
         returning hits,
-                  ceil(extract(epoch from window_start + ${length} - now()) * 1000) as reset_in_ms`)) as {
-        rows: { hits: number | string; reset_in_ms: number | string }[];
-      };
-      const [row] = result.rows;
-      return {
-        hits: Number(row?.hits ?? 1),
-        resetInMs: Math.max(0, Number(row?.reset_in_ms ?? 0)),
-      };
-    } catch (error) {
-      if (isConnectionError(error)) {
-        throw new DatabaseUnavailableError('the database is unavailable', { cause: error });
-      }
-      throw error;
-    }
+                  ceil(extract(epoch from window_start + ${length} - now()) * 1000) as reset_in_ms`,
+      ),
+    );
+    return {
+      hits: Number(row?.hits ?? 1),
+      resetInMs: Math.max(0, Number(row?.reset_in_ms ?? 0)),
+    };
   }
 
   /** Forgets clients whose window began over two days ago (longer than any window); returns how many. */
   async forgetIdle(): Promise<number> {
-    const result = (await this.database.db.execute(
-      sql`delete from ${rateLimitHits} where window_start < now() - interval '2 days' returning key`,
-    )) as { rows: unknown[] };
-    return result.rows.length;
+    const forgotten = await runStatement(this.database, () =>
+      rowsOf(
+        this.database,
+        sql`delete from ${rateLimitHits} where window_start < now() - interval '2 days' returning key`,
+      ),
+    );
+    return forgotten.length;
   }
 }

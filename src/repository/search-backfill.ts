@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { QuestionRepository } from './question-repository.js';
 
-/** Rows per transaction: short locks, however many are left. */
+/** Rows per batch: two short statements, however many are left. */
 export const BACKFILL_BATCH_ROWS = 500;
 
 /**
