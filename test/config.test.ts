@@ -197,12 +197,14 @@ describe('the documentation of the configuration', () => {
     ([, name]) => name ?? '',
   );
 
-  it('when askbase reads a variable, then docs/configuration.md and .env.example name it', () => {
+  it('when askbase reads a variable, then docs/configuration.md, the README and .env.example name it', () => {
     const table = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
 
     expect(variables.length).toBeGreaterThan(30);
     expect(variables.filter((name) => !table.includes(`| \`${name}\``))).toEqual([]);
+    expect(variables.filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
     expect(variables.filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example))).toEqual([]);
   });
 });
