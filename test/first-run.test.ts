@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
-import { TEMPLATE_DIR, readTemplate } from '../src/db/pglite-template.js';
+import { TEMPLATE_DIR, readTemplate, unpackTemplate } from '../src/db/pglite-template.js';
 import { createLogger } from '../src/logger.js';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { spawnAskbase } from './helpers/askbase-process.js';
@@ -59,6 +59,18 @@ describe('the first run: the prepared embedded database', { timeout: 120_000 }, 
     await openAndInspect(dataDir, templateDir);
 
     expect(await openAndInspect(dataDir, templateDir)).toEqual({ fromTemplate: true, rows: 2 });
+  });
+
+  it('when unpacking the template was cut short, then the next start unpacks it again and the database opens', async () => {
+    const dataDir = join(root, 'cut-short');
+    const template = await readTemplate(templateDir);
+    if (!template) throw new Error('no template');
+    unpackTemplate(template, dataDir);
+    // What a kill mid-unpack leaves: PG_VERSION (written last) missing, a file half-written.
+    await rm(join(dataDir, 'PG_VERSION'));
+    await writeFile(join(dataDir, 'global', 'pg_control'), 'half');
+
+    expect(await openAndInspect(dataDir, templateDir)).toEqual({ fromTemplate: true, rows: 1 });
   });
 
   it('when the template was made for another PGlite version, then it is ignored and the database is created with initdb', async () => {

@@ -10,7 +10,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { lockDataDir } from './data-dir-lock.js';
-import { PGLITE_START_PARAMS, readTemplate } from './pglite-template.js';
+import { PGLITE_START_PARAMS, readTemplate, unpackTemplate } from './pglite-template.js';
 import { schema } from './schema.js';
 
 /** The Drizzle handle the repository uses; both drivers satisfy it. */
@@ -124,13 +124,11 @@ async function openPglite(options: {
           : 'creating the embedded database with initdb (no template for this PGlite version)',
       );
     }
+    if (template) unpackTemplate(template, options.dataDir);
     // Not awaited: PGlite starts in the background (its WebAssembly compiles off the main
     // thread) while askbase builds its app and listens; migrate() waits for it, and a failure
     // to start surfaces there.
-    client = new PGlite(options.dataDir, {
-      startParams: PGLITE_START_PARAMS,
-      ...(template && { loadDataDir: template }),
-    });
+    client = new PGlite(options.dataDir, { startParams: PGLITE_START_PARAMS });
     client.waitReady.catch(() => undefined);
   } catch (error) {
     lock.release();

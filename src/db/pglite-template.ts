@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
@@ -11,7 +12,7 @@ import { migrate } from 'drizzle-orm/pglite/migrator';
  * A prepared PGlite data directory. Creating one from nothing runs initdb inside a second,
  * in-memory instance and unpacks a 40 MB tarball, with two WASM heaps alive at once: 6 to 19
  * seconds and 800 MB. Made once at build time (`npm run build`), gzipped (about 4.5 MB), and
- * loaded into an empty DATA_DIR instead, it takes a second or two and a third of the memory.
+ * unpacked into an empty DATA_DIR instead, it takes about a second and a third of the memory.
  * It belongs to one PGlite (and so PostgreSQL) version, recorded beside it; with any other,
  * askbase creates the directory the slow way.
  */
@@ -77,16 +78,73 @@ export function pgliteVersion(): string {
   }
 }
 
-/** The prepared data directory, when one was made for the installed PGlite. */
-export async function readTemplate(directory: string = TEMPLATE_DIR): Promise<Blob | undefined> {
+/** The prepared data directory (a gzipped tar), when one was made for the installed PGlite. */
+export async function readTemplate(directory: string = TEMPLATE_DIR): Promise<Buffer | undefined> {
   const metaFile = join(directory, META_FILE);
   if (!existsSync(metaFile)) return undefined;
   try {
     const meta = JSON.parse(await readFile(metaFile, 'utf8')) as Partial<TemplateMeta>;
     if (meta.pgliteVersion !== pgliteVersion()) return undefined;
-    return new Blob([await readFile(join(directory, DATA_FILE))]);
+    return await readFile(join(directory, DATA_FILE));
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Unpacks the prepared data directory into `dataDir`, for PGlite to open as an existing one.
+ * PGlite could load the tarball itself (`loadDataDir`), but it writes each of its thousand
+ * files through its WebAssembly file system: two opens, a chmod and a utime per file, which
+ * made the first start twice as slow as unpacking here. PG_VERSION, what marks a directory as
+ * a database, is written last, so an unpacking cut short is redone at the next start.
+ */
+export function unpackTemplate(gzippedTar: Buffer, dataDir: string): void {
+  const tar = gunzipSync(gzippedTar);
+  let marker: { path: string; body: Buffer; mode: number } | undefined;
+  for (const entry of tarEntries(tar)) {
+    const path = join(dataDir, entry.name);
+    if (relative(dataDir, path).startsWith('..')) {
+      throw new Error(`the embedded database template has an entry outside it: ${entry.name}`);
+    }
+    if (entry.type === 'directory') mkdirSync(path, { recursive: true, mode: entry.mode });
+    else if (path === join(dataDir, 'PG_VERSION')) marker = { path, ...entry };
+    else writeFileSync(path, entry.body, { mode: entry.mode });
+  }
+  if (!marker) throw new Error('the embedded database template has no PG_VERSION');
+  writeFileSync(marker.path, marker.body, { mode: marker.mode });
+}
+
+interface TarEntry {
+  name: string;
+  type: 'file' | 'directory';
+  mode: number;
+  body: Buffer;
+}
+
+/** The entries of a ustar archive as PGlite's dumpDataDir writes it: files and directories. */
+function* tarEntries(tar: Buffer): Generator<TarEntry> {
+  const field = (header: Buffer, offset: number, length: number) => {
+    const bytes = header.subarray(offset, offset + length);
+    const end = bytes.indexOf(0);
+    return bytes.subarray(0, end === -1 ? length : end).toString('utf8');
+  };
+  const octal = (header: Buffer, offset: number, length: number) =>
+    Number.parseInt(field(header, offset, length).trim() || '0', 8);
+  for (let offset = 0; offset + 512 <= tar.length;) {
+    const header = tar.subarray(offset, offset + 512);
+    // Two zero blocks end the archive.
+    if (header.every((byte) => byte === 0)) return;
+    const prefix = field(header, 345, 155);
+    const name = prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100);
+    const size = octal(header, 124, 12);
+    const typeFlag = String.fromCharCode(header[156] ?? 0);
+    const type =
+      typeFlag === '5' ? 'directory' : typeFlag === '0' || typeFlag === '\0' ? 'file' : undefined;
+    if (!type)
+      throw new Error(`the embedded database template has an entry of type ${typeFlag}: ${name}`);
+    const body = tar.subarray(offset + 512, offset + 512 + size);
+    yield { name, type, mode: octal(header, 100, 8) & 0o777, body };
+    offset += 512 + Math.ceil(size / 512) * 512;
   }
 }
 
