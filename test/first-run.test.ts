@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
-import { TEMPLATE_DIR, readTemplate, unpackTemplate } from '../src/db/pglite-template.js';
+import { readTemplate, unpackTemplate } from '../src/db/pglite-template.js';
+import { TEMPLATE_DIR } from '../src/paths.js';
 import { createLogger } from '../src/logger.js';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { spawnAskbase } from './helpers/askbase-process.js';
@@ -139,6 +140,18 @@ describe('the first run: what a person sees at start', { timeout: 120_000 }, () 
           `LLM: ${fake.baseUrl}, model test-model; API docs: ${askbase.url}/docs`,
       );
       expect(askbase.output()).not.toContain(password);
+
+      // What ships is bundled: the docs, their assets and the page are found beside it.
+      const page = await fetch(`${askbase.url}/docs`);
+      expect(page.status).toBe(200);
+      const asset = /src="(\/docs\/static\/[^"]+\.js)"/.exec(await page.text())?.[1];
+      expect(asset).toBeDefined();
+      expect((await fetch(`${askbase.url}${asset ?? ''}`)).status).toBe(200);
+      const document = (await (await fetch(`${askbase.url}/docs/json`)).json()) as {
+        info: { version: string };
+      };
+      expect(document.info.version).toMatch(/^\d+\.\d+\.\d+/);
+      expect((await fetch(`${askbase.url}/`)).status).toBe(200);
     } finally {
       await db.drop();
     }

@@ -9,6 +9,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { MIGRATIONS_DIR } from '../paths.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { PGLITE_START_PARAMS, readTemplate, unpackTemplate } from './pglite-template.js';
 import { schema } from './schema.js';
@@ -47,8 +48,6 @@ export type DatabaseOptions =
       templateDir?: string;
     };
 
-const migrationsFolder = new URL('../../drizzle', import.meta.url).pathname;
-
 /** A request waits at most this long for a connection instead of queueing forever. */
 export const CONNECT_TIMEOUT_MS = 5_000;
 
@@ -82,7 +81,7 @@ function openPostgres(options: { url: string; poolMax: number; logger: Logger })
       try {
         await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
         try {
-          await migratePg(drizzlePg(client), { migrationsFolder });
+          await migratePg(drizzlePg(client), { migrationsFolder: MIGRATIONS_DIR });
         } finally {
           await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
         }
@@ -142,7 +141,7 @@ async function openPglite(options: {
     isReady: () => ready,
     async migrate() {
       await client.waitReady;
-      await migratePglite(db, { migrationsFolder });
+      await migratePglite(db, { migrationsFolder: MIGRATIONS_DIR });
       ready = true;
     },
     async ping() {

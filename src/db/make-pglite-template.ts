@@ -1,6 +1,7 @@
 // Run by `npm run build`: prepares the data directory that a fresh embedded DATA_DIR starts
 // from, unless the one there was made for this PGlite and these migrations.
-import { TEMPLATE_DIR, isTemplateCurrent, makeTemplate } from './pglite-template.js';
+import { TEMPLATE_DIR } from '../paths.js';
+import { isTemplateCurrent, makeTemplate } from './pglite-template.js';
 
 const started = performance.now();
 if (await isTemplateCurrent()) {

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
+import { MIGRATIONS_DIR, ROOT, TEMPLATE_DIR } from '../paths.js';
 
 /**
  * A prepared PGlite data directory. Creating one from nothing runs initdb inside a second,
@@ -16,12 +16,9 @@ import { migrate } from 'drizzle-orm/pglite/migrator';
  * It belongs to one PGlite (and so PostgreSQL) version, recorded beside it; with any other,
  * askbase creates the directory the slow way.
  */
-export const TEMPLATE_DIR = fileURLToPath(new URL('../../dist/pglite-template/', import.meta.url));
 
 const DATA_FILE = 'data.tar.gz';
 const META_FILE = 'meta.json';
-
-const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
 /**
  * PGlite's start parameters for askbase. shared_buffers defaults to 128 MB and all of it ends
@@ -47,7 +44,7 @@ export function migrationsDigest(): string {
       else hash.update(entry.name).update(readFileSync(path));
     }
   };
-  walk(migrationsFolder);
+  walk(MIGRATIONS_DIR);
   return hash.digest('hex');
 }
 
@@ -69,7 +66,7 @@ export async function isTemplateCurrent(directory: string = TEMPLATE_DIR): Promi
 
 /** The version of the installed PGlite package, from the node_modules Node resolves it in. */
 export function pgliteVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+  for (let dir = ROOT; ; dir = dirname(dir)) {
     const manifest = join(dir, 'node_modules', '@electric-sql', 'pglite', 'package.json');
     if (existsSync(manifest)) {
       return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
@@ -152,7 +149,7 @@ function* tarEntries(tar: Buffer): Generator<TarEntry> {
 export async function makeTemplate(directory: string = TEMPLATE_DIR): Promise<void> {
   const pglite = await PGlite.create({ startParams: PGLITE_START_PARAMS });
   try {
-    await migrate(drizzle(pglite), { migrationsFolder });
+    await migrate(drizzle(pglite), { migrationsFolder: MIGRATIONS_DIR });
     const data = Buffer.from(await (await pglite.dumpDataDir('gzip')).arrayBuffer());
     await rm(directory, { recursive: true, force: true });
     await mkdir(directory, { recursive: true });

@@ -15,6 +15,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { QaService } from '../qa/qa-service.js';
+import { BUILT_UI_DIR } from '../paths.js';
 import { registerApiDocs } from './api-docs.js';
 import { isDateTime } from './date-time-format.js';
 import { clientErrorHandler, errorHandler } from './error-handler.js';
@@ -26,7 +27,7 @@ import { qaRoutes } from './routes/qa-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
 import { askCreatedEvent, askDeltaEvent, errorBody, questionAnswer } from './schemas.js';
 import { type SharedRateLimitCounter, registerSecurity } from './security.js';
-import { BUILT_UI_DIR, webUi } from './web-ui.js';
+import { webUi } from './web-ui.js';
 
 /** What the HTTP layer is given; src/server.ts builds every one of them. */
 export interface AppServices {

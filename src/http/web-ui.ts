@@ -1,14 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../errors.js';
 import { methodNotAllowed } from './method-not-allowed.js';
-
-/** Where `npm run build` puts the page (scripts/build-ui.js); the same path from src/ and dist/. */
-export const BUILT_UI_DIR = fileURLToPath(new URL('../../dist/ui/', import.meta.url));
 
 export interface WebUiOptions {
   /** A directory holding index.html and assets/ with content-hashed file names. */
