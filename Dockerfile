@@ -27,7 +27,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # 3. The runtime: production node_modules, the compiled output and the migrations beside it
-#    (dist/db/database.js resolves ../../drizzle). Code stays root-owned and read-only to the app.
+#    (askbase finds drizzle/ and dist/ beside its package.json). Code stays root-owned and read-only to the app.
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 # Cap the old generation: under load V8 otherwise lets garbage pile up to ~300 MB before a full

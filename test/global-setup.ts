@@ -12,7 +12,7 @@ declare module 'vitest' {
 
 /**
  * Uses TEST_DATABASE_URL when set, else starts a throwaway PostgreSQL server. Meanwhile builds
- * askbase as `npm start` does, when the sources changed since the last build (under a second,
+ * askbase as `npm start` does, when the sources changed since the last build (about a second,
  * plus about five for the embedded database's template when the migrations changed): tests
  * that run askbase as a process run dist/main.js, what ships; tests on PGlite start from the
  * template as a built askbase does; what is served at / is what the sources say.
