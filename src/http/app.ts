@@ -41,6 +41,15 @@ export interface AppServices {
   logger: Logger;
 }
 
+// Query strings, headers and path parameters arrive as text and are coerced ("?limit=5");
+// JSON bodies are not, so {"question": 42} is rejected instead of becoming "42". One pair per
+// process: the route schemas are constants, so an app built again (tests build dozens) finds
+// its validators compiled in Ajv's cache.
+const ajvOptions = { useDefaults: true, removeAdditional: true, allErrors: false } as const;
+const coercing = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
+const strict = new Ajv({ ...ajvOptions, coerceTypes: false });
+for (const ajv of [coercing, strict]) ajv.addFormat('date-time', isDateTime);
+
 /** The Fastify app: HTTP only, over services built elsewhere. */
 export async function buildApp({
   config,
@@ -72,12 +81,6 @@ export async function buildApp({
     http: { requireHostHeader: false },
   });
 
-  // Query strings, headers and path parameters arrive as text and are coerced ("?limit=5");
-  // JSON bodies are not, so {"question": 42} is rejected instead of becoming "42".
-  const ajvOptions = { useDefaults: true, removeAdditional: true, allErrors: false } as const;
-  const coercing = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
-  const strict = new Ajv({ ...ajvOptions, coerceTypes: false });
-  for (const ajv of [coercing, strict]) ajv.addFormat('date-time', isDateTime);
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema),
   );
