@@ -7,12 +7,15 @@
  * With `requests` (the responses the server sent while profiled: allResponses in
  * bench/results/partial.tmp), times are also given in µs per request.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber: number;
 }
 interface ProfileNode {
   id: number;
@@ -48,9 +51,35 @@ profile.samples.forEach((id, i) => {
 });
 const totalUs = profile.endTime - profile.startTime;
 
-const where = (frame: CallFrame) => {
+// What ships is bundled (dist/main.js holds the dependencies too): each frame is traced back
+// through the bundle's source map to the file it came from, so packages are told apart again.
+const sourceMaps = new Map<string, SourceMap | undefined>();
+const original = (frame: CallFrame): CallFrame => {
+  if (!frame.url.startsWith('file://') || !frame.url.includes('/dist/')) return frame;
+  if (!sourceMaps.has(frame.url)) {
+    const mapFile = `${fileURLToPath(frame.url)}.map`;
+    sourceMaps.set(
+      frame.url,
+      existsSync(mapFile)
+        ? new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')) as never)
+        : undefined,
+    );
+  }
+  const entry = sourceMaps.get(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber);
+  if (!entry || !('originalSource' in entry)) return frame;
+  return {
+    ...frame,
+    url: new URL(entry.originalSource, frame.url).href,
+    lineNumber: entry.originalLine,
+  };
+};
+
+const where = (bundled: CallFrame) => {
+  const frame = original(bundled);
   const url = frame.url.replace(/^file:\/\//, '');
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+  // drizzle-orm's own source maps point one level too high (node_modules/src/…).
+  if (pkg === 'src') return 'drizzle-orm';
   if (pkg) return pkg;
   if (url.includes('/dist/') || url.includes('/src/')) return 'askbase';
   if (url.startsWith('node:internal/deps/undici')) return 'undici (fetch)';
@@ -58,8 +87,10 @@ const where = (frame: CallFrame) => {
   if (url === '') return frame.functionName.startsWith('(') ? frame.functionName : '(native/V8)';
   return url;
 };
-const label = (frame: CallFrame) =>
-  `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src)\//, '$1/')}:${frame.lineNumber + 1}`;
+const label = (bundled: CallFrame) => {
+  const frame = original(bundled);
+  return `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src)\//, '$1/')}:${frame.lineNumber + 1}`;
+};
 
 const bump = (map: Map<string, number>, key: string, us: number) =>
   map.set(key, (map.get(key) ?? 0) + us);
