@@ -3,11 +3,12 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
 import { readTemplate, unpackTemplate } from '../src/db/pglite-template.js';
 import { TEMPLATE_DIR } from '../src/paths.js';
+import { rowsOf } from '../src/repository/statements.js';
 import { createLogger } from '../src/logger.js';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { spawnAskbase } from './helpers/askbase-process.js';
@@ -31,10 +32,7 @@ describe('the first run: the prepared embedded database', { timeout: 120_000 }, 
   /** Whether the data directory holds askbase's migrations before migrate() has run. */
   async function openAndInspect(dataDir: string, template: string) {
     const database = await openDatabase({ dataDir, logger, templateDir: template });
-    const rows = async <T>(query: ReturnType<typeof sql>): Promise<T[]> => {
-      const result: unknown = await database.db.execute(query);
-      return (result as { rows: T[] }).rows;
-    };
+    const rows = <T>(query: SQL) => rowsOf<T>(database, query);
     try {
       const [row] = await rows<{ migrated: boolean }>(
         sql`select to_regclass('drizzle.__drizzle_migrations') is not null as migrated`,

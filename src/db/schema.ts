@@ -163,7 +163,7 @@ export const questionAnswers = pgTable(
  * askbase process on the database, so one budget holds across replicas and workers.
  */
 export const rateLimitHits = pgTable('rate_limit_hits', {
-  /** The client: its address or a digest of its API key, never the key. */
+  /** The client: its address, or its API key's name (never the key). */
   key: text('key').primaryKey(),
   windowStart: timestamp('window_start', { withTimezone: true, mode: 'date' }).notNull(),
   hits: integer('hits').notNull(),
