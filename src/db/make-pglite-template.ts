@@ -1,7 +1,20 @@
 // Run by `npm run build`: prepares the data directory that a fresh embedded DATA_DIR starts
 // from, unless the one there was made for this PGlite and these migrations.
-import { TEMPLATE_DIR } from '../paths.js';
-import { isTemplateCurrent, makeTemplate } from './pglite-template.js';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle } from 'drizzle-orm/pglite';
+import { migrate } from 'drizzle-orm/pglite/migrator';
+import { MIGRATIONS_DIR, TEMPLATE_DIR } from '../paths.js';
+import {
+  DATA_FILE,
+  META_FILE,
+  PGLITE_START_PARAMS,
+  type TemplateMeta,
+  isTemplateCurrent,
+  migrationsDigest,
+  pgliteVersion,
+} from './pglite-template.js';
 
 const started = performance.now();
 if (await isTemplateCurrent()) {
@@ -11,4 +24,21 @@ if (await isTemplateCurrent()) {
   console.error(
     `askbase: prepared the embedded database template in ${TEMPLATE_DIR} (${Math.round(performance.now() - started)} ms)`,
   );
+}
+
+/** Makes the prepared data directory: initdb and every migration, in memory, then dumped. */
+async function makeTemplate(directory: string = TEMPLATE_DIR): Promise<void> {
+  const pglite = await PGlite.create({ startParams: PGLITE_START_PARAMS });
+  try {
+    await migrate(drizzle(pglite), { migrationsFolder: MIGRATIONS_DIR });
+    const data = Buffer.from(await (await pglite.dumpDataDir('gzip')).arrayBuffer());
+    await rm(directory, { recursive: true, force: true });
+    await mkdir(directory, { recursive: true });
+    await writeFile(join(directory, DATA_FILE), data);
+    // Written last: a template without its meta file is never used.
+    const meta: TemplateMeta = { pgliteVersion: pgliteVersion(), migrations: migrationsDigest() };
+    await writeFile(join(directory, META_FILE), `${JSON.stringify(meta)}\n`);
+  } finally {
+    await pglite.close();
+  }
 }

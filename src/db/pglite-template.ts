@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
-import { drizzle } from 'drizzle-orm/pglite';
-import { migrate } from 'drizzle-orm/pglite/migrator';
 import { MIGRATIONS_DIR, ROOT, TEMPLATE_DIR } from '../paths.js';
 
 /**
@@ -17,8 +15,8 @@ import { MIGRATIONS_DIR, ROOT, TEMPLATE_DIR } from '../paths.js';
  * askbase creates the directory the slow way.
  */
 
-const DATA_FILE = 'data.tar.gz';
-const META_FILE = 'meta.json';
+export const DATA_FILE = 'data.tar.gz';
+export const META_FILE = 'meta.json';
 
 /**
  * PGlite's start parameters for askbase. shared_buffers defaults to 128 MB and all of it ends
@@ -26,7 +24,7 @@ const META_FILE = 'meta.json';
  */
 export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
-interface TemplateMeta {
+export interface TemplateMeta {
   pgliteVersion: string;
   /** What the migrations were when it was made; a build remakes it when they change. */
   migrations: string;
@@ -142,22 +140,5 @@ function* tarEntries(tar: Buffer): Generator<TarEntry> {
     const body = tar.subarray(offset + 512, offset + 512 + size);
     yield { name, type, mode: octal(header, 100, 8) & 0o777, body };
     offset += 512 + Math.ceil(size / 512) * 512;
-  }
-}
-
-/** Makes the prepared data directory: initdb and every migration, in memory, then dumped. */
-export async function makeTemplate(directory: string = TEMPLATE_DIR): Promise<void> {
-  const pglite = await PGlite.create({ startParams: PGLITE_START_PARAMS });
-  try {
-    await migrate(drizzle(pglite), { migrationsFolder: MIGRATIONS_DIR });
-    const data = Buffer.from(await (await pglite.dumpDataDir('gzip')).arrayBuffer());
-    await rm(directory, { recursive: true, force: true });
-    await mkdir(directory, { recursive: true });
-    await writeFile(join(directory, DATA_FILE), data);
-    // Written last: a template without its meta file is never used.
-    const meta: TemplateMeta = { pgliteVersion: pgliteVersion(), migrations: migrationsDigest() };
-    await writeFile(join(directory, META_FILE), `${JSON.stringify(meta)}\n`);
-  } finally {
-    await pglite.close();
   }
 }
