@@ -20,7 +20,12 @@ for (const name of existsSync('dist') ? readdirSync('dist') : []) {
 // packages that read files beside their own code (PGlite's WebAssembly, the API docs' assets,
 // pino's transport workers), and pg's optional native binding.
 await build({
-  entryPoints: ['src/main.ts', 'src/db/migrate-cli.ts', 'src/db/make-pglite-template.ts'],
+  entryPoints: [
+    'src/main.ts',
+    'src/db/migrate-cli.ts',
+    'src/db/make-pglite-template.ts',
+    'src/db/pglite-worker.ts',
+  ],
   outdir: 'dist',
   outbase: 'src',
   bundle: true,

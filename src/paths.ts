@@ -19,7 +19,7 @@ function findRoot(): string {
 }
 
 export const ROOT = findRoot();
-/** The migrations drizzle-kit generates; applied at start by both database drivers. */
+/** The migrations drizzle-kit generates; applied at start, and to the PGlite template. */
 export const MIGRATIONS_DIR = join(ROOT, 'drizzle');
 /** What `npm run build` makes: the web page and the embedded database's template. */
 export const BUILT_UI_DIR = join(ROOT, 'dist', 'ui');

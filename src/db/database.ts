@@ -1,20 +1,15 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { mkdirSync } from 'node:fs';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { MIGRATIONS_DIR } from '../paths.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { PGLITE_START_PARAMS, readTemplate, unpackTemplate } from './pglite-template.js';
+import { startPgliteThread } from './pglite-thread.js';
 import { schema } from './schema.js';
 
-/** The Drizzle handle the repository uses; both drivers satisfy it. */
+/** The Drizzle handle the repository uses: node-postgres, to PostgreSQL or to PGlite. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 export interface PoolStats {
@@ -34,7 +29,7 @@ export interface Database {
   isReady(): boolean;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
-  /** Connection pool counters; PGlite has a single in-process connection and no pool. */
+  /** Connection pool counters; PGlite is one connection to its thread, and reports none. */
   poolStats(): PoolStats | undefined;
   close(): Promise<void>;
 }
@@ -50,6 +45,8 @@ export type DatabaseOptions =
 
 /** A request waits at most this long for a connection instead of queueing forever. */
 export const CONNECT_TIMEOUT_MS = 5_000;
+
+const EMBEDDED_CONNECT_TIMEOUT_MS = 60_000;
 
 // Any constant shared by every askbase replica; it serialises their migration runs.
 const MIGRATION_LOCK_KEY = 4_242_001;
@@ -111,51 +108,45 @@ async function openPglite(options: {
   mkdirSync(options.dataDir, { recursive: true });
   // Before opening: a second process on the same directory would corrupt it.
   const lock = lockDataDir(options.dataDir);
-  let client: PGlite;
-  try {
-    const fresh = !existsSync(join(options.dataDir, 'PG_VERSION'));
-    const template = fresh ? await readTemplate(options.templateDir) : undefined;
-    if (fresh) {
-      options.logger.info(
-        { dataDir: options.dataDir, prepared: template !== undefined },
-        template
-          ? 'creating the embedded database from the prepared template'
-          : 'creating the embedded database with initdb (no template for this PGlite version)',
-      );
-    }
-    if (template) unpackTemplate(template, options.dataDir);
-    // Not awaited: PGlite starts in the background (its WebAssembly compiles off the main
-    // thread) while askbase builds its app and listens; migrate() waits for it, and a failure
-    // to start surfaces there.
-    client = new PGlite(options.dataDir, { startParams: PGLITE_START_PARAMS });
-    client.waitReady.catch(() => undefined);
-  } catch (error) {
-    lock.release();
-    throw error;
-  }
-  const db = drizzlePglite(client, { schema });
+  // PGlite starts on its own thread (creating the directory from the template when it is new)
+  // while askbase builds its app and listens; migrate() waits for it.
+  const thread = startPgliteThread(options);
+  // PGlite is one session: one connection keeps each transaction's statements together.
+  const pool = new pg.Pool({
+    max: 1,
+    stream: () => thread.connect(),
+    // Longer than for a server: the first query waits for PGlite to start (up to 19 s measured
+    // with initdb, no template, on a loaded machine), and every query waits its turn for the
+    // one session. A dead thread ends its connections at once, so this bounds only a hang.
+    connectionTimeoutMillis: EMBEDDED_CONNECT_TIMEOUT_MS,
+    // PGlite's one role and database; said here so pg does not take them from PGUSER or USER.
+    user: 'postgres',
+    database: 'postgres',
+    // Kept open: a reconnection costs PGlite a new session for nothing.
+    idleTimeoutMillis: 0,
+  });
+  pool.on('error', (error) =>
+    options.logger.warn({ err: error }, 'embedded database connection lost'),
+  );
+  const db = drizzlePg(pool, { schema });
   let ready = false;
   return {
     driver: 'pglite',
     db,
     isReady: () => ready,
     async migrate() {
-      await client.waitReady;
-      await migratePglite(db, { migrationsFolder: MIGRATIONS_DIR });
+      await thread.ready();
+      await migratePg(db, { migrationsFolder: MIGRATIONS_DIR });
       ready = true;
     },
     async ping() {
-      await db.execute(sql`select 1`);
+      await pool.query('select 1');
     },
     poolStats: () => undefined,
     async close() {
       try {
-        // One that never started has nothing to close.
-        const started = await client.waitReady.then(
-          () => true,
-          () => false,
-        );
-        if (started) await client.close();
+        await pool.end();
+        await thread.close();
       } finally {
         lock.release();
       }

@@ -70,7 +70,7 @@ export class Metrics implements LlmCallRecorder {
     registers: [this.registry],
   });
 
-  /** `poolStats` is read at each scrape; a database without a pool (PGlite) gets no pool gauges. */
+  /** `poolStats` is read at each scrape; PGlite (one connection to its thread) gets no pool gauges. */
   constructor(poolStats: () => PoolStats | undefined) {
     collectDefaultMetrics({ register: this.registry });
     if (poolStats() !== undefined) this.registerPoolGauges(poolStats);

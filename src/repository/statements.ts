@@ -23,7 +23,7 @@ export async function runStatement<T>(database: Database, query: () => Promise<T
   }
 }
 
-/** A raw statement's rows, the same way from either driver. */
+/** A raw statement's rows. */
 export async function rowsOf<T>(database: Database, query: SQL): Promise<T[]> {
   const result: unknown = await database.db.execute(query);
   return (result as { rows: T[] }).rows;
