@@ -1,4 +1,5 @@
 import { Duplex } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -119,6 +120,14 @@ const BUILT_WORKER = join(ROOT, 'dist', 'db', 'pglite-worker.js');
 const WORKER_SOURCES = ['db/pglite-worker.ts', 'db/pglite-template.ts', 'paths.ts'];
 
 function spawnWorker(workerData: PgliteWorkerData): Worker {
+  // PGlite's WebAssembly on V8's baseline compiler only. By default V8 also recompiles hot
+  // functions with its optimising compiler, and PostgreSQL has many: on 2 cores that cost more
+  // CPU than it saved, and 50 MiB. Measured (BENCHMARKS.md): an existing directory ready in
+  // 1.2-1.5 s instead of 1.6-1.8 s, at 182 MiB idle instead of 232-250, asks per second the
+  // same; a long scan runs about 1.8 times slower, which is what PostgreSQL is for. V8 flags
+  // are per process and this one only touches WebAssembly compiled from now on, so it is set
+  // only when the embedded database is used.
+  setFlagsFromString('--liftoff-only');
   const options = { workerData };
   if (!import.meta.url.endsWith('.ts') || isBuiltWorkerCurrent()) {
     return new Worker(pathToFileURL(BUILT_WORKER), options);
