@@ -195,13 +195,11 @@ class PortStream extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    // A copy of its own: `chunk` may be a view into a larger pooled buffer.
-    const bytes = new Uint8Array(chunk);
-    this.port.postMessage(bytes, [bytes.buffer]);
-    callback();
+    this._writev([{ chunk }], callback);
   }
 
-  // pg corks the messages of one query (parse, bind, execute, sync): they go as one.
+  // pg corks the messages of one query (parse, bind, execute, sync): they go as one. Copied
+  // into an array of their own (a chunk may be a view into a larger pooled buffer), then moved.
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
     const bytes = new Uint8Array(Buffer.concat(chunks.map(({ chunk }) => chunk)));
     this.port.postMessage(bytes, [bytes.buffer]);

@@ -8,7 +8,7 @@
  * PGlite is one session, so messages from every connection run one at a time, in order. askbase
  * opens one connection (a pool of one), which keeps a transaction's statements together.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type MessagePort, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
@@ -69,7 +69,6 @@ async function run(parent: MessagePort, data: PgliteWorkerData): Promise<void> {
   await openAllowed;
   let db: PGlite;
   try {
-    mkdirSync(data.dataDir, { recursive: true });
     if (!existsSync(join(data.dataDir, 'PG_VERSION'))) {
       const template = await readTemplate(data.templateDir);
       tell({ type: 'creating', prepared: template !== undefined });
@@ -83,12 +82,12 @@ async function run(parent: MessagePort, data: PgliteWorkerData): Promise<void> {
   }
 
   // Every message of every connection, one batch at a time. A connection that is gone has its
-  // waiting messages dropped, and a transaction it left open rolled back.
+  // waiting messages dropped.
   let queue = Promise.resolve();
   let transactionOf: object | undefined;
   const execute = async (connection: object, messages: Uint8Array): Promise<Uint8Array> => {
-    // One opened while another's transaction was left open (its client died before it could
-    // roll back) must not run inside that transaction.
+    // A connection must not run inside another's transaction: one left open by a client that
+    // went without committing (PGlite is one session, so only the next statement can see it).
     if (transactionOf !== undefined && transactionOf !== connection) {
       await db.execProtocolRaw(ROLLBACK);
     }
@@ -132,15 +131,8 @@ async function run(parent: MessagePort, data: PgliteWorkerData): Promise<void> {
       send(new Uint8Array(pending.subarray(0, whole)));
       pending = pending.subarray(whole);
     });
-    client.once('close', () => {
-      open = false;
-      queue = queue.then(async () => {
-        if (transactionOf === connection) {
-          await db.execProtocolRaw(ROLLBACK);
-          transactionOf = undefined;
-        }
-      });
-    });
+    // A transaction it left open is rolled back by the next statement of another (execute).
+    client.once('close', () => (open = false));
   };
 
   const handle = (command: PgliteWorkerCommand) => {
