@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import SerializerSelector from '@fastify/fast-json-stringify-compiler';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from '../config.js';
@@ -50,6 +51,27 @@ const coercing = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
 const strict = new Ajv({ ...ajvOptions, coerceTypes: false });
 for (const ajv of [coercing, strict]) ajv.addFormat('date-time', isDateTime);
 
+// The same for the response serializers Fastify compiles per route (fast-json-stringify), which
+// Fastify itself keeps per app: keyed by the schemas they serialize, built once per process.
+const serializers = new Map<string, SerializerSelector.Serializer>();
+const buildSerializers = SerializerSelector();
+function cachedSerializers(
+  externalSchemas?: unknown,
+  options?: SerializerSelector.Options,
+): SerializerSelector.SerializerCompiler {
+  const compile = buildSerializers(externalSchemas, options);
+  const scope = JSON.stringify([externalSchemas, options]);
+  return (route) => {
+    const key = `${scope}${JSON.stringify(route.schema)}`;
+    let serializer = serializers.get(key);
+    if (!serializer) {
+      serializer = compile(route);
+      serializers.set(key, serializer);
+    }
+    return serializer;
+  };
+}
+
 /** The Fastify app: HTTP only, over services built elsewhere. */
 export async function buildApp({
   config,
@@ -79,6 +101,7 @@ export async function buildApp({
     clientErrorHandler,
     // Node would answer a missing Host with a bare 400 of its own; the hook below answers it.
     http: { requireHostHeader: false },
+    schemaController: { compilersFactory: { buildSerializer: cachedSerializers } },
   });
 
   app.setValidatorCompiler(({ schema, httpPart }) =>
