@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { BUILT_IN_PRICES, ModelPrices, costWith } from '../src/pricing/model-prices.js';
@@ -13,18 +16,24 @@ const costOf = (usage: QaJson['usage'], input: number, output: number) =>
 describe.each(BOTH_DATABASES)('cost_usd on $driver', { timeout: 120_000 }, ({ embedded }) => {
   let fake: FakeOpenAI;
   let db: TestDatabase | undefined;
+  // On the embedded database, one data directory for the suite: each test's askbase opens it
+  // as it was left, instead of unpacking a new one.
+  let dataDir: string | undefined;
   beforeAll(async () => {
     fake = await startFakeOpenAI();
     db = embedded ? undefined : await createTestDatabase();
+    dataDir = embedded ? await mkdtemp(join(tmpdir(), 'askbase-test-cost-')) : undefined;
   });
   afterAll(async () => {
     await db?.drop();
     await fake?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it('when the model has a built-in price, then each answer carries its cost', async () => {
     const askbase = await startAskbase({
       DATABASE_URL: db?.url,
+      DATA_DIR: dataDir,
       OPENAI_BASE_URL: fake.baseUrl,
       OPENAI_MODEL: 'gpt-5-mini',
     });
@@ -44,6 +53,7 @@ describe.each(BOTH_DATABASES)('cost_usd on $driver', { timeout: 120_000 }, ({ em
   it('when the model has no known price, then cost_usd is null', async () => {
     const askbase = await startAskbase({
       DATABASE_URL: db?.url,
+      DATA_DIR: dataDir,
       OPENAI_BASE_URL: fake.baseUrl,
       OPENAI_MODEL: 'my-local-llama',
     });
