@@ -118,7 +118,7 @@ describe('the first run: what a person sees at start', { timeout: 120_000 }, () 
   });
 
   it('when askbase starts, then one line says where it listens, which database and LLM it uses, and where the docs are, with no password', async () => {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ empty: true });
     try {
       const askbase = await spawnAskbase({
         DATABASE_URL: db.url,

@@ -43,7 +43,8 @@ describe('WORKERS: several askbase processes on one port', { timeout: 120_000 },
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
-    db = await createTestDatabase();
+    // Never migrated: the first test's two workers both start by migrating it, at once.
+    db = await createTestDatabase({ empty: true });
   });
   beforeEach(() => fake.reset());
   afterAll(async () => {

@@ -13,11 +13,19 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database on the test server, so tests arrange their own data. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A database of the test's own on the test server, so tests arrange their own data: with every
+ * migration applied (a copy of the test setup's migrated one, as askbase leaves a database it
+ * started on), or with `empty`, one askbase has never seen (a first start, several processes
+ * migrating at once).
+ */
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = inject('adminDatabaseUrl');
   const name = `askbase_test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-  await withClient(adminUrl, (client) => client.query(`create database ${name}`));
+  const template = options.empty ? 'template1' : inject('migratedTemplate');
+  await withClient(adminUrl, (client) =>
+    client.query(`create database ${name} template ${template}`),
+  );
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   // One connection, opened on first use and kept: a connection per query cost seconds a file.
