@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../src/db/database.js';
 import { createLogger } from '../src/logger.js';
+import { withClient } from './helpers/database.js';
 import { createPostgresServer } from './helpers/postgres-server.js';
 
 declare module 'vitest' {
@@ -32,9 +32,9 @@ export default async function setup(project: TestProject) {
   const adminUrl = external ?? server!.url;
   const template = `askbase_template_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const dropTemplate = () =>
-    withAdmin(adminUrl, (client) => client.query(`drop database if exists ${template}`));
+    withClient(adminUrl, (client) => client.query(`drop database if exists ${template}`));
   try {
-    await withAdmin(adminUrl, (client) => client.query(`create database ${template}`));
+    await withClient(adminUrl, (client) => client.query(`create database ${template}`));
     const url = new URL(adminUrl);
     url.pathname = `/${template}`;
     const database = await openDatabase({
@@ -59,14 +59,4 @@ export default async function setup(project: TestProject) {
     if (server) await server.destroy();
     else await dropTemplate();
   };
-}
-
-async function withAdmin<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
 }

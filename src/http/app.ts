@@ -87,8 +87,8 @@ function cachedSerializers(
     return (doc) => {
       if (!serializer) {
         const key = `${scope}${JSON.stringify(route.schema)}`;
-        serializer = serializers.get(key) ?? compile(route);
-        serializers.set(key, serializer);
+        serializer = serializers.get(key);
+        if (!serializer) serializers.set(key, (serializer = compile(route)));
       }
       return serializer(doc);
     };
