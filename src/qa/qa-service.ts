@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import {
   AskInterruptedError,
   IdempotencyKeyReusedError,
@@ -82,6 +83,8 @@ export class QaService {
   private readonly outcomes: OutcomeRecorder;
 
   constructor(private readonly deps: QaServiceDeps) {
+    // Every ask in flight listens for the stop: thousands of listeners are expected, not a leak.
+    setMaxListeners(0, this.stopping.signal);
     this.outcomes = new OutcomeRecorder({
       store: deps.repository,
       spool: deps.spool,
