@@ -11,6 +11,7 @@ import {
 import type { Answer, Usage } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
 import type { Answerer } from '../qa/ports.js';
+import { httpFetch } from './http-fetch.js';
 
 /** Chat Completions, so any OpenAI-compatible server (vLLM, Ollama, llama.cpp, Azure…) works. */
 export class OpenAIAnswerer implements Answerer {
@@ -26,6 +27,7 @@ export class OpenAIAnswerer implements Answerer {
       baseURL: config.baseUrl ?? null,
       timeout: config.timeoutMs,
       maxRetries: config.maxRetries,
+      fetch: httpFetch,
     });
   }
 
@@ -178,7 +180,7 @@ function toUsage(usage: CompletionUsage | null | undefined): Usage | null {
     : null;
 }
 
-/** Node's fetch (undici) reports a response body cut short as `TypeError: terminated`. */
+/** fetch (Node's, and httpFetch) reports a response body cut short as `TypeError: terminated`. */
 function isConnectionLost(error: unknown): boolean {
   return error instanceof TypeError && error.message === 'terminated';
 }
