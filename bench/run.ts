@@ -51,12 +51,20 @@ import {
 import { judgeTargets, renderMarkdown, renderSvg, updateBenchmarksMd } from './lib/report.js';
 import {
   type ChartPoint,
+  type CpuByPart,
   type Results,
   type RunRecord,
   type ServerKind,
   find,
 } from './lib/results.js';
-import { readCpuMs, readMachineCpu, type Sampler, startSampler } from './lib/sampler.js';
+import {
+  cpuMsBetween,
+  readCpuMs,
+  readCpuMsByPid,
+  readMachineCpu,
+  type Sampler,
+  startSampler,
+} from './lib/sampler.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(ROOT, 'bench/results');
@@ -740,8 +748,12 @@ async function measure(items: Item[]): Promise<RunRecord[]> {
   const rounds: Round[][] = items.map(() => []);
   // The server's CPU time during each item's own rounds, warm-ups included.
   const cpuMs = items.map(() => 0);
+  // Asks on PostgreSQL: the rows the rounds created, each round drained of its asks in flight.
+  const asks = items.map(() => 0);
   // The whole machine's CPU over the same rounds: near 100% means the machine, not the server, is the limit.
   const machine = items.map(() => ({ busy: 0, total: 0 }));
+  // And who else spent it: this process (the load generator), the fake LLM, PostgreSQL.
+  const parts = items.map(() => ({ loadGenerator: 0, fakeLlm: 0, postgres: 0 }));
   const roundS = config.durationS / config.rounds;
   let failure: Error | undefined;
   try {
@@ -770,15 +782,31 @@ async function measure(items: Item[]): Promise<RunRecord[]> {
         // A warm-up of at least three LLM round trips, so every connection is busy before it counts.
         const warmupS = Math.max(config.warmupS, (3 * (item?.llmLatencyMs ?? 0)) / 1000);
         if (!item) continue;
+        const others = otherParts(item);
+        const rows = askRows(item);
+        const rowsBefore = await rows?.created();
+        const othersBefore = await others.read();
         const cpuBefore = await readCpuMs(item.server.child.pid);
         const machineBefore = await readMachineCpu();
         rounds[i]?.push(await runRound(item.spec, warmupS, roundS));
+        // The asks still in flight when the load stopped finish on the server's CPU: their cost
+        // belongs to this round, and their rows are counted with it.
+        await rows?.drained();
+        if (rows && rowsBefore !== undefined)
+          asks[i] = (asks[i] ?? 0) + (await rows.created()) - rowsBefore;
         const machineAfter = await readMachineCpu();
         cpuMs[i] = (cpuMs[i] ?? 0) + (await readCpuMs(item.server.child.pid)) - cpuBefore;
+        const othersAfter = await others.read();
         const m = machine[i];
         if (m) {
           m.busy += machineAfter.busy - machineBefore.busy;
           m.total += machineAfter.total - machineBefore.total;
+        }
+        const part = parts[i];
+        if (part) {
+          part.loadGenerator += othersAfter.loadGenerator - othersBefore.loadGenerator;
+          part.fakeLlm += othersAfter.fakeLlm - othersBefore.fakeLlm;
+          part.postgres += cpuMsBetween(othersBefore.postgres, othersAfter.postgres);
         }
       }
     }
@@ -789,6 +817,8 @@ async function measure(items: Item[]): Promise<RunRecord[]> {
   if (failure !== undefined) throw failure;
   return items.map((item, i) => {
     const load = summarize(item.spec, rounds[i] ?? []);
+    // Per ask started (a row) where rows were counted, else per response.
+    const requests = (asks[i] ?? 0) > 0 ? (asks[i] ?? 0) : load.allResponses;
     const record: RunRecord = {
       scenario: item.scenario,
       label: item.scenario === 'chart' ? item.label : `(${item.scenario}) ${item.label}`,
@@ -807,8 +837,11 @@ async function measure(items: Item[]): Promise<RunRecord[]> {
         samples: 0,
       },
       machineBusyPct: Math.round(((machine[i]?.busy ?? 0) / (machine[i]?.total || 1)) * 100),
-      cpuMsPerRequest:
-        load.allResponses > 0 ? Math.round(((cpuMs[i] ?? 0) / load.allResponses) * 100) / 100 : 0,
+      cpuMsPerRequest: requests > 0 ? Math.round(((cpuMs[i] ?? 0) / requests) * 100) / 100 : 0,
+      ...((asks[i] ?? 0) > 0 && { asksStarted: asks[i] }),
+      ...(requests > 0 && {
+        cpuByPart: cpuByPart(cpuMs[i] ?? 0, parts[i], machine[i], requests),
+      }),
     };
     runs.push(record);
     log(
@@ -820,6 +853,81 @@ async function measure(items: Item[]): Promise<RunRecord[]> {
     );
     return record;
   });
+}
+
+/**
+ * For asks against a server on PostgreSQL: how many rows its database has had (ids only grow,
+ * one per ask), and a wait until none of its asks is pending. Undefined for other items.
+ */
+function askRows(item: Item) {
+  const { server } = item;
+  if (item.spec.path !== '/ask' || server.database === 'pglite' || !postgres) return undefined;
+  const pg = postgres;
+  const database = server.database.name;
+  return {
+    async created(): Promise<number> {
+      const [row] = await pg.query<{ n: string }>(
+        database,
+        'select coalesce(max(id), 0)::text as n from question_answers',
+      );
+      return Number(row?.n ?? 0);
+    },
+    async drained(): Promise<void> {
+      // Each ask ends by its LLM call's end, or by its deadline; 30 s is far past both here.
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        const [row] = await pg.query<{ n: number }>(
+          database,
+          "select count(*)::int as n from question_answers where status = 'pending'",
+        );
+        if (row?.n === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      log(`${item.label} [${server.kind}]: asks still pending 30 s after the round`);
+    },
+  };
+}
+
+/** CPU time of the parts around a server, in ms, for whoever measures its rounds. */
+function otherParts(item: Item) {
+  const fake = item.llmLatencyMs === null ? undefined : fakes.get(item.llmLatencyMs);
+  const postmaster = item.server.database === 'pglite' ? undefined : postgres?.pid();
+  return {
+    async read() {
+      const own = process.cpuUsage();
+      return {
+        loadGenerator: (own.user + own.system) / 1000,
+        fakeLlm: fake ? await readCpuMs(fake.child.pid) : 0,
+        // The postmaster's children are the backends; a pool may close some between readings.
+        postgres:
+          postmaster === undefined ? new Map<number, number>() : await readCpuMsByPid(postmaster),
+      };
+    },
+  };
+}
+
+// /proc/stat counts in clock ticks of 1/100 s, as /proc/<pid>/stat does.
+const MS_PER_TICK = 10;
+
+function cpuByPart(
+  serverMs: number,
+  part: { loadGenerator: number; fakeLlm: number; postgres: number } | undefined,
+  machine: { busy: number } | undefined,
+  responses: number,
+): CpuByPart {
+  const per = (ms: number) => Math.round((ms / responses) * 100) / 100;
+  const machineMs = (machine?.busy ?? 0) * MS_PER_TICK;
+  const named =
+    serverMs + (part?.loadGenerator ?? 0) + (part?.fakeLlm ?? 0) + (part?.postgres ?? 0);
+  return {
+    server: per(serverMs),
+    loadGenerator: per(part?.loadGenerator ?? 0),
+    fakeLlm: per(part?.fakeLlm ?? 0),
+    postgres: per(part?.postgres ?? 0),
+    other: per(Math.max(0, machineMs - named)),
+    machine: per(machineMs),
+    cpus: availableParallelism(),
+  };
 }
 
 /** The last full run's results, judged again (after a change to the report, say). */

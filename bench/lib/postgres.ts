@@ -14,6 +14,8 @@ export interface BenchPostgres {
     values?: unknown[],
   ): Promise<T[]>;
   stop(): Promise<void>;
+  /** The postmaster's pid (its children are the backends), for CPU accounting. */
+  pid(): number | undefined;
   /** SIGKILLs the postmaster and removes its data; for a synchronous exit path only. */
   killNow(): void;
 }
@@ -46,9 +48,20 @@ export async function startPostgres(): Promise<BenchPostgres> {
 
   let stopped = false;
   let removed = false;
+  const pid = () => {
+    try {
+      const value = Number(
+        readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0],
+      );
+      return value > 0 ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   return {
     url,
     query,
+    pid,
     createDatabase: async (name) => {
       await query('postgres', `create database ${name}`);
     },
@@ -61,10 +74,8 @@ export async function startPostgres(): Promise<BenchPostgres> {
     killNow() {
       if (removed) return;
       try {
-        const pid = Number(
-          readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0],
-        );
-        if (pid > 0) process.kill(pid, 'SIGKILL');
+        const postmaster = pid();
+        if (postmaster !== undefined) process.kill(postmaster, 'SIGKILL');
       } catch {
         // not running
       }

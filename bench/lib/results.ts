@@ -24,10 +24,34 @@ export interface RunRecord {
   rows?: number;
   load: LoadResult;
   samples: Samples;
-  /** The server's CPU time per response, warm-ups included: noisy neighbours barely move it. */
+  /**
+   * The server's CPU time per request, warm-ups included: noisy neighbours barely move it. For
+   * asks on PostgreSQL, per ask started (a row), with the asks in flight at each round's end
+   * finished inside the round; otherwise per response.
+   */
   cpuMsPerRequest: number;
+  /** Asks started in this item's rounds (rows created), where they were counted. */
+  asksStarted?: number;
   /** How busy the whole machine's CPUs were during this item's rounds (every process, anyone's). */
   machineBusyPct: number;
+  /**
+   * The machine's CPU time per response during this item's rounds, by who spent it, in ms:
+   * what serving one more request per second costs the whole machine. `machine` is every
+   * process's (anyone's) and the kernel's; `other` is what the named parts do not account for.
+   */
+  cpuByPart?: CpuByPart;
+}
+
+export interface CpuByPart {
+  server: number;
+  /** This process: autocannon and the samplers. */
+  loadGenerator: number;
+  fakeLlm: number;
+  postgres: number;
+  other: number;
+  machine: number;
+  /** CPUs of the machine (nproc). */
+  cpus: number;
 }
 
 export interface Target {

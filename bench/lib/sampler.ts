@@ -138,6 +138,25 @@ export async function readCpuMs(pid: number): Promise<number> {
   );
 }
 
+/**
+ * CPU time, in ms, that `pid` and its direct children spent between two readings of
+ * `readCpuMsByPid`: per process, so a child that exits in between (a PostgreSQL backend whose
+ * pool closed it) takes none of its earlier time out of the sum. What it spent since the first
+ * reading is lost with it.
+ */
+export function cpuMsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of after) ms += now - (before.get(pid) ?? 0);
+  return ms;
+}
+
+/** utime + stime of `pid` and of each of its direct children, in ms, by pid. */
+export async function readCpuMsByPid(pid: number): Promise<Map<number, number>> {
+  const pids = [pid, ...(await childrenOf(pid))];
+  const times = await Promise.all(pids.map(ownCpuMs));
+  return new Map(pids.map((p, i) => [p, times[i] ?? 0]));
+}
+
 /** The direct children of `pid` (WORKERS' processes); none when it has none or is gone. */
 async function childrenOf(pid: number): Promise<number[]> {
   try {
