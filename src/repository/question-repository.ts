@@ -1,15 +1,4 @@
-import {
-  type Placeholder,
-  type SQL,
-  and,
-  desc,
-  eq,
-  getTableColumns,
-  isNull,
-  lt,
-  or,
-  sql,
-} from 'drizzle-orm';
+import { type Placeholder, type SQL, and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import {
@@ -25,14 +14,32 @@ import type { CreatePendingResult, QuestionStore } from '../qa/ports.js';
 import { parseSearch, searchTerms } from './search-terms.js';
 import { rowsOf, runStatement } from './statements.js';
 
-// Every column but the search index's, which only the database needs: they are as large as the
-// question and answer together.
-const {
-  searchVector,
-  searchTerms: searchTermsColumn,
-  ...columns
-} = getTableColumns(questionAnswers);
-type Row = Omit<typeof questionAnswers.$inferSelect, 'searchVector' | 'searchTerms'>;
+const t = questionAnswers;
+// The columns a QuestionAnswer is made of, and no others: the search index's are as large as the
+// question and answer together, and every column read is one more for the driver to describe
+// and parse on every ask and read.
+const columns = {
+  id: t.id,
+  question: t.question,
+  answer: t.answer,
+  textStored: t.textStored,
+  status: t.status,
+  createdAt: t.createdAt,
+  answeredAt: t.answeredAt,
+  model: t.model,
+  promptTokens: t.promptTokens,
+  completionTokens: t.completionTokens,
+  totalTokens: t.totalTokens,
+  latencyMs: t.latencyMs,
+  costUsd: t.costUsd,
+  keyName: t.keyName,
+  cachedFrom: t.cachedFrom,
+  attempt: t.attempt,
+  errorCode: t.errorCode,
+  errorMessage: t.errorMessage,
+};
+const { searchVector, searchTerms: searchTermsColumn } = t;
+type Row = Pick<typeof questionAnswers.$inferSelect, keyof typeof columns>;
 
 /** A page of a listing stops adding rows once their text passes this many bytes (1 MiB). */
 export const PAGE_MAX_TEXT_BYTES = 1_048_576;
