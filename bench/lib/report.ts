@@ -347,14 +347,14 @@ export function renderMarkdown(results: Results, svgPath: string): string {
   }
 
   const accounted = results.runs.filter(
-    (r) => r.cpuByPart && ['a', 'b', 'b-workers', 'e'].includes(r.scenario),
+    (r) => r.cpuByPart && ['a', 'b', 'b-workers', 'c', 'e'].includes(r.scenario),
   );
   if (accounted.length > 0) {
     lines.push(
       '',
-      '### Where the machine’s CPU went (a, b, e)',
+      '### Where the machine’s CPU went (a, b, c, e)',
       '',
-      'CPU time per ask during each server’s own rounds, in ms, by process: the server, this benchmark’s process (autocannon, the samplers), the fake LLM, PostgreSQL (the postmaster and its backends), and the rest of the machine’s busy time (the kernel’s interrupts, other people’s jobs). On PostgreSQL an ask is a row created, and each round lasts until the asks still in flight when the load stopped are stored (on PGlite, per response). “Cores at the ideal rate” is the named parts’ sum × the ideal req/s (connections / LLM latency).',
+      'CPU time per ask (per read in (c)) during each server’s own rounds, in ms, by process: the server, this benchmark’s process (autocannon, the samplers), the fake LLM, PostgreSQL (the postmaster and its backends), and the rest of the machine’s busy time (the kernel’s interrupts, other people’s jobs). On PostgreSQL an ask is a row created, and each round lasts until the asks still in flight when the load stopped are stored (on PGlite, per response). “Cores at the ideal rate” is the named parts’ sum × the ideal req/s (connections / LLM latency).',
       '',
       '| scenario | server | server | load generator | fake LLM | PostgreSQL | rest of the machine | cores at the ideal rate |',
       '| --- | --- | --: | --: | --: | --: | --: | --: |',
