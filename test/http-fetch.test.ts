@@ -92,6 +92,15 @@ describe('httpFetch, the SDK’s fetch over node:http', () => {
     expect(await (await httpFetch(url)).json()).toEqual({ zipped: true });
   });
 
+  it('when an event stream is gzip-encoded, then it is read decoded', async () => {
+    const url = server.route((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      res.end(gzipSync('data: zipped\n\n'));
+    });
+
+    expect(await (await httpFetch(url)).text()).toBe('data: zipped\n\n');
+  });
+
   it('when the status has no body (204), then the response has none', async () => {
     const url = server.route((_req, res) => res.writeHead(204).end());
 

@@ -23,7 +23,7 @@ import {
  * other body is read whole before the promise resolves, so the SDK's timeout covers it too.
  * Redirects are returned, not followed: an API endpoint that redirects is misconfigured.
  *
- * Only what the SDK sends for chat completions is handled here (a string or byte body over
+ * Only what the SDK sends for chat completions is handled here (a string body, or none, over
  * http or https); anything else goes to the global fetch.
  */
 export const httpFetch: typeof fetch = (input, init) => {
@@ -82,7 +82,8 @@ function send(url: URL, init: RequestInit, body: string | undefined): Promise<Re
     };
     const done = () => signal?.removeEventListener('abort', onAbort);
     signal?.addEventListener('abort', onAbort, { once: true });
-    request.once('error', (error) => {
+    // `on`, not `once`: an error event with no listener would end the process.
+    request.on('error', (error) => {
       done();
       if (signal?.aborted) fail(abortError());
       else if (!received) fail(new TypeError('fetch failed', { cause: error }));
@@ -132,7 +133,7 @@ function receive(
           onStreamFailure(() => {});
           controller.close();
         });
-        source.once('error', (error) => controller.error(terminated(error)));
+        source.on('error', (error) => controller.error(terminated(error)));
         response.once('close', () => {
           if (!response.complete) controller.error(terminated());
         });
@@ -196,7 +197,7 @@ function decoded(response: http.IncomingMessage, encoding: string | undefined): 
           ? createBrotliDecompress()
           : undefined;
   if (!decoder) return response;
-  response.once('error', (error) => decoder.destroy(error));
+  response.on('error', (error) => decoder.destroy(error));
   return response.pipe(decoder);
 }
 
