@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import {
   brotliDecompressSync,
   createBrotliDecompress,
@@ -187,25 +187,24 @@ function headersOf(raw: string[]): Headers {
   return headers;
 }
 
+/** The content codings fetch decodes, as a stream (event streams) and at once (the rest). */
+const DECODERS = new Map<string, { stream: () => Transform; whole: (bytes: Buffer) => Buffer }>([
+  ['gzip', { stream: createGunzip, whole: gunzipSync }],
+  ['x-gzip', { stream: createGunzip, whole: gunzipSync }],
+  ['deflate', { stream: createInflate, whole: inflateSync }],
+  ['br', { stream: createBrotliDecompress, whole: brotliDecompressSync }],
+]);
+
 function decoded(response: http.IncomingMessage, encoding: string | undefined): Readable {
-  const decoder =
-    encoding === 'gzip' || encoding === 'x-gzip'
-      ? createGunzip()
-      : encoding === 'deflate'
-        ? createInflate()
-        : encoding === 'br'
-          ? createBrotliDecompress()
-          : undefined;
+  const decoder = encoding === undefined ? undefined : DECODERS.get(encoding)?.stream();
   if (!decoder) return response;
   response.on('error', (error) => decoder.destroy(error));
   return response.pipe(decoder);
 }
 
 function decodedSync(bytes: Buffer, encoding: string | undefined): Buffer {
-  if (encoding === 'gzip' || encoding === 'x-gzip') return gunzipSync(bytes);
-  if (encoding === 'deflate') return inflateSync(bytes);
-  if (encoding === 'br') return brotliDecompressSync(bytes);
-  return bytes;
+  const decode = encoding === undefined ? undefined : DECODERS.get(encoding)?.whole;
+  return decode ? decode(bytes) : bytes;
 }
 
 function failingBody(error: Error): ReadableStream<Uint8Array> {
