@@ -906,9 +906,6 @@ function otherParts(item: Item) {
   };
 }
 
-// /proc/stat counts in clock ticks of 1/100 s, as /proc/<pid>/stat does.
-const MS_PER_TICK = 10;
-
 function cpuByPart(
   serverMs: number,
   part: { loadGenerator: number; fakeLlm: number; postgres: number } | undefined,
@@ -916,7 +913,7 @@ function cpuByPart(
   responses: number,
 ): CpuByPart {
   const per = (ms: number) => Math.round((ms / responses) * 100) / 100;
-  const machineMs = (machine?.busy ?? 0) * MS_PER_TICK;
+  const machineMs = machine?.busy ?? 0;
   const named =
     serverMs + (part?.loadGenerator ?? 0) + (part?.fakeLlm ?? 0) + (part?.postgres ?? 0);
   return {

@@ -113,29 +113,28 @@ async function ownStatus(pid: number): Promise<{ rssKb: number; hwmKb: number } 
   }
 }
 
-/** Whole-machine CPU counters from /proc/stat: busy and total jiffies over all CPUs. */
+// Linux counts CPU time in clock ticks of 1/100 s (CLK_TCK) on every mainstream platform, in
+// /proc/stat and /proc/<pid>/stat alike.
+const MS_PER_TICK = 1000 / 100;
+
+/** Whole-machine CPU counters from /proc/stat: busy and total time over all CPUs, in ms. */
 export async function readMachineCpu(): Promise<{ busy: number; total: number }> {
   try {
     const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
     const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] =
       line.trim().split(/\s+/).slice(1).map(Number);
     const busy = user + nice + system + irq + softirq + steal;
-    return { busy, total: busy + idle + iowait };
+    return { busy: busy * MS_PER_TICK, total: (busy + idle + iowait) * MS_PER_TICK };
   } catch {
     return { busy: 0, total: 0 };
   }
 }
 
-// Linux reports utime and stime in clock ticks of 1/100 s (CLK_TCK) on every mainstream platform.
-const CLOCK_TICKS_PER_S = 100;
-
-/** utime + stime of the process from /proc/<pid>/stat, in ms. */
+/** utime + stime of the process and its direct children (a server's WORKERS), in ms. */
 export async function readCpuMs(pid: number): Promise<number> {
-  // A server with WORKERS does its work in its children.
-  const children = await childrenOf(pid);
-  return (
-    (await ownCpuMs(pid)) + (await Promise.all(children.map(ownCpuMs))).reduce((a, b) => a + b, 0)
-  );
+  let ms = 0;
+  for (const processMs of (await readCpuMsByPid(pid)).values()) ms += processMs;
+  return ms;
 }
 
 /**
@@ -172,7 +171,7 @@ async function ownCpuMs(pid: number): Promise<number> {
     const text = await readFile(`/proc/${pid}/stat`, 'utf8');
     // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+    return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
   } catch {
     return 0;
   }
