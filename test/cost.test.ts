@@ -10,8 +10,9 @@ import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { type QaJson, expectOk } from './helpers/http.js';
 import { BOTH_DATABASES } from './helpers/each-database.js';
 
+// Exact, as askbase stores it: no rounding to whole micro-dollars.
 const costOf = (usage: QaJson['usage'], input: number, output: number) =>
-  Math.round(usage!.prompt_tokens * input + usage!.completion_tokens * output) / 1_000_000;
+  (usage!.prompt_tokens * input + usage!.completion_tokens * output) / 1_000_000;
 
 describe.each(BOTH_DATABASES)('cost_usd on $driver', { timeout: 120_000 }, ({ embedded }) => {
   let fake: FakeOpenAI;

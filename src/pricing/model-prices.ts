@@ -68,6 +68,7 @@ export function costWith(price: Price, usage: Usage): number {
     (usage.promptTokens - cached) * price.inputPerMTok +
     cached * (price.cachedInputPerMTok ?? 0) +
     usage.completionTokens * price.outputPerMTok;
-  // Whole millionths of a cent are more than any bill shows, and keep sums free of float dust.
-  return Math.round(dollars) / 1_000_000;
+  // Exact, not rounded: a short answer of a nano-priced model costs a fraction of a
+  // micro-dollar, and rounding each row would bias every sum.
+  return dollars / 1_000_000;
 }
