@@ -28,6 +28,10 @@ export interface Config {
   askTimeoutMs: number;
   maxQuestionLength: number;
   bodyLimitBytes: number;
+  /** The largest /v1 request body: a chat request carries its whole conversation. */
+  chatBodyLimitBytes: number;
+  /** ALLOWED_MODELS: when non-empty, the only models /v1 requests may name (and /v1/models lists). */
+  allowedModels: string[];
   logLevel: LogLevel;
   shutdownGraceMs: number;
   /** Serve the web page at `/`. */
@@ -118,6 +122,11 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     askTimeoutMs: read.integer('ASK_TIMEOUT_MS', 120_000, { min: 100, max: 3_600_000 }),
     maxQuestionLength: read.integer('MAX_QUESTION_LENGTH', 4000, { min: 1, max: 1_000_000 }),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 65_536, { min: 1024, max: 100 * 1024 * 1024 }),
+    chatBodyLimitBytes: read.integer('CHAT_BODY_LIMIT_BYTES', 10 * 1024 * 1024, {
+      min: 1024,
+      max: 100 * 1024 * 1024,
+    }),
+    allowedModels: read.list('ALLOWED_MODELS'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 30_000, { min: 0, max: 3_600_000 }),
     uiEnabled: read.boolean('UI_ENABLED', true),

@@ -6,6 +6,9 @@
 export const ERRORS = {
   invalid_request: { status: 400 },
   invalid_json: { status: 400 },
+  model_not_allowed: { status: 400 },
+  /** The LLM refused a chat request as the client wrote it; /v1 relays the LLM's own status. */
+  llm_rejected_request: { status: 400 },
   unauthorized: { status: 401, headers: { 'www-authenticate': 'Bearer' } },
   not_found: { status: 404 },
   method_not_allowed: { status: 405 },
@@ -100,7 +103,12 @@ export class LlmNotConfiguredError extends AppError {
 }
 
 type LlmErrorCode =
-  'llm_bad_response' | 'llm_unavailable' | 'llm_timeout' | 'llm_call_aborted' | 'interrupted';
+  | 'llm_bad_response'
+  | 'llm_unavailable'
+  | 'llm_timeout'
+  | 'llm_call_aborted'
+  | 'interrupted'
+  | 'llm_rejected_request';
 
 /**
  * The LLM gave no answer; the question is stored as failed and the body carries its id.
@@ -116,6 +124,34 @@ export class LlmError extends AppError {
   /** The same error, about the stored question `id`. */
   withQuestionId(id: number): LlmError {
     return new LlmError(this.code, this.message, {
+      ...this.details,
+      id,
+      headers: this.headers,
+      cause: this.cause,
+    });
+  }
+}
+
+/**
+ * The LLM answered a chat request with a 4xx of its own (a bad parameter, a context too long):
+ * the client's request, not askbase or the LLM, is at fault, so /v1 relays the LLM's status
+ * and error body as they were. Stored as failed with code `llm_rejected_request`.
+ */
+export class LlmRejectedRequestError extends LlmError {
+  constructor(
+    readonly upstreamStatus: number,
+    readonly upstreamBody: Record<string, unknown>,
+    options?: AppErrorOptions,
+  ) {
+    super(
+      'llm_rejected_request',
+      `the LLM rejected the request (status ${upstreamStatus})`,
+      options,
+    );
+  }
+
+  override withQuestionId(id: number): LlmError {
+    return new LlmRejectedRequestError(this.upstreamStatus, this.upstreamBody, {
       ...this.details,
       id,
       headers: this.headers,
@@ -171,6 +207,18 @@ export class AskInterruptedError extends LlmError {
 export class DatabaseUnavailableError extends AppError {
   constructor(message: string, options?: AppErrorOptions) {
     super('database_unavailable', message, options);
+  }
+}
+
+export class ModelNotAllowedError extends AppError {
+  constructor(model: string) {
+    super(
+      'model_not_allowed',
+      `the model "${model}" is not one askbase allows (GET /v1/models lists them)`,
+      {
+        param: 'model',
+      },
+    );
   }
 }
 

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { OpenAIAnswerer } from './answerer/openai-answerer.js';
+import { OpenAIChatUpstream } from './answerer/openai-chat-upstream.js';
+import { createOpenAIClient } from './answerer/openai-client.js';
 import { type Config, isLlmConfigured } from './config.js';
 import { databaseOptions } from './db/database-options.js';
 import {
@@ -13,13 +15,17 @@ import {
   isConnectionError,
   openDatabase,
 } from './db/database.js';
+import { ChatService } from './gateway/chat-service.js';
 import { buildApp } from './http/app.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics/metrics.js';
+import { AnswerAttempts } from './qa/answer-attempts.js';
+import { OutcomeRecorder } from './qa/outcome-recorder.js';
 import { OutcomeSpool } from './qa/outcome-spool.js';
 import { ModelPrices } from './pricing/model-prices.js';
 import { QaService } from './qa/qa-service.js';
 import { Retention } from './qa/retention.js';
+import { ConversationRepository } from './repository/conversation-repository.js';
 import { QuestionRepository } from './repository/question-repository.js';
 import { RateLimitCounter } from './repository/rate-limit-counter.js';
 import { backfillSearchTerms } from './repository/search-backfill.js';
@@ -74,21 +80,36 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const options = databaseOptions(config, logger);
   const database = await openDatabase(options);
   const spool = await OutcomeSpool.openFreeSlot(resolve(config.dataDir), logger);
-  const answerer = isLlmConfigured(config.openai)
-    ? new OpenAIAnswerer(config.openai, logger)
-    : undefined;
-  if (!answerer) {
-    logger.warn('no LLM configured (OPENAI_API_KEY or OPENAI_BASE_URL): /ask answers 503');
+  const client = isLlmConfigured(config.openai) ? createOpenAIClient(config.openai) : undefined;
+  const answerer = client && new OpenAIAnswerer(client, config.openai, logger);
+  const upstream = client && new OpenAIChatUpstream(client, config.openai, logger);
+  if (!client) {
+    logger.warn('no LLM configured (OPENAI_API_KEY or OPENAI_BASE_URL): /ask and /v1 answer 503');
   }
   const metrics = new Metrics(() => database.poolStats());
   const repository = new QuestionRepository(database);
+  const conversations = new ConversationRepository(database);
+  const outcomes = new OutcomeRecorder({
+    store: repository,
+    spool,
+    storeAttempts: config.durability.storeAttempts,
+    storeBackoffMs: config.durability.storeBackoffMs,
+    logger,
+  });
+  const attempts = new AnswerAttempts({
+    outcomes,
+    prices: new ModelPrices(config.modelPrices),
+    llmCalls: metrics,
+    askTimeoutMs: config.askTimeoutMs,
+  });
   const qa = new QaService({
     repository,
+    conversations,
     answerer,
-    spool,
+    attempts,
+    outcomes,
     maxQuestionLength: config.maxQuestionLength,
     storeText: config.storeText,
-    prices: new ModelPrices(config.modelPrices),
     cache: {
       ttlSeconds: config.cacheTtlSeconds,
       model: config.openai.model,
@@ -96,10 +117,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     },
     cacheLookups: (result) => metrics.cacheLookup(result),
     askTimeoutMs: config.askTimeoutMs,
-    storeAttempts: config.durability.storeAttempts,
-    storeBackoffMs: config.durability.storeBackoffMs,
-    llmCalls: metrics,
     logger,
+  });
+  const chat = new ChatService({
+    repository,
+    conversations,
+    upstream,
+    attempts,
+    storeText: config.storeText,
+    allowedModels: config.allowedModels,
+    askTimeoutMs: config.askTimeoutMs,
   });
   const retention =
     config.retentionDays === undefined
@@ -114,7 +141,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     config.security.rateLimitMax > 0 && config.security.rateLimitStore === 'database'
       ? new RateLimitCounter(database)
       : undefined;
-  const app = await buildApp({ config, qa, metrics, database, rateLimitCounter, logger });
+  const app = await buildApp({
+    config,
+    qa,
+    chat,
+    metrics,
+    database,
+    rateLimitCounter,
+    logger,
+  });
 
   const stopping = new AbortController();
   let maintenance: NodeJS.Timeout | undefined;
@@ -150,13 +185,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     stopping.abort();
     clearInterval(maintenance);
     clearInterval(housekeepingTimer);
-    grace = setTimeout(() => qa.interruptAll(), config.shutdownGraceMs);
+    grace = setTimeout(() => attempts.interruptAll(), config.shutdownGraceMs);
   });
   // Step 2 (after they finished): asks whose client went away still run; their outcomes are
   // stored before the database closes. The bound only matters if storing itself hangs.
   app.addHook('onClose', async () => {
     try {
-      const { unfinished } = await qa.drain(config.shutdownGraceMs + STORE_MARGIN_MS);
+      const { unfinished } = await attempts.drain(config.shutdownGraceMs + STORE_MARGIN_MS);
       if (unfinished > 0) logger.warn({ unfinished }, 'asks still unfinished at close');
       await recovering;
       await housekeeping;

@@ -56,7 +56,7 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
       await ask(suite.askbase.url, { question: 'Where is Paris?' }, STREAM),
     );
 
-    const done = events.at(-1)?.data as { id: number; usage: unknown };
+    const done = events.at(-1)?.data as { id: number; usage: unknown; ttft_ms: unknown };
     expect(deltaText(events)).toBe(ANSWER);
     const read = await fetch(`${suite.askbase.url}/qa/${done.id}`);
     expect(await read.json()).toEqual(done);
@@ -68,7 +68,14 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
       completion_tokens: 11,
       total_tokens: 14,
     });
-    expect(done.usage).toEqual({ prompt_tokens: 3, completion_tokens: 11, total_tokens: 14 });
+    expect(done.usage).toEqual({
+      prompt_tokens: 3,
+      completion_tokens: 11,
+      total_tokens: 14,
+      cached_prompt_tokens: null,
+      reasoning_tokens: null,
+    });
+    expect(done.ttft_ms).toEqual(expect.any(Number));
     expect(suite.fake.requests[0]).toMatchObject({
       stream: true,
       stream_options: { include_usage: true },

@@ -86,6 +86,11 @@ describe('POST /ask on PostgreSQL', () => {
         'text_stored',
         'cost_usd',
         'cached_from',
+        'kind',
+        'conversation_id',
+        'parent_id',
+        'finish_reason',
+        'ttft_ms',
       ].sort(),
     );
     expect(Number.isSafeInteger(body.id) && body.id > 0).toBe(true);
@@ -93,6 +98,15 @@ describe('POST /ask on PostgreSQL', () => {
       prompt_tokens: expect.any(Number) as number,
       completion_tokens: expect.any(Number) as number,
       total_tokens: expect.any(Number) as number,
+      cached_prompt_tokens: null,
+      reasoning_tokens: null,
+    });
+    expect(body).toMatchObject({
+      kind: 'ask',
+      conversation_id: null,
+      parent_id: null,
+      finish_reason: 'stop',
+      ttft_ms: null,
     });
     expect(Number.isInteger(body.latency_ms) && body.latency_ms! >= 0).toBe(true);
   });

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAIAnswerer } from '../src/answerer/openai-answerer.js';
+import { createOpenAIClient } from '../src/answerer/openai-client.js';
 import { loadConfig } from '../src/config.js';
 import {
   ERRORS,
@@ -52,7 +53,11 @@ describe('the answerer keeps the SDK’s error as the cause', () => {
 
   it('when the LLM fails, then the LlmError’s cause is the SDK’s error, for the logs', async () => {
     const config = loadConfig({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_MAX_RETRIES: '0' });
-    const answerer = new OpenAIAnswerer(config.openai, createLogger('silent'));
+    const answerer = new OpenAIAnswerer(
+      createOpenAIClient(config.openai),
+      config.openai,
+      createLogger('silent'),
+    );
     fake.setBehavior({ fault: 'server_error' });
 
     const error: unknown = await answerer.answer('Fail?').catch((caught: unknown) => caught);

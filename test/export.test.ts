@@ -59,6 +59,13 @@ const CSV_HEADER = [
   'text_stored',
   'created_at',
   'answered_at',
+  'kind',
+  'conversation_id',
+  'parent_id',
+  'finish_reason',
+  'ttft_ms',
+  'cached_prompt_tokens',
+  'reasoning_tokens',
 ];
 
 describe.each(BOTH_DATABASES)(
@@ -171,6 +178,13 @@ describe.each(BOTH_DATABASES)(
         text_stored: 'true',
         created_at: answered.created_at,
         answered_at: answered.answered_at,
+        kind: 'ask',
+        conversation_id: '',
+        parent_id: '',
+        finish_reason: 'stop',
+        ttft_ms: '',
+        cached_prompt_tokens: '',
+        reasoning_tokens: '',
       });
       expect(record(failedRow)).toMatchObject({
         status: 'failed',

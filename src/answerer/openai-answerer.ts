@@ -1,52 +1,37 @@
-import OpenAI from 'openai';
-import type { ChatCompletionMessageParam, CompletionUsage } from 'openai/resources/index.js';
+import type OpenAI from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/index.js';
 import type { OpenAIConfig } from '../config.js';
-import {
-  LlmBadResponseError,
-  LlmCallAbortedError,
-  LlmError,
-  LlmTimeoutError,
-  LlmUnavailableError,
-} from '../errors.js';
-import type { Answer, Usage } from '../domain/question-answer.js';
+import { LlmBadResponseError, LlmCallAbortedError, LlmTimeoutError } from '../errors.js';
+import type { Answer, ChatMessage, Usage } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
 import type { Answerer } from '../qa/ports.js';
-import { httpFetch } from './http-fetch.js';
+import { storable, toLlmError, toUsage } from './openai-client.js';
 
 /** Chat Completions, so any OpenAI-compatible server (vLLM, Ollama, llama.cpp, Azure…) works. */
 export class OpenAIAnswerer implements Answerer {
-  private readonly client: OpenAI;
-
   constructor(
+    private readonly client: OpenAI,
     private readonly config: OpenAIConfig,
     private readonly logger: Logger,
-  ) {
-    this.client = new OpenAI({
-      // Local OpenAI-compatible servers need no key, but the SDK insists on one.
-      apiKey: config.apiKey ?? 'not-needed',
-      baseURL: config.baseUrl ?? null,
-      timeout: config.timeoutMs,
-      maxRetries: config.maxRetries,
-      fetch: httpFetch,
-    });
-  }
+  ) {}
 
-  async answer(question: string, signal?: AbortSignal): Promise<Answer> {
+  async answer(question: string, signal?: AbortSignal, thread?: ChatMessage[]): Promise<Answer> {
     const started = performance.now();
     try {
       const completion = await this.client.chat.completions.create(
-        { model: this.config.model, messages: this.messages(question) },
+        { model: this.config.model, messages: this.messages(question, thread) },
         { signal },
       );
-      const text = completion.choices?.[0]?.message?.content;
+      const choice = completion.choices?.[0];
       return {
-        text: nonEmpty(text),
+        text: nonEmpty(choice?.message?.content),
         model: typeof completion.model === 'string' ? completion.model : this.config.model,
         usage: toUsage(completion.usage),
         latencyMs: Math.round(performance.now() - started),
+        finishReason: choice?.finish_reason ?? null,
       };
     } catch (error) {
-      throw this.toLlmError(error);
+      throw toLlmError(error, this.logger);
     }
   }
 
@@ -54,6 +39,7 @@ export class OpenAIAnswerer implements Answerer {
     question: string,
     onDelta: (text: string) => void,
     signal?: AbortSignal,
+    thread?: ChatMessage[],
   ): Promise<Answer> {
     const started = performance.now();
     try {
@@ -61,7 +47,7 @@ export class OpenAIAnswerer implements Answerer {
       const stream = await this.client.chat.completions.create(
         {
           model: this.config.model,
-          messages: this.messages(question),
+          messages: this.messages(question, thread),
           stream: true,
           stream_options: { include_usage: true },
         },
@@ -77,14 +63,19 @@ export class OpenAIAnswerer implements Answerer {
       let text = '';
       let model = this.config.model;
       let usage: Usage | null = null;
+      let finishReason: string | null = null;
+      let ttftMs: number | null = null;
       try {
         for await (const chunk of stream) {
           stallTimer.refresh();
           if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
           if (chunk.usage) usage = toUsage(chunk.usage);
-          const raw = chunk.choices?.[0]?.delta?.content;
+          const choice = chunk.choices?.[0];
+          if (choice?.finish_reason) finishReason = choice.finish_reason;
+          const raw = choice?.delta?.content;
           if (typeof raw === 'string' && raw !== '') {
             const piece = storable(raw);
+            ttftMs ??= Math.round(performance.now() - started);
             text += piece;
             onDelta(piece);
           }
@@ -100,57 +91,24 @@ export class OpenAIAnswerer implements Answerer {
         model,
         usage,
         latencyMs: Math.round(performance.now() - started),
+        finishReason,
+        ttftMs,
       };
     } catch (error) {
-      throw this.toLlmError(error);
+      throw toLlmError(error, this.logger);
     }
   }
 
-  private messages(question: string): ChatCompletionMessageParam[] {
+  /** SYSTEM_PROMPT, unless the conversation followed up brings instructions of its own. */
+  private messages(question: string, thread: ChatMessage[] = []): ChatCompletionMessageParam[] {
+    const instructed = thread.some((m) => m.role === 'system' || m.role === 'developer');
     return [
-      ...(this.config.systemPrompt
+      ...(this.config.systemPrompt && !instructed
         ? [{ role: 'system' as const, content: this.config.systemPrompt }]
         : []),
+      ...(thread as unknown as ChatCompletionMessageParam[]),
       { role: 'user' as const, content: question },
     ];
-  }
-
-  private toLlmError(error: unknown): LlmError {
-    if (error instanceof LlmError) return error;
-    // The SDK's error is kept as the cause, for the logs; its text never reaches a response.
-    const cause = { cause: error };
-    if (error instanceof OpenAI.APIUserAbortError) return new LlmCallAbortedError(cause);
-    // Upstream text goes to the log only: it may echo the request or describe the account.
-    this.logger.warn({ err: error }, 'LLM call failed');
-    if (error instanceof OpenAI.APIConnectionTimeoutError) {
-      return new LlmTimeoutError('the LLM did not answer in time', cause);
-    }
-    if (error instanceof OpenAI.APIConnectionError) {
-      return new LlmUnavailableError('the LLM could not be reached', cause);
-    }
-    if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
-      const retryAfter = retryAfterSeconds(error.headers as Headers | undefined);
-      if (error.status === 429) {
-        return new LlmUnavailableError('the LLM is rate limiting requests', {
-          ...cause,
-          retryAfterSeconds: retryAfter,
-        });
-      }
-      if (error.status >= 500) {
-        return new LlmUnavailableError(`the LLM failed (status ${error.status})`, {
-          ...cause,
-          retryAfterSeconds: retryAfter,
-        });
-      }
-      return new LlmBadResponseError(
-        `the LLM rejected the request (status ${error.status})`,
-        cause,
-      );
-    }
-    if (isConnectionLost(error)) {
-      return new LlmUnavailableError('the connection to the LLM broke off mid-answer', cause);
-    }
-    return new LlmBadResponseError('the LLM returned a malformed response', cause);
   }
 }
 
@@ -159,37 +117,4 @@ function nonEmpty(text: string | null | undefined): string {
     throw new LlmBadResponseError('the LLM returned an empty answer');
   }
   return storable(text);
-}
-
-/**
- * PostgreSQL text cannot hold NUL; an answer with one would be refused forever and never
- * stored. It becomes U+FFFD, the replacement character, and the rest is kept as given.
- */
-function storable(text: string): string {
-  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
-}
-
-function toUsage(usage: CompletionUsage | null | undefined): Usage | null {
-  return usage
-    ? {
-        promptTokens: usage.prompt_tokens,
-        completionTokens: usage.completion_tokens,
-        totalTokens: usage.total_tokens,
-        cachedPromptTokens: usage.prompt_tokens_details?.cached_tokens,
-      }
-    : null;
-}
-
-/** fetch (Node's, and httpFetch) reports a response body cut short as `TypeError: terminated`. */
-function isConnectionLost(error: unknown): boolean {
-  return error instanceof TypeError && error.message === 'terminated';
-}
-
-function retryAfterSeconds(headers: Headers | undefined): number | undefined {
-  const value = headers?.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }

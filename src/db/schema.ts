@@ -7,12 +7,13 @@ import {
   doublePrecision,
   index,
   integer,
+  jsonb,
   pgTable,
   text,
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import { QUESTION_STATUSES } from '../domain/question-answer.js';
+import { EXCHANGE_KINDS, QUESTION_STATUSES } from '../domain/question-answer.js';
 
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
@@ -76,6 +77,36 @@ export const questionAnswers = pgTable(
     cachedFrom: bigint('cached_from', { mode: 'number' }),
     /** The name of the API key that asked (API_KEYS `name:key`), never the key; null without keys. */
     keyName: text('key_name'),
+    /** Where the row came from: `ask` (POST /ask) or `chat` (POST /v1/chat/completions). */
+    kind: text('kind', { enum: EXCHANGE_KINDS }).notNull().default('ask'),
+    /**
+     * The conversation this row is a turn of: its first turn's id. Null on a first turn until a
+     * second one follows (a chat row's conversation is then its own id).
+     */
+    conversationId: bigint('conversation_id', { mode: 'number' }),
+    /** The turn this one follows: its messages and answer are the start of this one's request. */
+    parentId: bigint('parent_id', { mode: 'number' }),
+    /**
+     * A chat turn's messages after its parent's (all of them on a first turn): each turn stores
+     * only what is new, so a conversation of N turns stores its text once, not N times over.
+     * Null when the text is not stored.
+     */
+    requestMessages: jsonb('request_messages').$type<unknown[]>(),
+    /** The chat request's other fields (model, tools, response_format, …), as sent. */
+    requestParams: jsonb('request_params').$type<Record<string, unknown>>(),
+    /** The upstream's response (a stream's chunks put together); null when text is not stored. */
+    response: jsonb('response').$type<Record<string, unknown>>(),
+    finishReason: text('finish_reason'),
+    /** Time to the first piece of a streamed answer. */
+    ttftMs: integer('ttft_ms'),
+    cachedPromptTokens: integer('cached_prompt_tokens'),
+    reasoningTokens: integer('reasoning_tokens'),
+    /**
+     * A digest of the API key's name and the whole conversation up to and including this
+     * turn's answer: the next turn, whose request starts with exactly that, finds this row by
+     * it. Null without stored text (no digest of private text is kept).
+     */
+    stateDigest: text('state_digest'),
     // Full-text search over the question and its answer, kept up to date by PostgreSQL itself.
     // Only the first 200,000 characters are indexed: a tsvector holds at most 1 MB of distinct
     // words, and exceeding it would fail the update that stores an answer already paid for.
@@ -119,6 +150,19 @@ export const questionAnswers = pgTable(
     index('question_answers_key_name_id_idx')
       .on(t.keyName, t.id)
       .where(sql`${t.keyName} is not null`),
+    // The next turn of a conversation finds its parent by the digest of what came before.
+    index('question_answers_state_digest_idx')
+      .on(t.stateDigest)
+      .where(sql`${t.stateDigest} is not null`),
+    // A conversation's turns in order; rows outside conversations take no room.
+    index('question_answers_conversation_id_idx')
+      .on(t.conversationId, t.id)
+      .where(sql`${t.conversationId} is not null`),
+    // GET /qas?kind=chat walks the chat rows newest first; asks, the rest, cost no entry.
+    index('question_answers_chat_id_idx')
+      .on(t.id)
+      .where(sql`${t.kind} = 'chat'`),
+    check('question_answers_kind_known', sql`${t.kind} in ('ask', 'chat')`),
     check(
       'question_answers_question_not_blank',
       sql`${t.question} is null or char_length(btrim(${t.question})) > 0`,

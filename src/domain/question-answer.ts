@@ -6,6 +6,10 @@
 export const QUESTION_STATUSES = ['pending', 'answered', 'failed'] as const;
 export type QuestionStatus = (typeof QUESTION_STATUSES)[number];
 
+/** Where a row came from: POST /ask, or the OpenAI-compatible POST /v1/chat/completions. */
+export const EXCHANGE_KINDS = ['ask', 'chat'] as const;
+export type ExchangeKind = (typeof EXCHANGE_KINDS)[number];
+
 /** The error code of a question whose process stopped before recording its outcome. */
 export const INTERRUPTED = 'interrupted';
 
@@ -15,6 +19,8 @@ export interface Usage {
   totalTokens: number;
   /** Of the prompt tokens, those the provider served from its prompt cache, when it says. */
   cachedPromptTokens?: number | undefined;
+  /** Of the completion tokens, those the model spent reasoning, when it says. */
+  reasoningTokens?: number | undefined;
 }
 
 /** A model's price in USD per 1,000,000 tokens. */
@@ -44,9 +50,31 @@ export interface QuestionAnswer {
   keyName: string | null;
   /** The question whose answer this one is a copy of (the answer cache); null otherwise. */
   cachedFrom: number | null;
+  kind: ExchangeKind;
+  /** The conversation's id (its first turn's); null for an ask no turn followed. */
+  conversationId: number | null;
+  /** The turn this one follows; null on a first turn. */
+  parentId: number | null;
+  /** Why the model stopped (`stop`, `length`, `tool_calls`, …), as it said. */
+  finishReason: string | null;
+  /** Time to the first piece of a streamed answer; null when not streamed. */
+  ttftMs: number | null;
   /** Which attempt owns the row: 1, plus one per retry. Internal; not part of the wire shape. */
   attempt: number;
   error: { code: string; message: string } | null;
+}
+
+/** One message of a conversation as the Chat Completions API writes it (role, content, …). */
+export interface ChatMessage {
+  role: string;
+  [field: string]: unknown;
+}
+
+/** A stored turn's whole conversation up to and including its answer, rebuilt from its turns. */
+export interface History {
+  messages: ChatMessage[];
+  /** False when an earlier turn was deleted since (DELETE, retention): its messages are missing. */
+  complete: boolean;
 }
 
 /** What the LLM gave back for one question. */
@@ -55,6 +83,16 @@ export interface Answer {
   model: string;
   usage: Usage | null;
   latencyMs: number;
+  finishReason?: string | null | undefined;
+  ttftMs?: number | null | undefined;
+}
+
+/** What a chat exchange stores beside its answer. */
+export interface ExchangeRecord {
+  /** The upstream's response (a stream's chunks put together); null when text is not kept. */
+  response: Record<string, unknown> | null;
+  /** See the state_digest column: how the next turn finds this one. */
+  stateDigest: string | null;
 }
 
 /**
@@ -65,6 +103,7 @@ export type StoredAnswer = Omit<Answer, 'text'> & {
   text: string | null;
   costUsd?: number | null;
   price?: Price | null;
+  exchange?: ExchangeRecord | undefined;
 };
 
 export interface Page<T> {
@@ -101,4 +140,7 @@ export interface ListFilter {
   until?: string;
   /** Only what the API key of this name asked. */
   keyName?: string;
+  kind?: ExchangeKind;
+  /** Only the turns of this conversation. */
+  conversationId?: number;
 }

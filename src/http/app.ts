@@ -15,15 +15,18 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { ChatService } from '../gateway/chat-service.js';
 import type { QaService } from '../qa/qa-service.js';
 import { BUILT_UI_DIR } from '../paths.js';
 import { registerApiDocs } from './api-docs.js';
 import { isDateTime } from './date-time-format.js';
 import { clientErrorHandler, errorHandler } from './error-handler.js';
 import { streamOutcomeStatus } from './event-stream.js';
+import { conversationRoutes } from './routes/conversation-routes.js';
 import { exportRoutes } from './routes/export-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
+import { openAiRoutes } from './routes/openai-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
 import { askCreatedEvent, askDeltaEvent, errorBody, questionAnswer } from './schemas.js';
@@ -32,8 +35,13 @@ import { webUi } from './web-ui.js';
 
 /** What the HTTP layer is given; src/server.ts builds every one of them. */
 export interface AppServices {
-  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'security' | 'uiEnabled'>;
+  config: Pick<
+    Config,
+    'bodyLimitBytes' | 'chatBodyLimitBytes' | 'logLevel' | 'security' | 'uiEnabled'
+  >;
   qa: QaService;
+  /** The OpenAI-compatible gateway (/v1). */
+  chat: ChatService;
   metrics: Metrics;
   /** For the readiness check. */
   database: Pick<Database, 'isReady' | 'ping'>;
@@ -99,6 +107,7 @@ function cachedSerializers(
 export async function buildApp({
   config,
   qa,
+  chat,
   metrics,
   database,
   rateLimitCounter,
@@ -208,6 +217,13 @@ export async function buildApp({
   registerApiDocs(app, { corsEnabled, apiKeysRequired: config.security.apiKeys.length > 0 });
   await app.register(healthRoutes, { database, corsEnabled, logLevel: config.logLevel });
   await app.register(qaRoutes, { qa, limitAsks, corsEnabled });
+  await app.register(conversationRoutes, { qa, corsEnabled });
+  await app.register(openAiRoutes, {
+    chat,
+    limitAsks,
+    bodyLimit: config.chatBodyLimitBytes,
+    corsEnabled,
+  });
   await app.register(exportRoutes, { qa, corsEnabled });
   await app.register(statsRoutes, { qa, corsEnabled });
   await app.register(metricsRoutes, { metrics, corsEnabled });

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
+import { isOpenAiRoute, toOpenAiError } from './openai-errors.js';
 
 interface ErrorReply {
   status: number;
@@ -89,17 +90,21 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   return reply.code(response.status).headers(response.headers).send(response.body);
 }
 
-/** The contract's error shape for any error; unexpected ones are logged and never described. */
+/**
+ * The contract's error shape for any error (OpenAI's on the /v1 routes); unexpected ones are
+ * logged and never described.
+ */
 export function toErrorResponse(error: unknown, request: FastifyRequest): ErrorResponse {
   const mapped = toErrorReply(asFastifyError(error));
   if (mapped.status >= 500 && !(error instanceof AppError)) {
     request.log.error({ err: error }, 'unhandled error');
   }
-  return {
+  const response = {
     status: mapped.status,
     headers: mapped.headers ?? {},
     body: { error: { code: mapped.code, message: mapped.message, ...mapped.details } },
   };
+  return isOpenAiRoute(request) ? toOpenAiError(error, response) : response;
 }
 
 function asFastifyError(error: unknown): FastifyError {
@@ -121,9 +126,10 @@ function toErrorReply(error: FastifyError): ErrorReply {
   if (error.validation) {
     const first = error.validation[0];
     const missing = first?.params.missingProperty;
-    const param =
-      (typeof missing === 'string' ? missing : undefined) ??
-      (first?.instancePath.split('/').filter(Boolean).join('.') || undefined);
+    // The path to the input at fault, and the missing property under it: `messages.0.role`.
+    const path = first?.instancePath.split('/').filter(Boolean) ?? [];
+    if (typeof missing === 'string') path.push(missing);
+    const param = path.join('.') || undefined;
     return {
       status: 400,
       code: 'invalid_request',

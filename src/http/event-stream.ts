@@ -33,6 +33,12 @@ export class EventStream {
     this.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
+  /** Sends one unnamed event (`data: …`), as OpenAI's streams are written. */
+  data(text: string): void {
+    if (!this.opened) this.open();
+    this.write(`data: ${text}\n\n`);
+  }
+
   /** Records the status the stream's outcome would have had as a plain response. */
   setOutcomeStatus(status: number): void {
     outcomes.set(this.reply.request, status);

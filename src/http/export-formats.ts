@@ -34,6 +34,14 @@ const CSV_COLUMNS = [
   'text_stored',
   'created_at',
   'answered_at',
+  // Added with the OpenAI-compatible /v1, after the older columns so that their positions hold.
+  'kind',
+  'conversation_id',
+  'parent_id',
+  'finish_reason',
+  'ttft_ms',
+  'cached_prompt_tokens',
+  'reasoning_tokens',
 ] as const;
 
 /**
@@ -65,6 +73,13 @@ const csv: ExportFormat = {
       text_stored: String(qa.text_stored),
       created_at: qa.created_at,
       answered_at: qa.answered_at,
+      kind: qa.kind,
+      conversation_id: qa.conversation_id,
+      parent_id: qa.parent_id,
+      finish_reason: qa.finish_reason,
+      ttft_ms: qa.ttft_ms,
+      cached_prompt_tokens: qa.usage?.cached_prompt_tokens ?? null,
+      reasoning_tokens: qa.usage?.reasoning_tokens ?? null,
     };
     return `${CSV_COLUMNS.map((column) => csvField(fields[column])).join(',')}\r\n`;
   },

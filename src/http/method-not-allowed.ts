@@ -12,14 +12,14 @@ export function methodNotAllowed(
   app: FastifyInstance,
   url: string,
   allowed: HTTPMethods[],
-  { corsEnabled }: { corsEnabled: boolean },
+  { corsEnabled, errorSchema = errorRef }: { corsEnabled: boolean; errorSchema?: object },
 ) {
   const allow = allowed.includes('GET') ? [...allowed, 'HEAD' as const] : allowed;
   const skip = corsEnabled ? [...allow, 'OPTIONS'] : allow;
   app.route({
     method: METHODS.filter((method) => !skip.includes(method)),
     url,
-    schema: { hide: true, response: { 405: errorRef } },
+    schema: { hide: true, response: { 405: errorSchema } },
     handler: async (request) => {
       throw new MethodNotAllowedError(request.method, url, allow);
     },

@@ -4,7 +4,7 @@
  * derived from them (FromSchema): the shape is written once, here.
  */
 import type { FromSchema } from 'json-schema-to-ts';
-import { QUESTION_STATUSES } from '../domain/question-answer.js';
+import { EXCHANGE_KINDS, QUESTION_STATUSES } from '../domain/question-answer.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 
 const errorObject = (codes: readonly ErrorCode[]) =>
@@ -86,6 +86,11 @@ export const questionAnswer = {
     'text_stored',
     'cost_usd',
     'cached_from',
+    'kind',
+    'conversation_id',
+    'parent_id',
+    'finish_reason',
+    'ttft_ms',
   ],
   properties: {
     id: { type: 'integer', minimum: 1 },
@@ -101,14 +106,50 @@ export const questionAnswer = {
     usage: {
       type: ['object', 'null'],
       additionalProperties: false,
-      required: ['prompt_tokens', 'completion_tokens', 'total_tokens'],
+      required: [
+        'prompt_tokens',
+        'completion_tokens',
+        'total_tokens',
+        'cached_prompt_tokens',
+        'reasoning_tokens',
+      ],
       properties: {
         prompt_tokens: { type: 'integer' },
         completion_tokens: { type: 'integer' },
         total_tokens: { type: 'integer' },
+        cached_prompt_tokens: {
+          ...nullable('integer'),
+          description: 'Prompt tokens the provider served from its cache, when it said',
+        },
+        reasoning_tokens: {
+          ...nullable('integer'),
+          description: 'Completion tokens the model spent reasoning, when it said',
+        },
       },
     },
     latency_ms: nullable('integer'),
+    ttft_ms: {
+      ...nullable('integer'),
+      description: 'Time to the first piece of a streamed answer; null when not streamed',
+    },
+    kind: {
+      type: 'string',
+      enum: EXCHANGE_KINDS,
+      description: '`ask` (POST /ask) or `chat` (POST /v1/chat/completions)',
+    },
+    conversation_id: {
+      ...nullable('integer'),
+      description:
+        'The conversation this is a turn of (the id of its first turn; GET /conversations/{id}); null for an ask no turn followed',
+    },
+    parent_id: {
+      ...nullable('integer'),
+      description: 'The turn this one follows; null on a first turn',
+    },
+    finish_reason: {
+      ...nullable('string'),
+      description: 'Why the model stopped (stop, length, tool_calls, …), as it said',
+    },
     cached_from: {
       type: ['integer', 'null'],
       description:
@@ -164,6 +205,13 @@ export const askBody = {
       type: 'boolean',
       description:
         'false: answer as usual, but keep no text of the question or the answer (only status, model, usage, latency, key and times); the default is STORE_TEXT',
+    },
+    follow_up_to: {
+      type: 'integer',
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description:
+        'The id of an answered question (an ask or a chat turn) to follow up: the question is asked with that conversation so far, and stored as its next turn',
     },
   },
 } as const;
@@ -226,6 +274,17 @@ export const listQuery = {
         'Search over question and answer, in web search syntax: words, "a phrase", or, -word. English words are stemmed; words in other scripts are found too, in Chinese, Japanese, Thai and other scripts written without spaces also inside a sentence (docs/search.md). Results stay newest first, not ranked.',
     },
     status: { type: 'string', enum: QUESTION_STATUSES },
+    kind: {
+      type: 'string',
+      enum: EXCHANGE_KINDS,
+      description: 'Only asks (POST /ask) or only chat exchanges (POST /v1/chat/completions)',
+    },
+    conversation: {
+      type: 'integer',
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'Only the turns of this conversation',
+    },
     key: {
       type: 'string',
       minLength: 1,
@@ -257,6 +316,8 @@ export const exportQuery = {
     },
     q: listQuery.properties.q,
     status: listQuery.properties.status,
+    kind: listQuery.properties.kind,
+    conversation: listQuery.properties.conversation,
     key: listQuery.properties.key,
     since: listQuery.properties.since,
     until: listQuery.properties.until,

@@ -6,6 +6,9 @@
  */
 import type {
   Answer,
+  ChatMessage,
+  ExchangeKind,
+  History,
   ListFilter,
   Page,
   QuestionAnswer,
@@ -34,6 +37,17 @@ export interface QuestionStore {
       deadlineMs: number;
       keyName?: string | undefined;
       cacheKey?: string | undefined;
+      /** Where the row comes from; `ask` unless said. */
+      kind?: ExchangeKind | undefined;
+      /**
+       * The turn this one follows (null: it joins the conversation with all its messages), and
+       * their conversation (its first turn's id); `nameFirst` when that first turn is an ask
+       * that no turn has followed yet, which is told its conversation too.
+       */
+      follows?:
+        { parentId: number | null; conversationId: number; nameFirst?: boolean } | undefined;
+      /** A chat turn's messages after its parent's, and the request's other fields. */
+      request?: { messages: ChatMessage[]; params: Record<string, unknown> } | undefined;
     },
   ): Promise<CreatePendingResult>;
   /** The newest question with this cache key answered within `maxAgeSeconds`, with its text. */
@@ -69,11 +83,40 @@ export interface QuestionStore {
   ): Promise<Page<QuestionAnswer>>;
   /** Totals, and totals per group when `groupBy` is given, over what the filter matches. */
   stats(
-    filter: Pick<ListFilter, 'since' | 'until' | 'keyName'>,
+    filter: Pick<ListFilter, 'since' | 'until' | 'keyName' | 'kind'>,
     groupBy?: StatsGroupBy,
   ): Promise<{ totals: Stats; groups: ({ group: string | null } & Stats)[] }>;
   /** Deletes up to `limit` questions created before `cutoff`; returns how many it deleted. */
   deleteCreatedBefore(cutoff: Date, limit: number): Promise<number>;
+}
+
+/** A stored turn found by the digest of its conversation's state (see ConversationState). */
+export interface StoredTurn {
+  id: number;
+  /** Null while no turn has followed it. */
+  conversationId: number | null;
+  stateDigest: string;
+}
+
+/** A chat turn as it was asked and answered, whole. */
+export interface StoredExchange {
+  row: QuestionAnswer;
+  /** The request as the client sent it, every message included; null without stored text. */
+  request: Record<string, unknown> | null;
+  response: Record<string, unknown> | null;
+  /** False when an earlier turn was deleted since: its messages are missing from `request`. */
+  historyComplete: boolean;
+}
+
+/** Conversations: finding a turn's parent, and reading turns back whole. */
+export interface ConversationStore {
+  /** Answered turns whose state digest is one of `digests`. */
+  findTurns(digests: string[]): Promise<StoredTurn[]>;
+  /** Turn `id`'s conversation up to and including its answer, as messages. */
+  history(id: number): Promise<History>;
+  exchange(id: number): Promise<StoredExchange | undefined>;
+  /** A conversation's turns, oldest first; empty when there is none. */
+  turns(conversationId: number): Promise<QuestionAnswer[]>;
 }
 
 /**
@@ -81,7 +124,8 @@ export interface QuestionStore {
  * else; `signal` ends the call (and its retries) early, and the caller decides what that means.
  */
 export interface Answerer {
-  answer(question: string, signal?: AbortSignal): Promise<Answer>;
+  /** `thread`: the conversation the question follows up, before it. */
+  answer(question: string, signal?: AbortSignal, thread?: ChatMessage[]): Promise<Answer>;
   /**
    * The same answer, with each piece of its text handed to `onDelta` as the LLM produces it;
    * the pieces joined are the returned text. `onDelta` must not throw.
@@ -90,8 +134,11 @@ export interface Answerer {
     question: string,
     onDelta: (text: string) => void,
     signal?: AbortSignal,
+    thread?: ChatMessage[],
   ): Promise<Answer>;
 }
+
+export type { ChatMessage };
 
 /** One call to the LLM as the lifecycle saw it. */
 export interface LlmCall {

@@ -1,19 +1,14 @@
 import { createHash } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import {
-  AskInterruptedError,
   IdempotencyKeyReusedError,
   InvalidRequestError,
-  LlmError,
   LlmNotConfiguredError,
-  LlmTimeoutError,
   NotFoundError,
   NotRetryableError,
   RequestInProgressError,
   StoredFailureError,
 } from '../errors.js';
 import {
-  type Answer,
   INTERRUPTED,
   type ListFilter,
   type Page,
@@ -21,10 +16,9 @@ import {
   type StatsGroupBy,
 } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
-import type { ModelPrices } from '../pricing/model-prices.js';
-import { OutcomeRecorder } from './outcome-recorder.js';
-import type { OutcomeSpool } from './outcome-spool.js';
-import type { Answerer, LlmCallRecorder, QuestionStore } from './ports.js';
+import type { AnswerAttempts } from './answer-attempts.js';
+import type { OutcomeRecorder } from './outcome-recorder.js';
+import type { Answerer, ChatMessage, ConversationStore, QuestionStore } from './ports.js';
 
 /** Rows read per query when exporting. */
 const EXPORT_PAGE_ROWS = 1_000;
@@ -39,27 +33,22 @@ export interface AskProgress {
 
 export interface QaServiceDeps {
   repository: QuestionStore;
+  conversations: ConversationStore;
   /** Undefined when no LLM is configured: asks are refused before anything is stored. */
   answerer: Answerer | undefined;
-  spool: OutcomeSpool;
+  /** Runs each attempt at an answer: deadline, shutdown, and recording its outcome. */
+  attempts: AnswerAttempts;
+  /** Where outcomes are stored, spooled while the database is away, and replayed from. */
+  outcomes: OutcomeRecorder;
   maxQuestionLength: number;
   /** Whether an ask keeps its text unless it says otherwise (STORE_TEXT). */
   storeText: boolean;
-  /** What each answer cost (built-in prices and MODEL_PRICES). */
-  prices: ModelPrices;
   /** The answer cache: how long an answer may be reused (0: off), and what else makes asks alike. */
   cache: { ttlSeconds: number; model: string; systemPrompt: string | undefined };
   /** Counts cache lookups: hit, miss, or waited (for an identical ask in flight). */
   cacheLookups: (result: 'hit' | 'miss' | 'waited') => void;
-  /**
-   * The most one attempt at an answer may take, retries, Retry-After waits and streaming
-   * included; it is stored with the row as the attempt's deadline.
-   */
+  /** The most one attempt at an answer may take; stored with the row as its deadline. */
   askTimeoutMs: number;
-  /** Attempts to store an outcome, with exponential backoff from `storeBackoffMs`. */
-  storeAttempts: number;
-  storeBackoffMs: number;
-  llmCalls: LlmCallRecorder;
   logger: Logger;
 }
 
@@ -72,27 +61,16 @@ export interface AskRequest {
   store?: boolean | undefined;
   /** False: ask the LLM even when the answer cache holds an answer. */
   cache?: boolean | undefined;
+  /** The id of an answered question this one follows up: asked with its conversation. */
+  followUpTo?: number | undefined;
 }
 
 /** The ask lifecycle, and reading back what it stored. */
 export class QaService {
-  private readonly inFlight = new Set<Promise<unknown>>();
   /** Cache keys being asked of the LLM right now, settled when that ask ends either way. */
   private readonly asking = new Map<string, Promise<void>>();
-  private readonly stopping = new AbortController();
-  private readonly outcomes: OutcomeRecorder;
 
-  constructor(private readonly deps: QaServiceDeps) {
-    // Every ask in flight listens for the stop: thousands of listeners are expected, not a leak.
-    setMaxListeners(0, this.stopping.signal);
-    this.outcomes = new OutcomeRecorder({
-      store: deps.repository,
-      spool: deps.spool,
-      storeAttempts: deps.storeAttempts,
-      storeBackoffMs: deps.storeBackoffMs,
-      logger: deps.logger,
-    });
-  }
+  constructor(private readonly deps: QaServiceDeps) {}
 
   /**
    * Stores the question as pending, asks the LLM with no database connection held, then
@@ -111,6 +89,10 @@ export class QaService {
         ? asked
         : { ...asked, idempotencyKey: `${asked.keyName}:${asked.idempotencyKey}` };
     const answerer = this.requireAnswerer();
+    // A follow-up depends on its conversation, so no other ask's answer fits it.
+    if (request.followUpTo !== undefined) {
+      return this.askLlm(question, undefined, request, answerer, progress);
+    }
     // With the cache off, asks neither look up nor leave a key: no digest, no index entry.
     if (this.deps.cache.ttlSeconds === 0) {
       return this.askLlm(question, undefined, request, answerer, progress);
@@ -149,20 +131,52 @@ export class QaService {
   private async askLlm(
     question: string,
     cacheKey: string | undefined,
-    { idempotencyKey, keyName, store }: AskRequest,
+    { idempotencyKey, keyName, store, followUpTo }: AskRequest,
     answerer: Answerer,
     progress?: AskProgress,
   ): Promise<QuestionAnswer> {
     const keepText = store ?? this.deps.storeText;
+    const thread = followUpTo === undefined ? undefined : await this.threadOf(followUpTo, keyName);
     const created = await this.deps.repository.createPending(keepText ? question : null, {
       idempotencyKey,
       keyName,
       cacheKey,
       deadlineMs: this.deps.askTimeoutMs,
+      follows: thread?.follows,
     });
     if (!created.created) return replayIdempotent(created.questionAnswer, question);
     progress?.created(created.questionAnswer);
-    return this.track(this.answerAndRecord(created.questionAnswer, question, answerer, progress));
+    return this.answerAndRecord(
+      created.questionAnswer,
+      question,
+      answerer,
+      progress,
+      thread?.messages,
+    );
+  }
+
+  /**
+   * The conversation an ask follows up: the answered question `id` and the turns before it,
+   * as messages. Only the asker's own (the same API key) can be followed up.
+   */
+  private async threadOf(id: number, keyName: string | undefined) {
+    const parent = await this.deps.repository.get(id);
+    if (!parent || parent.keyName !== (keyName ?? null)) {
+      throw new InvalidRequestError(`no question with id ${id} to follow up`, 'follow_up_to');
+    }
+    if (parent.status !== 'answered' || !parent.textStored) {
+      throw new InvalidRequestError(
+        `question ${id} has no stored answer to follow up`,
+        'follow_up_to',
+      );
+    }
+    const { messages } = await this.deps.conversations.history(id);
+    const follows = {
+      parentId: id,
+      conversationId: parent.conversationId ?? id,
+      nameFirst: parent.conversationId === null,
+    };
+    return { follows, messages };
   }
 
   /** A new question answered with a copy of `source`'s answer: no LLM call, cost 0. */
@@ -207,14 +221,33 @@ export class QaService {
       const current = await this.get(id);
       throw new NotRetryableError(id, current.status, current.textStored);
     }
-    // Only a row with its text is reopened (reopenFailed).
-    return this.track(this.answerAndRecord(reopened, reopened.question ?? '', answerer));
+    // Only a row with its text is reopened (reopenFailed). A follow-up is asked with its
+    // conversation again.
+    const thread =
+      reopened.parentId === null
+        ? undefined
+        : (await this.deps.conversations.history(reopened.parentId)).messages;
+    return this.answerAndRecord(reopened, reopened.question ?? '', answerer, undefined, thread);
   }
 
   async get(id: number): Promise<QuestionAnswer> {
     const found = await this.deps.repository.get(id);
     if (!found) throw new NotFoundError(`no question with id ${id}`);
     return found;
+  }
+
+  /** A stored exchange whole: its request as sent (every message) and its response. */
+  async exchange(id: number) {
+    const found = await this.deps.conversations.exchange(id);
+    if (!found) throw new NotFoundError(`no question with id ${id}`);
+    return found;
+  }
+
+  /** A conversation's turns, oldest first. */
+  async conversation(id: number): Promise<QuestionAnswer[]> {
+    const turns = await this.deps.conversations.turns(id);
+    if (turns.length === 0) throw new NotFoundError(`no conversation with id ${id}`);
+    return turns;
   }
 
   async delete(id: number): Promise<void> {
@@ -228,7 +261,7 @@ export class QaService {
   }
 
   /** Totals over stored questions, and per group (model, day or key) when asked. */
-  stats(filter: Pick<ListFilter, 'since' | 'until' | 'keyName'>, groupBy?: StatsGroupBy) {
+  stats(filter: Pick<ListFilter, 'since' | 'until' | 'keyName' | 'kind'>, groupBy?: StatsGroupBy) {
     return this.deps.repository.stats(filter, groupBy);
   }
 
@@ -256,9 +289,9 @@ export class QaService {
    * periodically.
    */
   async recover(marginMs: number): Promise<void> {
-    const { repository, logger } = this.deps;
+    const { repository, logger, outcomes } = this.deps;
     // While spooled outcomes cannot be written the database is still away: recovery waits.
-    if (!(await this.outcomes.replay())) return;
+    if (!(await outcomes.replay())) return;
     const interrupted = await repository.failStalePending(marginMs, {
       code: INTERRUPTED,
       message: 'askbase stopped before this question was answered; POST /qa/{id}/retry asks again',
@@ -267,108 +300,28 @@ export class QaService {
   }
 
   /**
-   * Ends every ask still waiting on the LLM: each is stored as failed (`interrupted`, so it
-   * can be retried) and its client gets that error. Shutdown calls it when the grace is over.
-   */
-  interruptAll(): void {
-    this.stopping.abort();
-  }
-
-  /** Resolves when every ask in flight has stored its outcome, or after `timeoutMs`. */
-  async drain(timeoutMs: number): Promise<{ unfinished: number }> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    await Promise.race([Promise.allSettled([...this.inFlight]), timeout]);
-    clearTimeout(timer);
-    return { unfinished: this.inFlight.size };
-  }
-
-  /**
    * `question` is the text to ask, also when the row keeps none of it (then neither is the
-   * answer stored; only the caller sees it).
+   * answer stored; only the caller sees it); `thread`, the conversation it follows up.
    */
   private async answerAndRecord(
     pending: QuestionAnswer,
     question: string,
     answerer: Answerer,
     progress?: AskProgress,
+    thread?: ChatMessage[],
   ): Promise<QuestionAnswer> {
-    const { llmCalls, askTimeoutMs } = this.deps;
-    const started = performance.now();
-    const seconds = () => (performance.now() - started) / 1000;
-    const { id, attempt } = pending;
-    // One deadline for the whole attempt: the SDK's own timeout is per request, and it sleeps
-    // for whatever Retry-After says between retries.
-    const call = new AbortController();
-    const deadline = setTimeout(
-      () => call.abort(new LlmTimeoutError(`the LLM did not answer within ${askTimeoutMs} ms`)),
-      askTimeoutMs,
+    const { row } = await this.deps.attempts.run(pending, (signal) =>
+      progress
+        ? answerer.answerStream(
+            question,
+            (text) => signal.aborted || progress.delta(text),
+            signal,
+            thread,
+          )
+        : answerer.answer(question, signal, thread),
     );
-    const interrupt = () => call.abort(new AskInterruptedError());
-    if (this.stopping.signal.aborted) interrupt();
-    this.stopping.signal.addEventListener('abort', interrupt, { once: true });
-    let answer: Answer;
-    try {
-      answer = await untilAborted(
-        progress
-          ? answerer.answerStream(
-              question,
-              (text) => call.signal.aborted || progress.delta(text),
-              call.signal,
-            )
-          : answerer.answer(question, call.signal),
-        call.signal,
-      );
-    } catch (raised) {
-      const error: unknown = call.signal.aborted ? call.signal.reason : raised;
-      const outcome = error instanceof LlmError ? error.code : 'error';
-      llmCalls.llmCall({ outcome, seconds: seconds(), usage: null });
-      if (!(error instanceof LlmError)) throw error;
-      await this.outcomes.record({
-        kind: 'failed',
-        id,
-        attempt,
-        code: error.code,
-        message: error.message,
-      });
-      throw error.withQuestionId(id);
-    } finally {
-      clearTimeout(deadline);
-      this.stopping.signal.removeEventListener('abort', interrupt);
-    }
-    llmCalls.llmCall({ outcome: 'answered', seconds: seconds(), usage: answer.usage });
-    const answeredAt = new Date();
-    const { costUsd, price } = this.deps.prices.costOf(answer.model, answer.usage);
-    const stored = await this.outcomes.record({
-      kind: 'answered',
-      id,
-      attempt,
-      // Without its text, when the row keeps none: not in the database, not in the spool.
-      answer: { ...answer, text: pending.textStored ? answer.text : null, costUsd, price },
-      answeredAt: answeredAt.toISOString(),
-    });
-    const result: QuestionAnswer = stored ?? {
-      ...pending,
-      status: 'answered',
-      answer: answer.text,
-      answeredAt,
-      model: answer.model,
-      usage: answer.usage,
-      latencyMs: answer.latencyMs,
-      costUsd,
-      error: null,
-    };
     // The caller always gets its question and answer, stored or not.
-    return { ...result, question, answer: answer.text };
-  }
-
-  private track<T>(lifecycle: Promise<T>): Promise<T> {
-    this.inFlight.add(lifecycle);
-    const forget = () => this.inFlight.delete(lifecycle);
-    lifecycle.then(forget, forget);
-    return lifecycle;
+    return { ...row, question };
   }
 
   private requireAnswerer(): Answerer {
@@ -411,16 +364,4 @@ function replayIdempotent(existing: QuestionAnswer, question: string): QuestionA
     throw new StoredFailureError(existing.id, existing.error);
   }
   return existing;
-}
-
-/** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  work.catch(() => undefined); // its late failure, after an abort, is expected
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) =>
-      signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
-    ),
-  ]);
 }

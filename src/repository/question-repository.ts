@@ -1,9 +1,8 @@
-import { type Placeholder, type SQL, and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { type SQL, and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import {
   type StoredAnswer,
-  INTERRUPTED,
   type ListFilter,
   type Page,
   type QuestionAnswer,
@@ -11,35 +10,18 @@ import {
   type StatsGroupBy,
 } from '../domain/question-answer.js';
 import type { CreatePendingResult, QuestionStore } from '../qa/ports.js';
-import { parseSearch, searchTerms } from './search-terms.js';
-import { rowsOf, runStatement } from './statements.js';
+import {
+  type Row,
+  columns,
+  ownedOpenRow,
+  storableJson,
+  toQuestionAnswer,
+} from './question-columns.js';
+import { matching } from './question-filters.js';
+import { searchTerms } from './search-terms.js';
 
-const t = questionAnswers;
-// The columns a QuestionAnswer is made of, and no others: the search index's are as large as the
-// question and answer together, and every column read is one more for the driver to describe
-// and parse on every ask and read.
-const columns = {
-  id: t.id,
-  question: t.question,
-  answer: t.answer,
-  textStored: t.textStored,
-  status: t.status,
-  createdAt: t.createdAt,
-  answeredAt: t.answeredAt,
-  model: t.model,
-  promptTokens: t.promptTokens,
-  completionTokens: t.completionTokens,
-  totalTokens: t.totalTokens,
-  latencyMs: t.latencyMs,
-  costUsd: t.costUsd,
-  keyName: t.keyName,
-  cachedFrom: t.cachedFrom,
-  attempt: t.attempt,
-  errorCode: t.errorCode,
-  errorMessage: t.errorMessage,
-};
-const { searchVector, searchTerms: searchTermsColumn } = t;
-type Row = Pick<typeof questionAnswers.$inferSelect, keyof typeof columns>;
+const { searchTerms: searchTermsColumn } = questionAnswers;
+import { rowsOf, runStatement } from './statements.js';
 
 /** A page of a listing stops adding rows once their text passes this many bytes (1 MiB). */
 export const PAGE_MAX_TEXT_BYTES = 1_048_576;
@@ -70,6 +52,11 @@ export class QuestionRepository implements QuestionStore {
           keyName: param('keyName'),
           cacheKey: param('cacheKey'),
           textStored: param('textStored'),
+          kind: param('kind'),
+          parentId: param('parentId'),
+          conversationId: param('conversationId'),
+          requestMessages: sql`${sql.placeholder('requestMessages')}::jsonb`,
+          requestParams: sql`${sql.placeholder('requestParams')}::jsonb`,
           searchTerms: sql`${sql.placeholder('searchTerms')}::text[]`,
           deadlineAt: sql`now() + ${sql.placeholder('deadlineMs')} * interval '1 millisecond'`,
         })
@@ -92,7 +79,14 @@ export class QuestionRepository implements QuestionStore {
           promptTokens: param('promptTokens'),
           completionTokens: param('completionTokens'),
           totalTokens: param('totalTokens'),
+          cachedPromptTokens: param('cachedPromptTokens'),
+          reasoningTokens: param('reasoningTokens'),
           latencyMs: param('latencyMs'),
+          ttftMs: param('ttftMs'),
+          finishReason: param('finishReason'),
+          // Kept while the row's text is: a row asked with "store": false keeps none of it.
+          response: sql`case when ${questionAnswers.textStored} then ${sql.placeholder('response')}::jsonb end`,
+          stateDigest: sql`case when ${questionAnswers.textStored} then ${sql.placeholder('stateDigest')}::text end`,
           costUsd: param('costUsd'),
           priceInputPerMtok: param('priceInput'),
           priceOutputPerMtok: param('priceOutput'),
@@ -104,6 +98,16 @@ export class QuestionRepository implements QuestionStore {
         .where(ownedOpenRow(sql.placeholder('id'), sql.placeholder('attempt')))
         .returning(columns)
         .prepare('askbase_mark_answered'),
+      nameConversation: db
+        .update(questionAnswers)
+        .set({ conversationId: questionAnswers.id })
+        .where(
+          and(
+            eq(questionAnswers.id, sql.placeholder('id')),
+            isNull(questionAnswers.conversationId),
+          ),
+        )
+        .prepare('askbase_name_conversation'),
       selectById: db
         .select(columns)
         .from(questionAnswers)
@@ -127,21 +131,29 @@ export class QuestionRepository implements QuestionStore {
       deadlineMs,
       keyName,
       cacheKey,
-    }: {
-      idempotencyKey?: string | undefined;
-      deadlineMs: number;
-      keyName?: string | undefined;
-      cacheKey?: string | undefined;
-    },
+      kind = 'ask',
+      follows,
+      request,
+    }: Parameters<QuestionStore['createPending']>[1],
   ): Promise<CreatePendingResult> {
     return this.run(async () => {
       const key = idempotencyKey ?? null;
+      // The conversation is named by its first turn, which learns it when a second follows.
+      if (follows?.nameFirst) {
+        await this.statements.nameConversation.execute({ id: follows.conversationId });
+      }
+      const keepText = question !== null;
       const [row] = await this.statements.insertPending.execute({
         question,
         idempotencyKey: key,
         keyName: keyName ?? null,
         cacheKey: cacheKey ?? null,
-        textStored: question !== null,
+        textStored: keepText,
+        kind,
+        parentId: follows?.parentId ?? null,
+        conversationId: follows?.conversationId ?? null,
+        requestMessages: keepText && request ? storableJson(request.messages) : null,
+        requestParams: keepText && request ? storableJson(request.params) : null,
         searchTerms: searchTerms(question),
         deadlineMs,
       });
@@ -236,7 +248,13 @@ export class QuestionRepository implements QuestionStore {
         promptTokens: answer.usage?.promptTokens ?? null,
         completionTokens: answer.usage?.completionTokens ?? null,
         totalTokens: answer.usage?.totalTokens ?? null,
+        cachedPromptTokens: answer.usage?.cachedPromptTokens ?? null,
+        reasoningTokens: answer.usage?.reasoningTokens ?? null,
         latencyMs: answer.latencyMs,
+        ttftMs: answer.ttftMs ?? null,
+        finishReason: answer.finishReason ?? null,
+        response: answer.exchange?.response ? storableJson(answer.exchange.response) : null,
+        stateDigest: answer.exchange?.stateDigest ?? null,
         costUsd: answer.costUsd ?? null,
         priceInput: answer.price?.inputPerMTok ?? null,
         priceOutput: answer.price?.outputPerMTok ?? null,
@@ -344,7 +362,7 @@ export class QuestionRepository implements QuestionStore {
    * interpolated as percentile_cont does. Three times faster over a million rows.
    */
   stats(
-    filter: Pick<ListFilter, 'since' | 'until' | 'keyName'>,
+    filter: Pick<ListFilter, 'since' | 'until' | 'keyName' | 'kind'>,
     groupBy?: StatsGroupBy,
   ): Promise<{ totals: Stats; groups: ({ group: string | null } & Stats)[] }> {
     return this.run(async () => {
@@ -420,7 +438,9 @@ export class QuestionRepository implements QuestionStore {
               failedByCode: byCode(row),
               promptTokens: Number(row.prompt_tokens ?? 0),
               completionTokens: Number(row.completion_tokens ?? 0),
-              costUsd: row.cost_usd === null ? null : Math.round(Number(row.cost_usd) * 1e6) / 1e6,
+              // Summed exactly; rounded only past the 12th decimal, where float sums leave dust.
+              costUsd:
+                row.cost_usd === null ? null : Math.round(Number(row.cost_usd) * 1e12) / 1e12,
               latencyMs: {
                 p50: percentileOf(row, 0.5, row.p50_low, row.p50_high),
                 p95: percentileOf(row, 0.95, row.p95_low, row.p95_high),
@@ -576,66 +596,6 @@ export class QuestionRepository implements QuestionStore {
   }
 }
 
-/**
- * The row `id` while attempt `attempt` owns it and has no outcome yet: pending, or failed as
- * interrupted by crash recovery (a late outcome of that attempt is still the truth).
- */
-function ownedOpenRow(id: number | Placeholder, attempt: number | Placeholder) {
-  return and(
-    eq(questionAnswers.id, id),
-    eq(questionAnswers.attempt, attempt),
-    or(
-      eq(questionAnswers.status, 'pending'),
-      and(eq(questionAnswers.status, 'failed'), eq(questionAnswers.errorCode, INTERRUPTED)),
-    ),
-  );
-}
-
-/** The rows a filter matches (listings, exports and stats alike); undefined: every row. */
-function matching({ search, status, since, until, keyName }: ListFilter) {
-  return and(
-    status === undefined ? undefined : eq(questionAnswers.status, status),
-    keyName === undefined ? undefined : eq(questionAnswers.keyName, keyName),
-    // Compared as PostgreSQL timestamps, to the microsecond, not as JavaScript Dates.
-    since === undefined ? undefined : sql`${questionAnswers.createdAt} >= ${since}::timestamptz`,
-    until === undefined ? undefined : sql`${questionAnswers.createdAt} < ${until}::timestamptz`,
-    search === undefined ? undefined : found(search),
-  );
-}
-
-/**
- * The rows a search finds: English words (stemmed, with web search syntax) by the full-text
- * index, words in other scripts by their terms (see search-terms.ts); every part must hold.
- */
-function found(search: string) {
-  const { english, clauses } = parseSearch(search);
-  const text = sql`normalize(coalesce(${questionAnswers.question}, '') || ' ' || coalesce(${questionAnswers.answer}, ''), NFKC)`;
-  const parts = clauses.map(({ terms, runs, negated }) => {
-    const clause = and(
-      // Implied by the next condition; said so that the partial index serves it.
-      sql`${searchTermsColumn} <> '{}'`,
-      sql`${searchTermsColumn} @> array[${sql.join(
-        terms.map((term) => sql`${term}`),
-        sql`, `,
-      )}]::text[]`,
-      // The pairs of a longer run may each be elsewhere in the text: the run must be there too.
-      ...runs.map((run) => sql`strpos(${text}, ${run}) > 0`),
-    );
-    return negated ? sql`not coalesce(${clause}, false)` : clause;
-  });
-  if (english !== '' || parts.length === 0) {
-    const query = sql`websearch_to_tsquery('english', ${english})`;
-    // Alone, a query of only stop words ("the") finds nothing, as before; beside words in other
-    // scripts it is no condition at all.
-    parts.unshift(
-      parts.length === 0
-        ? sql`${searchVector} @@ ${query}`
-        : sql`(numnode(${query}) = 0 or ${searchVector} @@ ${query})`,
-    );
-  }
-  return and(...parts);
-}
-
 /** Sums come back as numeric or bigint: strings from node-postgres, numbers from PGlite. */
 type Count = number | string;
 
@@ -687,32 +647,5 @@ function emptyStats(): Stats {
     completionTokens: 0,
     costUsd: null,
     latencyMs: { p50: null, p95: null, p99: null },
-  };
-}
-
-function toQuestionAnswer(row: Row): QuestionAnswer {
-  return {
-    id: row.id,
-    question: row.question,
-    answer: row.answer,
-    textStored: row.textStored,
-    status: row.status,
-    createdAt: row.createdAt,
-    answeredAt: row.answeredAt,
-    model: row.model,
-    usage:
-      row.promptTokens !== null && row.completionTokens !== null && row.totalTokens !== null
-        ? {
-            promptTokens: row.promptTokens,
-            completionTokens: row.completionTokens,
-            totalTokens: row.totalTokens,
-          }
-        : null,
-    latencyMs: row.latencyMs,
-    costUsd: row.costUsd,
-    keyName: row.keyName,
-    cachedFrom: row.cachedFrom,
-    attempt: row.attempt,
-    error: row.errorCode !== null ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
   };
 }

@@ -4,7 +4,13 @@
  * without a key or the internet. Self-contained (no relative imports, erasable syntax only) so
  * Node 24 can also run it directly: `node test/fake-openai/fake-openai.ts --port 8080`.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type Fault =
@@ -17,23 +23,61 @@ export type Fault =
   | 'empty_answer' // 200 with an empty message
   | 'null_answer' // 200 with content: null
   | 'no_choices' // 200 with choices: []
-  | 'cut_stream'; // streams the first piece of the answer, then drops the connection
+  | 'cut_stream' // streams the first piece of the answer, then drops the connection
+  | 'context_too_long' // 400 context_length_exceeded, as OpenAI words it
+  | 'unauthorized'; // 401 invalid_api_key (the caller's OpenAI key is wrong)
+
+/** A tool call the fake answers with (see `Behavior.toolCalls`). */
+export interface FakeToolCall {
+  id: string;
+  name: string;
+  /** The function's arguments as JSON text, as OpenAI sends them. */
+  arguments: string;
+}
 
 export interface Behavior {
   latencyMs: number;
   fault: Fault;
   /** Pause between the chunks of a streamed answer. */
   chunkDelayMs: number;
-  /** What the fake answers; defaults to a deterministic echo of the question. */
+  /**
+   * What the fake answers; defaults to a deterministic echo of the question (the last user
+   * message's text), or, when the request asks for JSON (`response_format`), that echo as
+   * `{"answer": "…"}`.
+   */
   answer?: (question: string) => string;
+  /** When it returns calls, the answer is these tool calls (finish_reason `tool_calls`). */
+  toolCalls?: (request: ChatRequest) => FakeToolCall[] | undefined;
+  /** The finish_reason of a text answer; `stop` unless set. */
+  finishReason?: string;
+  /** Adds `prompt_tokens_details.cached_tokens` and `completion_tokens_details.reasoning_tokens`. */
+  usageDetails?: { cachedTokens?: number; reasoningTokens?: number };
+  /** What `GET /models` lists; DEFAULT_MODELS unless set. */
+  models?: string[];
 }
 
+/**
+ * A message as the fake receives it. `/ask` sends string contents; a Chat Completions client may
+ * send an array of parts, or null (an assistant turn of tool calls): `messageText` reads any.
+ */
+export interface ChatMessage {
+  role: string;
+  content: string;
+  [field: string]: unknown;
+}
+
+/** A request to the fake: the whole body as sent (unknown fields included), plus its headers. */
 export interface ChatRequest {
   model: string;
-  messages: { role: string; content: string }[];
+  messages: ChatMessage[];
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
+  response_format?: { type?: string };
+  /** The Authorization header (the key the caller used). */
   authorization: string | undefined;
+  /** Every header of the request, lower-cased names. */
+  headers: IncomingHttpHeaders;
+  [field: string]: unknown;
 }
 
 export interface FakeOpenAI {
@@ -41,6 +85,8 @@ export interface FakeOpenAI {
   /** Base URL for the SDK (`OPENAI_BASE_URL`). */
   baseUrl: string;
   requests: ChatRequest[];
+  /** How many `GET /models` requests arrived since the last reset (they are not in `requests`). */
+  modelListRequests(): number;
   /** Requests currently being handled (waiting out their latency). */
   inFlight(): number;
   /** Resolves once at least `count` requests are being handled at the same moment. */
@@ -61,6 +107,32 @@ export interface FakeOpenAI {
 
 export const defaultAnswer = (question: string) => `Answer to: ${question}`;
 
+/** What `GET /models` lists unless `Behavior.models` says otherwise. */
+export const DEFAULT_MODELS = ['gpt-5-mini', 'gpt-5', 'gpt-4.1-mini'];
+
+/** The text of a message's content: a string, or the text parts of an array joined, or ''. */
+export function messageText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part: unknown) =>
+      typeof part === 'object' &&
+      part !== null &&
+      (part as { type?: unknown }).type === 'text' &&
+      typeof (part as { text?: unknown }).text === 'string'
+        ? (part as { text: string }).text
+        : '',
+    )
+    .join('');
+}
+
+/** The question the fake answers: the last user message's text (else the last message's). */
+export function questionOf(request: Pick<ChatRequest, 'messages'>): string {
+  const messages = Array.isArray(request.messages) ? request.messages : [];
+  const user = messages.findLast((message) => message?.role === 'user') ?? messages.at(-1);
+  return messageText(user?.content);
+}
+
 /** Run standalone, the fake answers 500 to a question containing this. */
 export const FAIL_MARKER = '[llm-fails]';
 
@@ -71,6 +143,7 @@ export async function startFakeOpenAI(
 ): Promise<FakeOpenAI> {
   let choose: (request: ChatRequest) => Partial<Behavior> = () => ({});
   const requests: ChatRequest[] = [];
+  let modelLists = 0;
   const hanging = new Set<ServerResponse>();
   let active = 0;
   let gate: { opened: Promise<void>; open: () => void } | undefined;
@@ -102,12 +175,19 @@ export async function startFakeOpenAI(
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const path = (req.url ?? '').split('?')[0];
-    if (req.method !== 'POST' || !path?.endsWith('/chat/completions')) {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (req.method === 'GET' && (path === '/models' || path === '/v1/models')) {
+      return listModels(req, res);
+    }
+    if (req.method !== 'POST' || !path.endsWith('/chat/completions')) {
       return json(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
     }
-    const body = JSON.parse(await readBody(req)) as Omit<ChatRequest, 'authorization'>;
-    const request: ChatRequest = { ...body, authorization: req.headers.authorization };
+    const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+    const request = {
+      ...body,
+      authorization: req.headers.authorization,
+      headers: req.headers,
+    } as ChatRequest;
     requests.push(request);
     const behavior: Behavior = { ...DEFAULTS, ...choose(request) };
     const held = gate?.opened;
@@ -122,9 +202,39 @@ export async function startFakeOpenAI(
     }
   }
 
+  function listModels(req: IncomingMessage, res: ServerResponse) {
+    modelLists += 1;
+    const probe: ChatRequest = {
+      model: '',
+      messages: [],
+      authorization: req.headers.authorization,
+      headers: req.headers,
+    };
+    const behavior: Behavior = { ...DEFAULTS, ...choose(probe) };
+    if (behavior.fault === 'server_error') {
+      return json(res, 500, {
+        error: { message: 'The server had an error', type: 'server_error' },
+      });
+    }
+    return json(res, 200, {
+      object: 'list',
+      data: (behavior.models ?? DEFAULT_MODELS).map((id) => ({
+        id,
+        object: 'model',
+        created: 0,
+        owned_by: 'fake',
+      })),
+    });
+  }
+
   async function respond(res: ServerResponse, request: ChatRequest, behavior: Behavior) {
-    const question = request.messages.at(-1)?.content ?? '';
-    const text = (behavior.answer ?? defaultAnswer)(question);
+    const question = questionOf(request);
+    const wantsJson = ['json_object', 'json_schema'].includes(request.response_format?.type ?? '');
+    const text = behavior.answer
+      ? behavior.answer(question)
+      : wantsJson
+        ? JSON.stringify({ answer: defaultAnswer(question) })
+        : defaultAnswer(question);
     switch (behavior.fault) {
       case 'rate_limit':
         return json(
@@ -143,6 +253,25 @@ export async function startFakeOpenAI(
         return json(res, 400, {
           error: { message: 'Invalid model secret-internal-detail', type: 'invalid_request_error' },
         });
+      case 'context_too_long':
+        return json(res, 400, {
+          error: {
+            message:
+              "This model's maximum context length is 128000 tokens. However, your messages resulted in 130017 tokens. Please reduce the length of the messages.",
+            type: 'invalid_request_error',
+            param: 'messages',
+            code: 'context_length_exceeded',
+          },
+        });
+      case 'unauthorized':
+        return json(res, 401, {
+          error: {
+            message: 'Incorrect API key provided: sk-fake***. secret-internal-detail',
+            type: 'invalid_request_error',
+            param: null,
+            code: 'invalid_api_key',
+          },
+        });
       case 'hang':
         hanging.add(res);
         res.on('close', () => hanging.delete(res));
@@ -154,23 +283,51 @@ export async function startFakeOpenAI(
       default:
         break;
     }
-    const content =
-      behavior.fault === 'empty_answer' ? '' : behavior.fault === 'null_answer' ? null : text;
-    const usage = {
+    const calls = behavior.toolCalls?.(request);
+    const toolCalls = calls && calls.length > 0 ? calls : undefined;
+    const content = toolCalls
+      ? null
+      : behavior.fault === 'empty_answer'
+        ? ''
+        : behavior.fault === 'null_answer'
+          ? null
+          : text;
+    const completionText = toolCalls
+      ? toolCalls.map((call) => `${call.name} ${call.arguments}`).join(' ')
+      : (content ?? '');
+    const usage: Usage = {
       prompt_tokens: countTokens(question),
-      completion_tokens: countTokens(content ?? ''),
-      total_tokens: countTokens(question) + countTokens(content ?? ''),
+      completion_tokens: countTokens(completionText),
+      total_tokens: countTokens(question) + countTokens(completionText),
+      ...(behavior.usageDetails?.cachedTokens !== undefined && {
+        prompt_tokens_details: { cached_tokens: behavior.usageDetails.cachedTokens },
+      }),
+      ...(behavior.usageDetails?.reasoningTokens !== undefined && {
+        completion_tokens_details: { reasoning_tokens: behavior.usageDetails.reasoningTokens },
+      }),
     };
-    if (request.stream) return stream(res, request, content ?? '', usage, behavior);
+    const finishReason = toolCalls ? 'tool_calls' : (behavior.finishReason ?? 'stop');
+    if (request.stream) {
+      return stream(res, request, content ?? '', toolCalls, finishReason, usage, behavior);
+    }
+    const message = toolCalls
+      ? {
+          role: 'assistant',
+          content: null,
+          tool_calls: toolCalls.map((call) => ({
+            id: call.id,
+            type: 'function',
+            function: { name: call.name, arguments: call.arguments },
+          })),
+        }
+      : { role: 'assistant', content };
     return json(res, 200, {
       id: `chatcmpl-${requests.length}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: request.model,
       choices:
-        behavior.fault === 'no_choices'
-          ? []
-          : [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+        behavior.fault === 'no_choices' ? [] : [{ index: 0, message, finish_reason: finishReason }],
       usage,
     });
   }
@@ -185,6 +342,7 @@ export async function startFakeOpenAI(
     url,
     baseUrl: `${url}/v1`,
     requests,
+    modelListRequests: () => modelLists,
     inFlight: () => active + hanging.size,
     waitForInFlight: (count) => waitUntil(() => active + hanging.size >= count),
     waitForRequests: (count) => waitUntil(() => requests.length >= count),
@@ -202,6 +360,7 @@ export async function startFakeOpenAI(
       release();
       choose = () => ({});
       requests.length = 0;
+      modelLists = 0;
     },
     async close() {
       release();
@@ -212,11 +371,21 @@ export async function startFakeOpenAI(
   };
 }
 
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens: number };
+  completion_tokens_details?: { reasoning_tokens: number };
+}
+
 async function stream(
   res: ServerResponse,
   request: ChatRequest,
   text: string,
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number },
+  toolCalls: FakeToolCall[] | undefined,
+  finishReason: string,
+  usage: Usage,
   behavior: Behavior,
 ) {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -227,8 +396,28 @@ async function stream(
     model: request.model,
   };
   const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
-  for (const piece of text.match(/.{1,8}/gsu) ?? []) {
-    send({ ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] });
+  // A text answer in pieces of 8 characters; tool calls as OpenAI streams them: the first
+  // chunk of a call has its index, id, type and name, the next ones pieces of its arguments.
+  const deltas: Record<string, unknown>[] = toolCalls
+    ? toolCalls.flatMap((call, index) => [
+        {
+          ...(index === 0 && { role: 'assistant', content: null }),
+          tool_calls: [
+            {
+              index,
+              id: call.id,
+              type: 'function',
+              function: { name: call.name, arguments: '' },
+            },
+          ],
+        },
+        ...(call.arguments.match(/.{1,8}/gsu) ?? []).map((piece) => ({
+          tool_calls: [{ index, function: { arguments: piece } }],
+        })),
+      ])
+    : (text.match(/.{1,8}/gsu) ?? []).map((piece) => ({ content: piece }));
+  for (const delta of deltas) {
+    send({ ...base, choices: [{ index: 0, delta, finish_reason: null }] });
     if (behavior.fault === 'cut_stream') {
       await sleep(20); // lets the piece reach the client first
       res.destroy();
@@ -236,7 +425,7 @@ async function stream(
     }
     if (behavior.chunkDelayMs > 0) await sleep(behavior.chunkDelayMs);
   }
-  send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+  send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finishReason }] });
   // Like OpenAI: usage comes in a last chunk with no choices, and only when asked for.
   if (request.stream_options?.include_usage) send({ ...base, choices: [], usage });
   res.end('data: [DONE]\n\n');
@@ -283,7 +472,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   // A question that says FAIL_MARKER gets a 500, so end-to-end tests can mix in LLM failures.
   fake.setBehavior((request) => ({
     latencyMs,
-    ...(request.messages.at(-1)?.content.includes(FAIL_MARKER) && { fault: 'server_error' }),
+    ...(questionOf(request).includes(FAIL_MARKER) && { fault: 'server_error' }),
   }));
   console.log(`fake OpenAI listening on ${arg('host') ?? '127.0.0.1'}:${arg('port') ?? 8080}`);
   const stop = () => void fake.close().then(() => process.exit(0));

@@ -1,4 +1,4 @@
-import type { ListFilter, QuestionStatus } from '../../domain/question-answer.js';
+import type { ExchangeKind, ListFilter, QuestionStatus } from '../../domain/question-answer.js';
 import { InvalidRequestError } from '../../errors.js';
 import { type Instant, toInstant } from '../date-time-format.js';
 import { decodeCursor, encodeCursor } from '../serialize.js';
@@ -10,12 +10,14 @@ export interface ListQuery {
   q?: string;
   status?: QuestionStatus;
   key?: string;
+  kind?: ExchangeKind;
+  conversation?: number;
   since?: string;
   until?: string;
 }
 
 /** The query parameters that narrow a listing, carried from page to page. */
-const FILTER_PARAMS = ['q', 'status', 'key', 'since', 'until'] as const;
+const FILTER_PARAMS = ['q', 'status', 'key', 'kind', 'conversation', 'since', 'until'] as const;
 
 /** Where the page starts: after the id the cursor names, or at the newest row. */
 export function afterIdOf(cursor: string | undefined): number | undefined {
@@ -45,6 +47,8 @@ export function listFilter(query: Pick<ListQuery, (typeof FILTER_PARAMS)[number]
     search: query.q,
     status: query.status,
     keyName: query.key,
+    kind: query.kind,
+    conversationId: query.conversation,
     since: since?.iso,
     until: until?.iso,
   };
@@ -55,7 +59,7 @@ export function nextPageLink(query: ListQuery, afterId: number): string {
   const next = new URLSearchParams({ limit: String(query.limit) });
   for (const param of FILTER_PARAMS) {
     const value = query[param];
-    if (value !== undefined) next.set(param, value);
+    if (value !== undefined) next.set(param, String(value));
   }
   next.set('cursor', encodeCursor(afterId));
   return `</qas?${next.toString()}>; rel="next"`;

@@ -82,6 +82,7 @@ export const qaRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: QaRoutesOptio
         keyName: request.keyName,
         store: request.body.store,
         cache: request.body.cache,
+        followUpTo: request.body.follow_up_to,
       };
       if (wantsEventStream(request.body.stream, request.headers.accept)) {
         return streamAnswer(qa, ask, request, reply);

@@ -16,6 +16,7 @@ const statsQuery = {
     since: listQuery.properties.since,
     until: listQuery.properties.until,
     key: listQuery.properties.key,
+    kind: listQuery.properties.kind,
     group_by: {
       type: 'string',
       enum: ['model', 'day', 'key'],
@@ -100,8 +101,11 @@ export const statsRoutes: FastifyPluginAsyncJsonSchemaToTs<{
       },
     },
     async (request) => {
-      const { since, until, keyName } = listFilter(request.query);
-      const { totals, groups } = await qa.stats({ since, until, keyName }, request.query.group_by);
+      const { since, until, keyName, kind } = listFilter(request.query);
+      const { totals, groups } = await qa.stats(
+        { since, until, keyName, kind },
+        request.query.group_by,
+      );
       return {
         totals: toJson(totals),
         groups: groups.map(({ group, ...stats }) => ({ group, ...toJson(stats) })),

@@ -1,0 +1,82 @@
+/** JSON Schemas of the OpenAI-compatible routes (/v1): what askbase checks, and its errors. */
+
+export const chatBody = {
+  type: 'object',
+  required: ['model', 'messages'],
+  // Every other field is the LLM's business, forwarded as written.
+  additionalProperties: true,
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    messages: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['role'],
+        additionalProperties: true,
+        properties: { role: { type: 'string', minLength: 1 } },
+      },
+    },
+    stream: { type: ['boolean', 'null'] },
+    stream_options: {
+      type: ['object', 'null'],
+      additionalProperties: true,
+      properties: { include_usage: { type: 'boolean' } },
+    },
+  },
+} as const;
+
+export const chatHeaders = {
+  type: 'object',
+  properties: {
+    // 1 to 255 visible ASCII characters, as the IETF Idempotency-Key draft suggests.
+    'idempotency-key': {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7E]+$',
+    },
+    'x-askbase-store': {
+      type: 'boolean',
+      description:
+        "false: answer, but keep no text of the exchange (the default is STORE_TEXT). OpenAI's own `store` field is forwarded untouched.",
+    },
+    'x-askbase-conversation-id': {
+      type: 'integer',
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description:
+        'Store this exchange as a turn of that conversation; without it, askbase finds the conversation from the messages',
+    },
+  },
+} as const;
+
+const openAiError = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['message', 'type'],
+      additionalProperties: true,
+      properties: {
+        message: { type: 'string' },
+        type: { type: 'string' },
+        param: { type: ['string', 'null'] },
+        code: { type: ['string', 'null'] },
+      },
+    },
+  },
+} as const;
+
+/** OpenAI's error shape: askbase's own errors, and the LLM's refusals relayed as it sent them. */
+export const openAiErrorResponses = {
+  '4xx': {
+    description: "The request cannot be served as it is (OpenAI's error shape)",
+    ...openAiError,
+  },
+  '5xx': {
+    description: "askbase, its database or the LLM failed (OpenAI's error shape)",
+    ...openAiError,
+  },
+} as const;

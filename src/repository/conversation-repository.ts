@@ -1,0 +1,153 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import { questionAnswers } from '../db/schema.js';
+import type { ChatMessage, History } from '../domain/question-answer.js';
+import type { ConversationStore, StoredExchange, StoredTurn } from '../qa/ports.js';
+import { columns, toQuestionAnswer } from './question-columns.js';
+import { inConversation } from './question-filters.js';
+import { rowsOf, runStatement } from './statements.js';
+
+const t = questionAnswers;
+
+/** One turn of a chain, as the recursive query reads it (newest last). */
+interface ChainRow {
+  id: number | string;
+  parent_id: number | string | null;
+  kind: string;
+  question: string | null;
+  answer: string | null;
+  request_messages: ChatMessage[] | null;
+  request_params: Record<string, unknown> | null;
+  response: Record<string, unknown> | null;
+}
+
+/** The most turns a chain is followed back; a longer one reads as incomplete. */
+const MAX_TURNS = 10_000;
+
+/** Conversations over the question_answers table: finding a parent, and reading turns whole. */
+export class ConversationRepository implements ConversationStore {
+  private readonly statements;
+
+  constructor(private readonly database: Database) {
+    this.statements = {
+      byDigest: database.db
+        .select({ id: t.id, conversationId: t.conversationId, stateDigest: t.stateDigest })
+        .from(t)
+        .where(
+          sql`${t.stateDigest} = any(${sql.placeholder('digests')}::text[]) and ${t.status} = 'answered'`,
+        )
+        .prepare('askbase_turns_by_digest'),
+    };
+  }
+
+  findTurns(digests: string[]): Promise<StoredTurn[]> {
+    return runStatement(this.database, async () => {
+      const rows = await this.statements.byDigest.execute({ digests });
+      return rows.flatMap((row) =>
+        row.stateDigest === null ? [] : [{ ...row, stateDigest: row.stateDigest }],
+      );
+    });
+  }
+
+  history(id: number): Promise<History> {
+    return runStatement(this.database, async () => {
+      const chain = await this.chain(id);
+      return { messages: messagesOf(chain, true), complete: isComplete(chain) };
+    });
+  }
+
+  exchange(id: number): Promise<StoredExchange | undefined> {
+    return runStatement(this.database, async () => {
+      const [row] = await this.database.db.select(columns).from(t).where(eq(t.id, id));
+      if (!row) return undefined;
+      const chain = await this.chain(id);
+      const last = chain.at(-1);
+      const request =
+        !row.textStored || !last
+          ? null
+          : {
+              ...(last.kind === 'chat' ? (last.request_params ?? {}) : { model: row.model }),
+              messages: messagesOf(chain, false),
+            };
+      return {
+        row: toQuestionAnswer(row),
+        request,
+        response: last?.response ?? (row.textStored ? askResponse(last) : null),
+        historyComplete: isComplete(chain),
+      };
+    });
+  }
+
+  turns(conversationId: number): Promise<ReturnType<typeof toQuestionAnswer>[]> {
+    return runStatement(this.database, async () => {
+      const rows = await this.database.db
+        .select(columns)
+        .from(t)
+        .where(inConversation(conversationId))
+        .orderBy(asc(t.id));
+      return rows.map(toQuestionAnswer);
+    });
+  }
+
+  /** Turn `id` and the turns it follows, oldest first. */
+  private chain(id: number): Promise<ChainRow[]> {
+    return rowsOf<ChainRow>(
+      this.database,
+      sql`with recursive chain as (
+            select id, parent_id, kind, question, answer, request_messages, request_params, response, 0 as depth
+              from ${t} where id = ${id}
+            union all
+            select q.id, q.parent_id, q.kind, q.question, q.answer, q.request_messages, q.request_params, q.response, chain.depth + 1
+              from ${t} q join chain on q.id = chain.parent_id
+             where chain.depth < ${MAX_TURNS})
+          select id, parent_id, kind, question, answer, request_messages, request_params, response
+            from chain order by depth desc`,
+    );
+  }
+}
+
+/** A chain is whole when its oldest turn is a first turn. */
+function isComplete(chain: ChainRow[]): boolean {
+  return chain.length > 0 && chain[0]?.parent_id === null;
+}
+
+/** Every turn's new messages and answer, oldest first; the last turn's answer when asked. */
+function messagesOf(chain: ChainRow[], withLastAnswer: boolean): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  chain.forEach((turn, index) => {
+    const last = index === chain.length - 1;
+    if (turn.kind === 'chat') {
+      messages.push(...(turn.request_messages ?? []));
+    } else if (turn.question !== null) {
+      messages.push({ role: 'user', content: turn.question });
+    }
+    if (last && !withLastAnswer) return;
+    const answer = answerOf(turn);
+    if (answer) messages.push(answer);
+  });
+  return messages;
+}
+
+function answerOf(turn: ChainRow): ChatMessage | undefined {
+  const choices = turn.response?.choices;
+  const message = Array.isArray(choices)
+    ? ((choices[0] as { message?: ChatMessage } | undefined)?.message ?? undefined)
+    : undefined;
+  if (message) {
+    return {
+      role: 'assistant',
+      content: message.content ?? null,
+      ...(Array.isArray(message.tool_calls) && { tool_calls: message.tool_calls }),
+    };
+  }
+  return turn.answer === null ? undefined : { role: 'assistant', content: turn.answer };
+}
+
+/** An ask's answer in the shape of a chat completion, so every exchange reads back alike. */
+function askResponse(turn: ChainRow | undefined): Record<string, unknown> | null {
+  if (!turn || turn.answer === null) return null;
+  return {
+    object: 'chat.completion',
+    choices: [{ index: 0, message: { role: 'assistant', content: turn.answer } }],
+  };
+}

@@ -1,0 +1,144 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { APIError } from 'openai';
+import OpenAI from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
+import { type PostgresServer, createPostgresServer } from './helpers/postgres-server.js';
+
+interface Row {
+  id: number;
+  kind: string;
+  question: string | null;
+  answer: string | null;
+  status: string;
+  usage: { prompt_tokens: number; completion_tokens: number } | null;
+}
+
+/** These tests stop and start a PostgreSQL server of their own; the shared one stays up. */
+describe('POST /v1/chat/completions through database outages', () => {
+  let fake: FakeOpenAI;
+  let server: PostgresServer;
+  let running: RunningAskbase;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    server = await createPostgresServer();
+    running = await startAskbase({
+      DATABASE_URL: server.url,
+      OPENAI_BASE_URL: fake.baseUrl,
+      DB_CONNECT_BACKOFF_MAX_MS: '200',
+      SPOOL_REPLAY_INTERVAL_MS: '100',
+      ANSWER_STORE_ATTEMPTS: '2',
+      ANSWER_STORE_BACKOFF_MS: '50',
+    });
+  }, 120_000);
+  afterEach(async () => {
+    fake.reset();
+    // Each test finds the database up and askbase ready again, whatever the last one did.
+    await server.start();
+    await expect
+      .poll(async () => (await fetch(`${running.url}/health/ready`)).status, { timeout: 15_000 })
+      .toBe(200);
+  });
+  afterAll(async () => {
+    await running?.stop();
+    await server?.destroy();
+    await fake?.close();
+  });
+  const clientOf = (url: string) =>
+    new OpenAI({ baseURL: `${url}/v1`, apiKey: 'x', maxRetries: 0 });
+  const spool = () =>
+    readFile(join(running.config.dataDir, 'spool', 'outcomes.jsonl'), 'utf8').catch(() => '');
+  /** The row once the spool was replayed into the database that came back. */
+  const storedRow = async (id: number) => {
+    let found: Row | undefined;
+    await expect
+      .poll(
+        async () => {
+          const response = await fetch(`${running.url}/qa/${id}`);
+          found = response.status === 200 ? ((await response.json()) as Row) : undefined;
+          return found?.status;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe('answered');
+    return found!;
+  };
+
+  it('when the database stops while the LLM streams, then the client gets the whole stream, and the answer is spooled and then stored', async () => {
+    const answer = 'A streamed answer already paid for, every word of it.';
+    fake.setBehavior({ answer: () => answer });
+    fake.hold();
+
+    const pending = clientOf(running.url)
+      .chat.completions.create({
+        model: 'gpt-5-mini',
+        messages: [{ role: 'user', content: 'Will my streamed answer survive?' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      })
+      .withResponse();
+    await fake.waitForInFlight(1);
+    await server.stop();
+    fake.release();
+    const { data: stream, response } = await pending;
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(answer);
+    expect(chunks.at(-1)?.usage).toBeTruthy();
+    const id = Number(response.headers.get('x-askbase-id'));
+    expect(id).toBeGreaterThan(0);
+    // Spooled once its stores fail (maybe after the stream ended): wait for it, not for a time.
+    await expect.poll(() => spool(), { timeout: 15_000 }).toContain(answer);
+
+    await server.start();
+    const stored = await storedRow(id);
+    expect(stored).toMatchObject({ kind: 'chat', answer, status: 'answered' });
+    expect(stored.usage).not.toBeNull();
+    await expect.poll(() => spool(), { timeout: 15_000 }).toBe('');
+  });
+
+  it('when the database stops while the LLM answers a plain completion, then the client gets it and it is stored later', async () => {
+    fake.setBehavior({ answer: () => 'A plain answer already paid for.' });
+    fake.hold();
+
+    const pending = clientOf(running.url)
+      .chat.completions.create({
+        model: 'gpt-5-mini',
+        messages: [{ role: 'user', content: 'Will my answer survive?' }],
+      })
+      .withResponse();
+    await fake.waitForInFlight(1);
+    await server.stop();
+    fake.release();
+    const { data, response } = await pending;
+
+    expect(data.choices[0]?.message.content).toBe('A plain answer already paid for.');
+    await server.start();
+    const stored = await storedRow(Number(response.headers.get('x-askbase-id')));
+    expect(stored).toMatchObject({ kind: 'chat', answer: 'A plain answer already paid for.' });
+  });
+
+  it('when the database is down as a chat request arrives, then 503 in OpenAI’s shape and nothing is spent on the LLM', async () => {
+    await server.stop();
+
+    const caught: unknown = await clientOf(running.url)
+      .chat.completions.create({
+        model: 'gpt-5-mini',
+        messages: [{ role: 'user', content: 'Anyone there?' }],
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+    expect(caught).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((caught as APIError).status).toBe(503);
+    expect((caught as APIError).code).toBe('database_unavailable');
+    expect(fake.requests).toHaveLength(0);
+  });
+});
