@@ -127,6 +127,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     storeText: config.storeText,
     allowedModels: config.allowedModels,
     askTimeoutMs: config.askTimeoutMs,
+    cacheTtlSeconds: config.cacheTtlSeconds,
+    cacheLookups: (result) => metrics.cacheLookup(result),
   });
   const retention =
     config.retentionDays === undefined

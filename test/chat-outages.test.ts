@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { APIError } from 'openai';
 import OpenAI from 'openai';
+import pg from 'pg';
 import type { ChatCompletionChunk } from 'openai/resources/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
@@ -52,6 +53,19 @@ describe('POST /v1/chat/completions through database outages', () => {
     new OpenAI({ baseURL: `${url}/v1`, apiKey: 'x', maxRetries: 0 });
   const spool = () =>
     readFile(join(running.config.dataDir, 'spool', 'outcomes.jsonl'), 'utf8').catch(() => '');
+  /** Waits until the exchange asking `question` is stored as pending. */
+  const pendingRowStored = (question: string) =>
+    expect
+      .poll(
+        async () => {
+          const response = await fetch(
+            `${running.url}/qas?kind=chat&status=pending&q=${encodeURIComponent(`"${question}"`)}`,
+          );
+          return response.status === 200 ? ((await response.json()) as Row[]).length : 0;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(1);
   /** The row once the spool was replayed into the database that came back. */
   const storedRow = async (id: number) => {
     let found: Row | undefined;
@@ -82,6 +96,7 @@ describe('POST /v1/chat/completions through database outages', () => {
       })
       .withResponse();
     await fake.waitForInFlight(1);
+    await pendingRowStored('Will my streamed answer survive?');
     await server.stop();
     fake.release();
     const { data: stream, response } = await pending;
@@ -113,6 +128,8 @@ describe('POST /v1/chat/completions through database outages', () => {
       })
       .withResponse();
     await fake.waitForInFlight(1);
+    // The LLM is asked while the row is stored: the database stops once it holds the row.
+    await pendingRowStored('Will my answer survive?');
     await server.stop();
     fake.release();
     const { data, response } = await pending;
@@ -123,22 +140,63 @@ describe('POST /v1/chat/completions through database outages', () => {
     expect(stored).toMatchObject({ kind: 'chat', answer: 'A plain answer already paid for.' });
   });
 
-  it('when the database is down as a chat request arrives, then 503 in OpenAI’s shape and nothing is spent on the LLM', async () => {
+  it('when the database is down as chat requests arrive, then 503 in OpenAI’s shape, and once askbase knows, nothing is spent on the LLM', async () => {
     await server.stop();
+    const ask = () =>
+      clientOf(running.url)
+        .chat.completions.create({
+          model: 'gpt-5-mini',
+          messages: [{ role: 'user', content: 'Anyone there?' }],
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
 
-    const caught: unknown = await clientOf(running.url)
-      .chat.completions.create({
-        model: 'gpt-5-mini',
-        messages: [{ role: 'user', content: 'Anyone there?' }],
-      })
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+    // The first request may have reached the LLM (asked while its row was being stored); its
+    // call is cancelled when the row cannot be stored. The next ones wait for the database.
+    const first = await ask();
+    await expect.poll(() => fake.inFlight(), { timeout: 15_000 }).toBe(0);
+    const asked = fake.requests.length;
+    const second = await ask();
 
-    expect(caught).toBeInstanceOf(OpenAI.InternalServerError);
-    expect((caught as APIError).status).toBe(503);
-    expect((caught as APIError).code).toBe('database_unavailable');
-    expect(fake.requests).toHaveLength(0);
+    for (const caught of [first, second]) {
+      expect(caught).toBeInstanceOf(OpenAI.InternalServerError);
+      expect((caught as APIError).status).toBe(503);
+      expect((caught as APIError).code).toBe('database_unavailable');
+    }
+    expect(fake.requests).toHaveLength(asked);
+  });
+
+  it('when storing the row is slow, then the LLM is already being asked meanwhile, and the answer is stored once the row is', async () => {
+    // askbase has stored an exchange since any outage: it asks the LLM while storing again.
+    await clientOf(running.url).chat.completions.create({
+      model: 'gpt-5-mini',
+      messages: [{ role: 'user', content: 'Is the database there?' }],
+    });
+    // A lock of the test's own holds every insert: the row cannot be stored until it ends.
+    const locker = new pg.Client({ connectionString: server.url });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table question_answers in share mode');
+      fake.setBehavior({ answer: () => 'Asked while the row was being stored.' });
+
+      const pending = clientOf(running.url)
+        .chat.completions.create({
+          model: 'gpt-5-mini',
+          messages: [{ role: 'user', content: 'Am I asked before my row is stored?' }],
+        })
+        .withResponse();
+      await fake.waitForRequests(2);
+      await locker.query('commit');
+      const { data, response } = await pending;
+
+      expect(data.choices[0]?.message.content).toBe('Asked while the row was being stored.');
+      const stored = await storedRow(Number(response.headers.get('x-askbase-id')));
+      expect(stored).toMatchObject({ kind: 'chat', status: 'answered' });
+    } finally {
+      await locker.end();
+    }
   });
 });

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import {
+  DatabaseUnavailableError,
   IdempotencyKeyReusedError,
   InvalidRequestError,
   LlmNotConfiguredError,
@@ -6,15 +8,33 @@ import {
   RequestInProgressError,
   StoredFailureError,
 } from '../errors.js';
-import type { Answer, ChatMessage, QuestionAnswer, Usage } from '../domain/question-answer.js';
+import type { ChatMessage, QuestionAnswer } from '../domain/question-answer.js';
 import type { AnswerAttempts } from '../qa/answer-attempts.js';
 import type { ConversationStore, QuestionStore } from '../qa/ports.js';
-import { CompletionAssembler, type Json, answerMessageOf, finishReasonOf } from './completion.js';
+import { type Json, answerMessageOf } from './completion.js';
 import { ConversationState, textOf } from './conversation-state.js';
 import type { ChatUpstream, ModelEntry } from './ports.js';
+import {
+  type ChatAnswer,
+  type ChatProgress,
+  ChunkRelay,
+  callUpstream,
+  startEarly,
+} from './upstream-call.js';
+
+export type { ChatProgress };
 
 /** How long the upstream's model list is reused for GET /v1/models. */
 const MODELS_CACHE_MS = 60_000;
+
+/**
+ * After the database was found away, the LLM is asked only once a row is stored, for this long
+ * or until a row is stored again.
+ */
+const STORE_FIRST_AFTER_OUTAGE_MS = 10_000;
+
+/** Fields that say how to deliver or label an answer, not what to answer. */
+const NOT_IN_CACHE_KEY = ['stream', 'stream_options', 'user', 'metadata', 'store'] as const;
 
 /** The longest question text a row keeps for display and search (the request keeps it all). */
 const QUESTION_MAX_CHARS = 1_000_000;
@@ -31,6 +51,10 @@ export interface ChatServiceDeps {
   allowedModels: readonly string[];
   /** Stored with each pending row as its attempt's deadline. */
   askTimeoutMs: number;
+  /** How long an answer may answer an identical request again (CACHE_TTL_SECONDS; 0: off). */
+  cacheTtlSeconds: number;
+  /** Counts cache lookups. */
+  cacheLookups: (result: 'hit' | 'miss') => void;
 }
 
 /** A chat request as the HTTP layer hands it over: the body checked, the rest askbase's. */
@@ -43,21 +67,18 @@ export interface ChatCall {
   store?: boolean | undefined;
   /** Join this conversation, whatever the messages say. */
   conversationId?: number | undefined;
-}
-
-/** What a streamed exchange reports as it goes; listeners must not throw. */
-export interface ChatProgress {
-  /** The exchange is stored as pending; the LLM is asked next. */
-  created(pending: QuestionAnswer): void;
-  /** The next chunk, as the client should see it. */
-  chunk(chunk: Json): void;
+  /** False: ask the LLM even when the answer cache holds an answer. */
+  cache?: boolean | undefined;
 }
 
 export interface ChatResult {
   row: QuestionAnswer;
   /** The completion: the upstream's, or a stream's chunks put together. */
   completion: Json;
-  /** True when an Idempotency-Key found an earlier exchange: nothing was asked. */
+  /**
+   * True when the answer came from the store (the exchange an Idempotency-Key names, or the
+   * answer cache): nothing was asked, and a stream is made of the stored completion.
+   */
   replayed: boolean;
 }
 
@@ -68,6 +89,8 @@ export interface ChatResult {
  */
 export class ChatService {
   private modelList: { until: number; models: Promise<ModelEntry[]> } | undefined;
+  /** Until when the LLM is not asked before the row is stored: the database was just away. */
+  private storeFirstUntil = 0;
 
   constructor(private readonly deps: ChatServiceDeps) {}
 
@@ -79,43 +102,152 @@ export class ChatService {
       throw new ModelNotAllowedError(body.model);
     }
     const keepText = call.store ?? storeText;
-    const { messages, ...params } = body;
-    const state = keepText ? ConversationState.of(messages, call.keyName) : undefined;
-    const follows = await this.follows(call, state);
+    const state = keepText ? ConversationState.of(body.messages, call.keyName) : undefined;
     const idempotencyKey =
       call.idempotencyKey === undefined
         ? undefined
         : `${call.keyName ?? ''}:chat:${call.idempotencyKey}`;
+    const cacheKey = call.cache === false ? undefined : this.cacheKeyOf(body);
+    const relay =
+      progress &&
+      new ChunkRelay(
+        progress,
+        (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+      );
+    const ask = (signal: AbortSignal) => callUpstream(upstream, body, signal, relay);
+    // When nothing the database holds can change the call (no Idempotency-Key to replay, no
+    // cache to answer from, no conversation named that may not exist), the LLM is asked at
+    // once and the row stored meanwhile. If it cannot be stored, the call is cancelled.
+    // While the database is away, nothing is asked that could not be stored.
+    const early =
+      idempotencyKey === undefined &&
+      cacheKey === undefined &&
+      call.conversationId === undefined &&
+      Date.now() >= this.storeFirstUntil
+        ? startEarly(ask)
+        : undefined;
+    try {
+      return await this.store(
+        call,
+        { keepText, state, idempotencyKey, cacheKey, relay, ask, early },
+        progress,
+      );
+    } catch (error) {
+      early?.cancel();
+      if (error instanceof DatabaseUnavailableError) {
+        this.storeFirstUntil = Date.now() + STORE_FIRST_AFTER_OUTAGE_MS;
+      }
+      throw error;
+    }
+  }
+
+  /** Stores the exchange as pending (or finds it stored), then has the attempt answer it. */
+  private async store(
+    call: ChatCall,
+    {
+      keepText,
+      state,
+      idempotencyKey,
+      cacheKey,
+      relay,
+      ask,
+      early,
+    }: {
+      keepText: boolean;
+      state: ConversationState | undefined;
+      idempotencyKey: string | undefined;
+      cacheKey: string | undefined;
+      relay: ChunkRelay | undefined;
+      ask: (signal: AbortSignal) => Promise<ChatAnswer>;
+      early: ReturnType<typeof startEarly> | undefined;
+    },
+    progress: ChatProgress | undefined,
+  ): Promise<ChatResult> {
+    const { messages, ...params } = call.body;
+    const follows = await this.follows(call, state);
     const question = questionOf(messages);
-    const created = await this.deps.repository.createPending(keepText ? question : null, {
+    const stored = {
       idempotencyKey,
       keyName: call.keyName,
-      deadlineMs: this.deps.askTimeoutMs,
-      kind: 'chat',
+      kind: 'chat' as const,
       follows,
       request: { messages: messages.slice(follows?.end ?? 0), params },
+      cacheKey,
+    };
+    if (cacheKey !== undefined) {
+      const cached = await this.fromCache(
+        keepText ? question : null,
+        { ...stored, cacheKey },
+        state,
+      );
+      if (cached) return cached;
+    }
+    const created = await this.deps.repository.createPending(keepText ? question : null, {
+      ...stored,
+      deadlineMs: this.deps.askTimeoutMs,
     });
-    if (!created.created) return this.replay(created.questionAnswer, question);
+    this.storeFirstUntil = 0; // the database is back
+    if (!created.created) {
+      early?.cancel();
+      return this.replay(created.questionAnswer, question);
+    }
     const pending = created.questionAnswer;
     progress?.created(pending);
-    const wantsUsage =
-      (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    relay?.open();
     const { row, answer } = await this.deps.attempts.run(
       pending,
-      (signal) =>
-        progress
-          ? this.streamed(upstream, body, signal, (chunk) => {
-              if (signal.aborted) return;
-              const shown = wantsUsage ? chunk : withoutUsage(chunk);
-              if (shown) progress.chunk(shown);
-            })
-          : this.whole(upstream, body, signal),
+      early ? (signal) => early.join(signal) : ask,
       (answered) => ({
         response: answered.completion,
         stateDigest: state?.after(answerMessageOf(answered.completion)) ?? null,
       }),
     );
     return { row: { ...row, question }, completion: answer.completion, replayed: false };
+  }
+
+  /**
+   * An identical request answered within CACHE_TTL_SECONDS answers this one: a new row, a
+   * copy of that answer at no cost, as /ask's cache does. Undefined on a miss.
+   */
+  private async fromCache(
+    question: string | null,
+    stored: Omit<Parameters<QuestionStore['createCached']>[2], 'latencyMs'>,
+    state: ConversationState | undefined,
+  ): Promise<ChatResult | undefined> {
+    const { repository, conversations, cacheTtlSeconds, cacheLookups } = this.deps;
+    const started = performance.now();
+    const source = await repository.findCached(stored.cacheKey, cacheTtlSeconds);
+    const response = source && (await conversations.exchange(source.id))?.response;
+    if (!source || !response) {
+      cacheLookups('miss');
+      return undefined;
+    }
+    cacheLookups('hit');
+    const created = await repository.createCached(question, source, {
+      ...stored,
+      latencyMs: Math.round(performance.now() - started),
+      exchange: { response, stateDigest: state?.after(answerMessageOf(response)) ?? null },
+    });
+    if (!created.created) return this.replay(created.questionAnswer, question ?? '');
+    return {
+      row: { ...created.questionAnswer, question: question ?? created.questionAnswer.question },
+      completion: response,
+      replayed: true,
+    };
+  }
+
+  /**
+   * What makes requests alike for the cache: every field but those about delivery and
+   * bookkeeping (stream, stream_options, user, metadata, store). A digest, so no text is kept
+   * twice; apart from /ask's keys.
+   */
+  private cacheKeyOf(body: Json): string | undefined {
+    if (this.deps.cacheTtlSeconds === 0) return undefined;
+    const alike: Json = { ...body };
+    for (const field of NOT_IN_CACHE_KEY) delete alike[field];
+    return createHash('sha256')
+      .update(JSON.stringify(['chat', alike]))
+      .digest('base64url');
   }
 
   /** GET /v1/models: ALLOWED_MODELS when set, else the upstream's list. */
@@ -169,35 +301,6 @@ export class ChatService {
     };
   }
 
-  private async whole(upstream: ChatUpstream, body: Json, signal: AbortSignal) {
-    const started = performance.now();
-    const completion = await upstream.complete(body, signal);
-    return answerOf(completion, body, Math.round(performance.now() - started), null);
-  }
-
-  private async streamed(
-    upstream: ChatUpstream,
-    body: Json,
-    signal: AbortSignal,
-    relay: (chunk: Json) => void,
-  ) {
-    const started = performance.now();
-    const assembled = new CompletionAssembler();
-    let ttftMs: number | null = null;
-    // Usage is always asked for, so that every stored exchange has its cost.
-    const streamOptions = { ...(body.stream_options as Json | undefined), include_usage: true };
-    await upstream.stream(
-      { ...body, stream_options: streamOptions },
-      (chunk) => {
-        ttftMs ??= Math.round(performance.now() - started);
-        assembled.add(chunk);
-        relay(chunk);
-      },
-      signal,
-    );
-    return answerOf(assembled.result(), body, Math.round(performance.now() - started), ttftMs);
-  }
-
   /** A repeated Idempotency-Key: the first exchange's result, never a second LLM call. */
   private async replay(existing: QuestionAnswer, question: string): Promise<ChatResult> {
     if (existing.kind !== 'chat' || (existing.textStored && existing.question !== question)) {
@@ -223,53 +326,6 @@ export class ChatService {
   }
 }
 
-/** What the lifecycle stores of a completion. */
-function answerOf(
-  completion: Json,
-  body: Json,
-  latencyMs: number,
-  ttftMs: number | null,
-): Answer & { completion: Json } {
-  const message = answerMessageOf(completion);
-  return {
-    text: textOf(message),
-    model:
-      typeof completion.model === 'string' && completion.model !== ''
-        ? completion.model
-        : String(body.model),
-    usage: usageOf(completion.usage),
-    latencyMs,
-    finishReason: finishReasonOf(completion),
-    ttftMs,
-    completion,
-  };
-}
-
-function usageOf(raw: unknown): Usage | null {
-  const usage = raw as {
-    prompt_tokens?: unknown;
-    completion_tokens?: unknown;
-    total_tokens?: unknown;
-    prompt_tokens_details?: { cached_tokens?: unknown } | null;
-    completion_tokens_details?: { reasoning_tokens?: unknown } | null;
-  } | null;
-  if (
-    !usage ||
-    typeof usage.prompt_tokens !== 'number' ||
-    typeof usage.completion_tokens !== 'number'
-  ) {
-    return null;
-  }
-  const count = (value: unknown) => (typeof value === 'number' ? value : undefined);
-  return {
-    promptTokens: usage.prompt_tokens,
-    completionTokens: usage.completion_tokens,
-    totalTokens: count(usage.total_tokens) ?? usage.prompt_tokens + usage.completion_tokens,
-    cachedPromptTokens: count(usage.prompt_tokens_details?.cached_tokens),
-    reasoningTokens: count(usage.completion_tokens_details?.reasoning_tokens),
-  };
-}
-
 /**
  * What a person looks for a chat exchange by: the text of its last user message (or, without
  * one, of its last message), well-formed and without NUL, as PostgreSQL text must be.
@@ -281,16 +337,4 @@ function questionOf(messages: ChatMessage[]): string {
   if (text.length > QUESTION_MAX_CHARS) text = text.slice(0, QUESTION_MAX_CHARS);
   text = text.toWellFormed();
   return text.trim() === '' ? `(a ${last?.role ?? 'chat'} message without text)` : text;
-}
-
-/**
- * A chunk as a client that did not ask for usage sees it: no usage-only last chunk, and no
- * `usage: null` on the others.
- */
-function withoutUsage(chunk: Json): Json | undefined {
-  if (!('usage' in chunk)) return chunk;
-  if (Array.isArray(chunk.choices) && chunk.choices.length === 0) return undefined;
-  const rest = { ...chunk };
-  delete rest.usage;
-  return rest;
 }

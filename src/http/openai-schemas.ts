@@ -41,6 +41,11 @@ export const chatHeaders = {
       description:
         "false: answer, but keep no text of the exchange (the default is STORE_TEXT). OpenAI's own `store` field is forwarded untouched.",
     },
+    'x-askbase-cache': {
+      type: 'boolean',
+      description:
+        'false: ask the LLM even when the answer cache (CACHE_TTL_SECONDS) holds an answer',
+    },
     'x-askbase-conversation-id': {
       type: 'integer',
       minimum: 1,

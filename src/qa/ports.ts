@@ -8,6 +8,7 @@ import type {
   Answer,
   ChatMessage,
   ExchangeKind,
+  ExchangeRecord,
   History,
   ListFilter,
   Page,
@@ -23,6 +24,24 @@ export type CreatePendingResult =
   /** The Idempotency-Key was used before: the row it made. */
   | { created: false; questionAnswer: QuestionAnswer };
 
+/** How a pending row is created. */
+export interface CreatePendingOptions {
+  idempotencyKey?: string | undefined;
+  deadlineMs: number;
+  keyName?: string | undefined;
+  cacheKey?: string | undefined;
+  /** Where the row comes from; `ask` unless said. */
+  kind?: ExchangeKind | undefined;
+  /**
+   * The turn this one follows (null: it joins the conversation with all its messages), and
+   * their conversation (its first turn's id); `nameFirst` when that first turn is an ask
+   * that no turn has followed yet, which is told its conversation too.
+   */
+  follows?: { parentId: number | null; conversationId: number; nameFirst?: boolean } | undefined;
+  /** A chat turn's messages after its parent's, and the request's other fields. */
+  request?: { messages: ChatMessage[]; params: Record<string, unknown> } | undefined;
+}
+
 /**
  * Where questions are kept. Every method is one short statement; outcomes are recorded only
  * by the attempt that owns the row. A store that cannot be reached throws
@@ -32,23 +51,7 @@ export interface QuestionStore {
   createPending(
     /** Null: the text is not to be stored. */
     question: string | null,
-    options: {
-      idempotencyKey?: string | undefined;
-      deadlineMs: number;
-      keyName?: string | undefined;
-      cacheKey?: string | undefined;
-      /** Where the row comes from; `ask` unless said. */
-      kind?: ExchangeKind | undefined;
-      /**
-       * The turn this one follows (null: it joins the conversation with all its messages), and
-       * their conversation (its first turn's id); `nameFirst` when that first turn is an ask
-       * that no turn has followed yet, which is told its conversation too.
-       */
-      follows?:
-        { parentId: number | null; conversationId: number; nameFirst?: boolean } | undefined;
-      /** A chat turn's messages after its parent's, and the request's other fields. */
-      request?: { messages: ChatMessage[]; params: Record<string, unknown> } | undefined;
-    },
+    options: CreatePendingOptions,
   ): Promise<CreatePendingResult>;
   /** The newest question with this cache key answered within `maxAgeSeconds`, with its text. */
   findCached(cacheKey: string, maxAgeSeconds: number): Promise<QuestionAnswer | undefined>;
@@ -61,6 +64,11 @@ export interface QuestionStore {
       keyName?: string | undefined;
       cacheKey: string;
       latencyMs: number;
+      /** For a chat turn: as createPending's, and what the exchange stores beside its answer. */
+      kind?: ExchangeKind | undefined;
+      follows?: CreatePendingOptions['follows'];
+      request?: CreatePendingOptions['request'];
+      exchange?: ExchangeRecord | undefined;
     },
   ): Promise<CreatePendingResult>;
   markAnswered(

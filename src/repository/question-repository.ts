@@ -9,7 +9,7 @@ import {
   type Stats,
   type StatsGroupBy,
 } from '../domain/question-answer.js';
-import type { CreatePendingResult, QuestionStore } from '../qa/ports.js';
+import type { CreatePendingOptions, CreatePendingResult, QuestionStore } from '../qa/ports.js';
 import {
   type Row,
   columns,
@@ -134,7 +134,7 @@ export class QuestionRepository implements QuestionStore {
       kind = 'ask',
       follows,
       request,
-    }: Parameters<QuestionStore['createPending']>[1],
+    }: CreatePendingOptions,
   ): Promise<CreatePendingResult> {
     return this.run(async () => {
       const key = idempotencyKey ?? null;
@@ -194,15 +194,15 @@ export class QuestionRepository implements QuestionStore {
   createCached(
     question: string | null,
     source: QuestionAnswer,
-    options: {
-      idempotencyKey?: string | undefined;
-      keyName?: string | undefined;
-      cacheKey: string;
-      latencyMs: number;
-    },
+    options: Parameters<QuestionStore['createCached']>[2],
   ): Promise<CreatePendingResult> {
     return this.run(async () => {
       const key = options.idempotencyKey ?? null;
+      const keepText = question !== null;
+      const { follows, request, exchange } = options;
+      if (follows?.nameFirst) {
+        await this.statements.nameConversation.execute({ id: follows.conversationId });
+      }
       const [row] = await this.db
         .insert(questionAnswers)
         .values({
@@ -210,6 +210,16 @@ export class QuestionRepository implements QuestionStore {
           answer: question === null ? null : source.answer,
           status: 'answered',
           model: source.model,
+          finishReason: source.finishReason,
+          kind: options.kind ?? 'ask',
+          parentId: follows?.parentId ?? null,
+          conversationId: follows?.conversationId ?? null,
+          requestMessages:
+            keepText && request ? sql`${storableJson(request.messages)}::jsonb` : null,
+          requestParams: keepText && request ? sql`${storableJson(request.params)}::jsonb` : null,
+          response:
+            keepText && exchange?.response ? sql`${storableJson(exchange.response)}::jsonb` : null,
+          stateDigest: keepText ? (exchange?.stateDigest ?? null) : null,
           latencyMs: options.latencyMs,
           costUsd: 0,
           answeredAt: sql`now()`,

@@ -66,6 +66,7 @@ export const openAiRoutes: FastifyPluginAsyncJsonSchemaToTs<{
         idempotencyKey: request.headers['idempotency-key'],
         store: request.headers['x-askbase-store'],
         conversationId: request.headers['x-askbase-conversation-id'],
+        cache: request.headers['x-askbase-cache'],
       };
       if (request.body.stream === true) return streamChat(chat, call, request, reply);
       const result = await chat.complete(call);
@@ -118,7 +119,7 @@ export const openAiRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   });
 };
 
-function setIds(reply: FastifyReply, row: QuestionAnswer): void {
+function setIds(reply: FastifyReply, row: Pick<QuestionAnswer, 'id' | 'conversationId'>): void {
   reply.header('x-askbase-id', String(row.id));
   reply.header('x-askbase-conversation-id', String(row.conversationId ?? row.id));
 }
