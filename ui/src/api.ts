@@ -56,6 +56,8 @@ async function errorFrom(response: Response): Promise<ApiError> {
 export interface Filters {
   q?: string;
   status?: string;
+  /** `ask` or `chat`: only rows from POST /ask or only from POST /v1/chat/completions. */
+  kind?: string;
   since?: string;
   until?: string;
 }
@@ -108,6 +110,12 @@ export async function exportFile(
 
 export async function getOne(id: number): Promise<QuestionAnswer> {
   return (await (await call(`/qa/${id}`)).json()) as QuestionAnswer;
+}
+
+/** A conversation's turns, oldest first (GET /conversations/{id}). */
+export async function getConversation(id: number): Promise<QuestionAnswer[]> {
+  const body = (await (await call(`/conversations/${id}`)).json()) as { turns: QuestionAnswer[] };
+  return body.turns;
 }
 
 export async function remove(id: number): Promise<void> {

@@ -6,37 +6,27 @@
  */
 import {
   ApiError,
-  type Filters,
   type QuestionAnswer,
   apiKey,
   askStreaming,
   exportFile,
+  getConversation,
   getOne,
   listPage,
   remove,
   retry,
 } from './api.js';
 import { button, byId, h } from './dom.js';
-import {
-  dayEnd,
-  dayStart,
-  formatCost,
-  formatLatency,
-  formatTime,
-  formatTokens,
-  preview,
-} from './format.js';
+import { conversationSection } from './conversation.js';
+import { factsList, kindBadge, turnHint } from './facts.js';
+import { currentFilters, hasFilters, onFiltersChange, readUrl, writeUrl } from './filters.js';
+import { formatCost, formatLatency, formatTime, formatTokens, preview } from './format.js';
 import { renderMarkdown } from './markdown.js';
 
 const askForm = byId<HTMLFormElement>('ask-form');
 const questionField = byId<HTMLTextAreaElement>('question');
 const askButton = byId<HTMLButtonElement>('ask-button');
 const current = byId('current');
-const filtersForm = byId<HTMLFormElement>('filters');
-const searchField = byId<HTMLInputElement>('search');
-const statusField = byId<HTMLSelectElement>('status');
-const sinceField = byId<HTMLInputElement>('since');
-const untilField = byId<HTMLInputElement>('until');
 const historyStatus = byId('history-status');
 const historyList = byId<HTMLUListElement>('history-list');
 const historyEnd = byId('history-end');
@@ -89,39 +79,6 @@ async function withKey<T>(action: () => Promise<T>): Promise<T> {
 
 const messageOf = (error: unknown) =>
   error instanceof ApiError ? error.message : 'Something went wrong in the page.';
-
-// ---- Filters and the URL --------------------------------------------------------------------
-
-function readUrl(): void {
-  const params = new URLSearchParams(location.search);
-  searchField.value = params.get('q') ?? '';
-  statusField.value = params.get('status') ?? '';
-  sinceField.value = params.get('since') ?? '';
-  untilField.value = params.get('until') ?? '';
-}
-
-function writeUrl(openId?: number): void {
-  const params = new URLSearchParams();
-  const set = (name: string, value: string) => value && params.set(name, value);
-  set('q', searchField.value.trim());
-  set('status', statusField.value);
-  set('since', sinceField.value);
-  set('until', untilField.value);
-  if (openId !== undefined) params.set('id', String(openId));
-  const query = params.toString();
-  history.replaceState(null, '', query ? `?${query}` : location.pathname);
-}
-
-function currentFilters(): Filters {
-  return {
-    q: searchField.value.trim() || undefined,
-    status: statusField.value || undefined,
-    since: dayStart(sinceField.value),
-    until: dayEnd(untilField.value),
-  };
-}
-
-const hasFilters = () => Object.values(currentFilters()).some(Boolean);
 
 // ---- History --------------------------------------------------------------------------------
 
@@ -206,8 +163,10 @@ function historyItem(qa: QuestionAnswer): HTMLLIElement {
       'p',
       { class: 'item-meta' },
       h('span', { class: `badge badge-${qa.status}` }, qa.status),
+      ...kindBadge(qa),
       ` #${qa.id} · ${formatTime(qa.created_at)}`,
       qa.model ? ` · ${qa.model}` : '',
+      turnHint(qa),
     ),
     summary,
     h('div', { class: 'item-actions' }, ...actions(qa)),
@@ -315,23 +274,17 @@ async function openDetail(id: number): Promise<void> {
 function showDetail(qa: QuestionAnswer): void {
   detail.dataset.id = String(qa.id);
   byId('detail-heading').textContent = `Question #${qa.id}`;
-  const field = (name: string, value: string) => [h('dt', {}, name), h('dd', {}, value)];
   detailContent.replaceChildren(
     h('p', { class: 'detail-question' }, questionText(qa)),
     h('div', { class: 'answer' }, qa.answer !== null && renderMarkdown(qa.answer)),
     h('p', { class: 'error' }, qa.error && `${qa.error.message} (${qa.error.code})`),
-    h(
-      'dl',
-      { class: 'facts' },
-      ...field('Status', qa.status),
-      ...field('Model', qa.model ?? '—'),
-      ...field('Asked', formatTime(qa.created_at)),
-      ...field('Answered', formatTime(qa.answered_at)),
-      ...field('Latency', formatLatency(qa.latency_ms)),
-      ...field('Tokens', formatTokens(qa.usage)),
-      ...field('Cost', formatCost(qa.cost_usd)),
-      ...(qa.key_name === null ? [] : field('API key', qa.key_name)),
-    ),
+    factsList(qa),
+    ...conversationSection(qa, {
+      load: (id) => withKey(() => getConversation(id)),
+      // The link pressed is gone with the old content: focus goes to the new heading.
+      open: (id) => void openDetail(id).then(() => byId('detail-heading').focus()),
+      messageOf,
+    }),
   );
   detailActions.replaceChildren(...actions(qa));
 }
@@ -421,24 +374,7 @@ questionField.addEventListener('keydown', (event) => {
 
 // ---- Start ----------------------------------------------------------------------------------
 
-let typing: ReturnType<typeof setTimeout> | undefined;
-const filtersChanged = () => {
-  writeUrl();
-  void reload();
-};
-searchField.addEventListener('input', () => {
-  clearTimeout(typing);
-  typing = setTimeout(filtersChanged, 300);
-});
-for (const field of [statusField, sinceField, untilField]) {
-  field.addEventListener('change', filtersChanged);
-}
-filtersForm.addEventListener('submit', (event) => {
-  event.preventDefault();
-  clearTimeout(typing);
-  filtersChanged();
-});
-
+onFiltersChange(() => void reload());
 readUrl();
 void reload();
 const openId = Number(new URLSearchParams(location.search).get('id'));
