@@ -7,13 +7,13 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from 'openai/resources/index.js';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MODELS, type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MODELS, type FakeOpenAI } from './fake-openai/fake-openai.js';
 import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
 import { closedPortBaseUrl, expectOk } from './helpers/http.js';
-import { useAskbaseSuite } from './helpers/suite.js';
+import { useAskbaseOn, useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /** askbase's own key for the LLM: the fake must see it, never the client's. */
@@ -122,27 +122,14 @@ describe.each(BOTH_DATABASES)(
   'POST /v1/chat/completions on $driver',
   { timeout: 120_000 },
   ({ embedded }) => {
+    const suite = useAskbaseOn({ embedded }, { OPENAI_API_KEY: UPSTREAM_KEY });
     let fake: FakeOpenAI;
-    let db: TestDatabase | undefined;
     let askbase: RunningAskbase;
     let client: OpenAI;
-
-    beforeAll(async () => {
-      fake = await startFakeOpenAI();
-      db = embedded ? undefined : await createTestDatabase();
-      askbase = await startAskbase({
-        DATABASE_URL: db?.url,
-        OPENAI_BASE_URL: fake.baseUrl,
-        OPENAI_API_KEY: UPSTREAM_KEY,
-      });
+    beforeAll(() => {
+      ({ fake, askbase } = suite);
       client = clientOf(askbase.url);
     });
-    afterAll(async () => {
-      await askbase?.stop();
-      await db?.drop();
-      await fake?.close();
-    });
-    beforeEach(() => fake.reset());
 
     const row = async (id: number) => expectOk<ChatRow>(await fetch(`${askbase.url}/qa/${id}`));
     const exchange = async (id: number) =>

@@ -1,13 +1,12 @@
 import { sql } from 'drizzle-orm';
 import OpenAI, { APIError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/index.js';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, messageText, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type FakeOpenAI, messageText } from './fake-openai/fake-openai.js';
+import { type RunningAskbase, ask } from './helpers/askbase.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
 import { expectOk } from './helpers/http.js';
-import { useAskbaseSuite } from './helpers/suite.js';
+import { useAskbaseOn, useAskbaseSuite } from './helpers/suite.js';
 
 /** A stored row as GET /qa/{id} returns it (the fields these tests read). */
 interface Turn {
@@ -70,23 +69,14 @@ describe.each(BOTH_DATABASES)(
   'chat conversations on $driver',
   { timeout: 120_000 },
   ({ embedded }) => {
+    const suite = useAskbaseOn({ embedded });
     let fake: FakeOpenAI;
-    let db: TestDatabase | undefined;
     let askbase: RunningAskbase;
     let client: OpenAI;
-
-    beforeAll(async () => {
-      fake = await startFakeOpenAI();
-      db = embedded ? undefined : await createTestDatabase();
-      askbase = await startAskbase({ DATABASE_URL: db?.url, OPENAI_BASE_URL: fake.baseUrl });
+    beforeAll(() => {
+      ({ fake, askbase } = suite);
       client = clientOf(askbase.url);
     });
-    afterAll(async () => {
-      await askbase?.stop();
-      await db?.drop();
-      await fake?.close();
-    });
-    beforeEach(() => fake.reset());
 
     const row = async (id: number) => expectOk<Turn>(await fetch(`${askbase.url}/qa/${id}`));
     /** Each row's size as JSON text: every column, uncompressed. */
