@@ -7,10 +7,13 @@ import type { ChatCompletionChunk } from 'openai/resources/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
+import { unique } from './helpers/each-database.js';
 import { type PostgresServer, createPostgresServer } from './helpers/postgres-server.js';
 
 interface Row {
   id: number;
+  parent_id?: number | null;
+  conversation_id?: number | null;
   kind: string;
   question: string | null;
   answer: string | null;
@@ -197,6 +200,62 @@ describe('POST /v1/chat/completions through database outages', () => {
       expect(stored).toMatchObject({ kind: 'chat', status: 'answered' });
     } finally {
       await locker.end();
+    }
+  });
+
+  it('when a client sends its next turn before the last answer is recorded, then the turn still joins that conversation', async () => {
+    const locker = new pg.Client({ connectionString: server.url });
+    await locker.connect();
+    const watcher = new pg.Client({ connectionString: server.url });
+    await watcher.connect();
+    /** Whether askbase has read a turn by its id: what a next turn waiting for it does. */
+    const lookedUpById = async () =>
+      (
+        await watcher.query(
+          `select 1 from pg_stat_activity
+            where pid <> pg_backend_pid()
+              and query like '%"request_digest" from "question_answers" where "question_answers"."id" = $1%'`,
+        )
+      ).rows.length > 0;
+    try {
+      fake.setBehavior({ answer: () => 'The first answer.' });
+      fake.hold();
+      const question = unique('first turn ');
+      const first = clientOf(running.url)
+        .chat.completions.create({
+          model: 'gpt-5-mini',
+          messages: [{ role: 'user', content: question }],
+        })
+        .withResponse();
+      await fake.waitForInFlight(1);
+      await pendingRowStored(question);
+      // From here the answer cannot be recorded until the lock ends; the client gets it anyway.
+      await locker.query('begin');
+      await locker.query('lock table question_answers in share mode');
+      fake.release();
+      const { data, response } = await first;
+      const firstId = Number(response.headers.get('x-askbase-id'));
+
+      const second = clientOf(running.url)
+        .chat.completions.create({
+          model: 'gpt-5-mini',
+          messages: [
+            { role: 'user', content: question },
+            { role: 'assistant', content: data.choices[0]?.message.content ?? '' },
+            { role: 'user', content: 'And the second?' },
+          ],
+        })
+        .withResponse();
+      // The next turn finds the first one pending, and looks at it until it is answered.
+      await expect.poll(() => lookedUpById(), { timeout: 15_000 }).toBe(true);
+      await locker.query('commit');
+      const secondId = Number((await second).response.headers.get('x-askbase-id'));
+
+      const turn = await storedRow(secondId);
+      expect(turn).toMatchObject({ parent_id: firstId, conversation_id: firstId });
+    } finally {
+      await locker.end();
+      await watcher.end();
     }
   });
 });

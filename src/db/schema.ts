@@ -107,6 +107,12 @@ export const questionAnswers = pgTable(
      * it. Null without stored text (no digest of private text is kept).
      */
     stateDigest: text('state_digest'),
+    /**
+     * The same digest over the request's messages only, from the moment the turn is stored as
+     * pending: a next turn sent before this one's answer is recorded finds it by this, and
+     * waits for the answer.
+     */
+    requestDigest: text('request_digest'),
     // Full-text search over the question and its answer, kept up to date by PostgreSQL itself.
     // Only the first 200,000 characters are indexed: a tsvector holds at most 1 MB of distinct
     // words, and exceeding it would fail the update that stores an answer already paid for.
@@ -154,6 +160,10 @@ export const questionAnswers = pgTable(
     index('question_answers_state_digest_idx')
       .on(t.stateDigest)
       .where(sql`${t.stateDigest} is not null`),
+    // Turns still being answered, by the digest of their request; none once answered.
+    index('question_answers_pending_request_digest_idx')
+      .on(t.requestDigest)
+      .where(sql`${t.status} = 'pending' and ${t.requestDigest} is not null`),
     // A conversation's turns in order; rows outside conversations take no room.
     index('question_answers_conversation_id_idx')
       .on(t.conversationId, t.id)

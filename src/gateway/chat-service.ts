@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import {
   DatabaseUnavailableError,
   IdempotencyKeyReusedError,
-  InvalidRequestError,
   LlmNotConfiguredError,
   ModelNotAllowedError,
   RequestInProgressError,
@@ -12,6 +11,7 @@ import type { ChatMessage, QuestionAnswer } from '../domain/question-answer.js';
 import type { AnswerAttempts } from '../qa/answer-attempts.js';
 import type { ConversationStore, QuestionStore } from '../qa/ports.js';
 import { type Json, answerMessageOf } from './completion.js';
+import { ConversationFinder } from './conversation-finder.js';
 import { ConversationState, textOf } from './conversation-state.js';
 import type { ChatUpstream, ModelEntry } from './ports.js';
 import {
@@ -92,7 +92,11 @@ export class ChatService {
   /** Until when the LLM is not asked before the row is stored: the database was just away. */
   private storeFirstUntil = 0;
 
-  constructor(private readonly deps: ChatServiceDeps) {}
+  private readonly finder: ConversationFinder;
+
+  constructor(private readonly deps: ChatServiceDeps) {
+    this.finder = new ConversationFinder(deps.conversations);
+  }
 
   async complete(call: ChatCall, progress?: ChatProgress): Promise<ChatResult> {
     const { upstream, allowedModels, storeText } = this.deps;
@@ -164,7 +168,7 @@ export class ChatService {
     progress: ChatProgress | undefined,
   ): Promise<ChatResult> {
     const { messages, ...params } = call.body;
-    const follows = await this.follows(call, state);
+    const follows = await this.finder.place(state, call);
     const question = questionOf(messages);
     const stored = {
       idempotencyKey,
@@ -172,6 +176,7 @@ export class ChatService {
       kind: 'chat' as const,
       follows,
       request: { messages: messages.slice(follows?.end ?? 0), params },
+      requestDigest: state?.request(),
       cacheKey,
     };
     if (cacheKey !== undefined) {
@@ -194,15 +199,19 @@ export class ChatService {
     const pending = created.questionAnswer;
     progress?.created(pending);
     relay?.open();
-    const { row, answer } = await this.deps.attempts.run(
+    // The client gets its answer as soon as the LLM gave it; recording it (durably: retried,
+    // spooled while the database is away, awaited at shutdown) goes on meanwhile, so storing
+    // adds no latency. A failure is answered once it is recorded, with the row's id.
+    const { answered } = this.deps.attempts.start(
       pending,
       early ? (signal) => early.join(signal) : ask,
-      (answered) => ({
-        response: answered.completion,
-        stateDigest: state?.after(answerMessageOf(answered.completion)) ?? null,
+      (answer) => ({
+        response: answer.completion,
+        stateDigest: state?.after(answerMessageOf(answer.completion)) ?? null,
       }),
     );
-    return { row: { ...row, question }, completion: answer.completion, replayed: false };
+    const answer = await answered;
+    return { row: { ...pending, question }, completion: answer.completion, replayed: false };
   }
 
   /**
@@ -265,40 +274,6 @@ export class ChatService {
       models.catch(() => (this.modelList = undefined));
     }
     return this.modelList.models;
-  }
-
-  /** The turn this request continues, found by its messages, or the conversation it names. */
-  private async follows(call: ChatCall, state: ConversationState | undefined) {
-    const candidates = state?.candidates() ?? [];
-    if (candidates.length > 0) {
-      const turns = await this.deps.conversations.findTurns(candidates.map((c) => c.digest));
-      for (const candidate of candidates) {
-        const turn = turns
-          .filter((t) => t.stateDigest === candidate.digest)
-          .sort((a, b) => b.id - a.id)[0];
-        if (!turn) continue;
-        const conversationId = turn.conversationId ?? turn.id;
-        if (call.conversationId === undefined || call.conversationId === conversationId) {
-          return { parentId: turn.id, conversationId, end: candidate.end };
-        }
-      }
-    }
-    if (call.conversationId === undefined) return undefined;
-    // Named, but not continued by these messages: the turn joins it with all its messages.
-    const turns = await this.deps.conversations.turns(call.conversationId);
-    const first = turns[0];
-    if (!first || first.keyName !== (call.keyName ?? null)) {
-      throw new InvalidRequestError(
-        `no conversation with id ${call.conversationId}`,
-        'X-Askbase-Conversation-Id',
-      );
-    }
-    return {
-      parentId: null,
-      conversationId: call.conversationId,
-      end: 0,
-      nameFirst: first.kind === 'ask' && first.conversationId === null,
-    };
   }
 
   /** A repeated Idempotency-Key: the first exchange's result, never a second LLM call. */

@@ -31,16 +31,25 @@ export class ConversationState {
     return new ConversationState(digests, messages, start);
   }
 
-  /** The digests a parent turn may have, longest prefix first, with where each prefix ends. */
-  candidates(): { digest: string; end: number }[] {
-    const found: { digest: string; end: number }[] = [];
+  /**
+   * The turns this request may follow, longest prefix first: each prefix that ends in an
+   * assistant message is a stored turn's state (`digest`, its request and answer) if that
+   * turn's request was the prefix before that message (`request`); `end` is where it ends.
+   */
+  candidates(): { digest: string; request: string; end: number }[] {
+    const found: { digest: string; request: string; end: number }[] = [];
     for (let i = this.messages.length - 2; i >= 0; i -= 1) {
       const at = this.digests[i];
       if (this.messages[i]?.role === 'assistant' && at !== undefined) {
-        found.push({ digest: at, end: i + 1 });
+        found.push({ digest: at, request: this.digests[i - 1] ?? this.start, end: i + 1 });
       }
     }
     return found;
+  }
+
+  /** The state of these messages alone: how a next turn finds this one before its answer. */
+  request(): string {
+    return this.digests.at(-1) ?? this.start;
   }
 
   /** The state after these messages and `answer`: what the turn that asked them stores. */

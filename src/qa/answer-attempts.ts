@@ -41,13 +41,34 @@ export class AnswerAttempts {
     call: LlmCallOf<T>,
     exchange?: (answer: T) => ExchangeRecord,
   ): Promise<{ row: QuestionAnswer; answer: T }> {
-    return this.track(this.attempt(pending, call, exchange));
+    return this.start(pending, call, exchange).recorded;
+  }
+
+  /**
+   * The same attempt, with its answer as soon as the LLM gave it (`answered`), before it is
+   * recorded (`recorded`, which the attempt awaits whoever waits for it, and `drain()` too). A
+   * failure rejects both, once it is recorded, so that the error names the row.
+   */
+  start<T extends Answer>(
+    pending: QuestionAnswer,
+    call: LlmCallOf<T>,
+    exchange?: (answer: T) => ExchangeRecord,
+  ): { answered: Promise<T>; recorded: Promise<{ row: QuestionAnswer; answer: T }> } {
+    let answeredNow: (answer: T) => void = () => undefined;
+    const early = new Promise<T>((resolve) => (answeredNow = resolve));
+    const recorded = this.track(this.attempt(pending, call, exchange, answeredNow));
+    const answered = Promise.race([early, recorded.then(({ answer }) => answer)]);
+    // Whoever waits on one of them hears of a failure; the other must not report it again.
+    answered.catch(() => undefined);
+    recorded.catch(() => undefined);
+    return { answered, recorded };
   }
 
   private async attempt<T extends Answer>(
     pending: QuestionAnswer,
     call: LlmCallOf<T>,
     exchange?: (answer: T) => ExchangeRecord,
+    answeredNow?: (answer: T) => void,
   ): Promise<{ row: QuestionAnswer; answer: T }> {
     const { llmCalls, askTimeoutMs, outcomes } = this.deps;
     const started = performance.now();
@@ -84,6 +105,7 @@ export class AnswerAttempts {
       clearTimeout(deadline);
       this.stopping.signal.removeEventListener('abort', interrupt);
     }
+    answeredNow?.(answer);
     llmCalls.llmCall({ outcome: 'answered', seconds: seconds(), usage: answer.usage });
     const answeredAt = new Date();
     const { costUsd, price } = this.deps.prices.costOf(answer.model, answer.usage);

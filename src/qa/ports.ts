@@ -40,6 +40,8 @@ export interface CreatePendingOptions {
   follows?: { parentId: number | null; conversationId: number; nameFirst?: boolean } | undefined;
   /** A chat turn's messages after its parent's, and the request's other fields. */
   request?: { messages: ChatMessage[]; params: Record<string, unknown> } | undefined;
+  /** The digest of a chat turn's request (see ConversationState); kept while it is pending. */
+  requestDigest?: string | undefined;
 }
 
 /**
@@ -103,7 +105,11 @@ export interface StoredTurn {
   id: number;
   /** Null while no turn has followed it. */
   conversationId: number | null;
-  stateDigest: string;
+  status: QuestionAnswer['status'];
+  /** Set once it is answered. */
+  stateDigest: string | null;
+  /** Set while it is pending. */
+  requestDigest: string | null;
 }
 
 /** A chat turn as it was asked and answered, whole. */
@@ -118,8 +124,13 @@ export interface StoredExchange {
 
 /** Conversations: finding a turn's parent, and reading turns back whole. */
 export interface ConversationStore {
-  /** Answered turns whose state digest is one of `digests`. */
-  findTurns(digests: string[]): Promise<StoredTurn[]>;
+  /**
+   * Answered turns whose state digest is one of `states`, and turns still pending whose
+   * request digest is one of `requests`.
+   */
+  findTurns(states: string[], requests: string[]): Promise<StoredTurn[]>;
+  /** Turn `id` as it is now; undefined when it is gone. */
+  turn(id: number): Promise<StoredTurn | undefined>;
   /** Turn `id`'s conversation up to and including its answer, as messages. */
   history(id: number): Promise<History>;
   exchange(id: number): Promise<StoredExchange | undefined>;

@@ -8,6 +8,13 @@ import { inConversation } from './question-filters.js';
 import { rowsOf, runStatement } from './statements.js';
 
 const t = questionAnswers;
+const turnColumns = {
+  id: t.id,
+  conversationId: t.conversationId,
+  status: t.status,
+  stateDigest: t.stateDigest,
+  requestDigest: t.requestDigest,
+};
 
 /** One turn of a chain, as the recursive query reads it (newest last). */
 interface ChainRow {
@@ -31,22 +38,29 @@ export class ConversationRepository implements ConversationStore {
   constructor(private readonly database: Database) {
     this.statements = {
       byDigest: database.db
-        .select({ id: t.id, conversationId: t.conversationId, stateDigest: t.stateDigest })
+        .select(turnColumns)
         .from(t)
         .where(
-          sql`${t.stateDigest} = any(${sql.placeholder('digests')}::text[]) and ${t.status} = 'answered'`,
+          sql`(${t.stateDigest} = any(${sql.placeholder('states')}::text[]) and ${t.status} = 'answered')
+              or (${t.requestDigest} = any(${sql.placeholder('requests')}::text[]) and ${t.status} = 'pending')`,
         )
         .prepare('askbase_turns_by_digest'),
+      turn: database.db
+        .select(turnColumns)
+        .from(t)
+        .where(eq(t.id, sql.placeholder('id')))
+        .prepare('askbase_turn_by_id'),
     };
   }
 
-  findTurns(digests: string[]): Promise<StoredTurn[]> {
-    return runStatement(this.database, async () => {
-      const rows = await this.statements.byDigest.execute({ digests });
-      return rows.flatMap((row) =>
-        row.stateDigest === null ? [] : [{ ...row, stateDigest: row.stateDigest }],
-      );
-    });
+  findTurns(states: string[], requests: string[]): Promise<StoredTurn[]> {
+    return runStatement(this.database, () =>
+      this.statements.byDigest.execute({ states, requests }),
+    );
+  }
+
+  turn(id: number): Promise<StoredTurn | undefined> {
+    return runStatement(this.database, async () => (await this.statements.turn.execute({ id }))[0]);
   }
 
   history(id: number): Promise<History> {

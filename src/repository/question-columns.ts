@@ -88,12 +88,18 @@ export function ownedOpenRow(id: number | Placeholder, attempt: number | Placeho
 
 /**
  * JSON for a jsonb column: PostgreSQL refuses NUL and lone surrogates in JSON text, and a
- * request or answer already paid for must not be refused for them. Both become U+FFFD.
+ * request or answer already paid for must not be refused for them. Both become U+FFFD. They
+ * are rare, and JSON.stringify writes both as escapes, so only text that has one is walked.
  */
 export function storableJson(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (!UNSTORABLE_ESCAPE.test(text)) return text;
   return JSON.stringify(value, (_key, item: unknown) =>
     typeof item === 'string' && (item.includes('\u0000') || !item.isWellFormed())
       ? item.replaceAll('\u0000', '\uFFFD').toWellFormed()
       : item,
   );
 }
+
+/** `\u0000`, or a surrogate written as an escape (JSON.stringify escapes only lone ones). */
+const UNSTORABLE_ESCAPE = /\\u(0000|d[89a-f])/i;

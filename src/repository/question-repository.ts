@@ -57,6 +57,7 @@ export class QuestionRepository implements QuestionStore {
           conversationId: param('conversationId'),
           requestMessages: sql`${sql.placeholder('requestMessages')}::jsonb`,
           requestParams: sql`${sql.placeholder('requestParams')}::jsonb`,
+          requestDigest: param('requestDigest'),
           searchTerms: sql`${sql.placeholder('searchTerms')}::text[]`,
           deadlineAt: sql`now() + ${sql.placeholder('deadlineMs')} * interval '1 millisecond'`,
         })
@@ -134,6 +135,7 @@ export class QuestionRepository implements QuestionStore {
       kind = 'ask',
       follows,
       request,
+      requestDigest,
     }: CreatePendingOptions,
   ): Promise<CreatePendingResult> {
     return this.run(async () => {
@@ -154,6 +156,7 @@ export class QuestionRepository implements QuestionStore {
         conversationId: follows?.conversationId ?? null,
         requestMessages: keepText && request ? storableJson(request.messages) : null,
         requestParams: keepText && request ? storableJson(request.params) : null,
+        requestDigest: keepText ? (requestDigest ?? null) : null,
         searchTerms: searchTerms(question),
         deadlineMs,
       });
