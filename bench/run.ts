@@ -18,7 +18,7 @@
  *   BENCH_CHART_CONNECTIONS=100
  *   BENCH_LIST_ROWS=10000,1000000    table sizes for GET /qas
  *   BENCH_LIST_CONNECTIONS=100
- *   BENCH_ONLY=a,b,c,d,e,f,g,h,i,j,chart run a subset (writes bench/results/partial.tmp only)
+ *   BENCH_ONLY=a,b,c,d,e,f,g,h,i,j,k,chart run a subset (writes bench/results/partial.tmp only)
  *   BENCH_CPU_PROF=1         run the servers under --cpu-prof (profiles in bench/results/profiles/)
  *   BENCH_NODE_ARGS=…        extra node flags for both servers (e.g. --max-semi-space-size=4)
  *   BENCH_LOG_LEVEL=warn     askbase's LOG_LEVEL (default: unset, askbase's own default, info)
@@ -37,6 +37,7 @@ import { type FirstRun, measureFirstRun } from './lib/first-run.js';
 import { type ExportResult, measureExport } from './lib/export.js';
 import { type WebPageResult, measureWebPage } from './lib/web-page.js';
 import { type DbWritesResult, measureDbWrites } from './lib/db-writes.js';
+import { type GatewayResult, measureGateway } from './lib/gateway.js';
 import { type SearchResult, insertMixedRows, kanjiNumber, measureSearch } from './lib/search.js';
 import { type LoadSpec, type Round, runRound, summarize } from './lib/load.js';
 import { type BenchPostgres, startPostgres } from './lib/postgres.js';
@@ -154,6 +155,7 @@ async function main(): Promise<Results> {
     'askbase_list',
     'askbase_search',
     'askbase_writes',
+    'askbase_gateway',
   ]) {
     await pg.createDatabase(name);
     migrate(pg.url(name));
@@ -307,6 +309,35 @@ async function main(): Promise<Results> {
     }
   }
 
+  // (k) askbase's POST /v1/chat/completions against the fake LLM directly and Portkey.
+  let gateway: GatewayResult | undefined;
+  const fake0 = fakes.get(0);
+  if (wanted('k') && fake0) {
+    const database = { name: 'askbase_gateway' };
+    gateway = await withServers(
+      ['askbase'],
+      0,
+      ([askbase]) =>
+        measureGateway({
+          root: ROOT,
+          workDir,
+          env: childEnv({}),
+          askbase: askbase as Server,
+          direct: {
+            kind: 'direct',
+            child: fake0.child,
+            baseUrl: fake0.baseUrl.replace(/\/v1$/, ''),
+          },
+          pg,
+          database: database.name,
+          measure: (items) =>
+            measure(items.map((item) => ({ ...item, server: { ...item.server, database } }))),
+          log,
+        }),
+      database,
+    );
+  }
+
   const results: Results = {
     startedAt,
     totalSeconds: Math.round((performance.now() - started) / 1000),
@@ -339,6 +370,7 @@ async function main(): Promise<Results> {
     ...(exported && { exported }),
     ...(searched && { searched }),
     ...(dbWrites && { dbWrites }),
+    ...(gateway && { gateway }),
     targets: [],
   };
   results.targets = judgeTargets(results);

@@ -7,6 +7,8 @@ export interface LoadSpec {
   path: string;
   body?: string;
   connections: number;
+  /** Request headers besides content-type (a gateway's routing headers, say). */
+  headers?: Record<string, string>;
   /** Rewrites each request's path (e.g. a random id); called per request. */
   pathFor?: () => string;
 }
@@ -54,8 +56,10 @@ export interface LoadResult {
  * connections' setup and the server's warm-up stay out of the figures.
  */
 export async function runRound(spec: LoadSpec, warmupS: number, durationS: number): Promise<Round> {
-  const headers: Record<string, string> =
-    spec.body === undefined ? {} : { 'content-type': 'application/json' };
+  const headers: Record<string, string> = {
+    ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
+    ...spec.headers,
+  };
   const pathFor = spec.pathFor;
   const round: Round = {
     allResponses: 0,

@@ -4,13 +4,15 @@ import type { ExportResult } from './export.js';
 import type { SearchResult } from './search.js';
 import type { DbWritesResult } from './db-writes.js';
 import type { WebPageResult } from './web-page.js';
+import type { GatewayResult } from './gateway.js';
 import type { Samples } from './sampler.js';
 
-export type ServerKind = 'askbase' | 'baseline';
+/** Scenario (k) adds the fake LLM called directly and Portkey's gateway in front of it. */
+export type ServerKind = 'askbase' | 'baseline' | 'direct' | 'portkey';
 
 /** One measured autocannon run against one server. */
 export interface RunRecord {
-  /** Scenario id: a, b, c, d, e or chart. */
+  /** Scenario id: a, b, c, d, e, k, k-seq or chart. */
   scenario: string;
   /** What was measured, for the table. */
   label: string;
@@ -108,6 +110,8 @@ export interface Results {
   searched?: SearchResult;
   /** Scenario (j): askbase's writes alone against PostgreSQL. */
   dbWrites?: DbWritesResult[];
+  /** Scenario (k): askbase as an OpenAI-compatible gateway, against the direct call and Portkey. */
+  gateway?: GatewayResult;
   targets: Target[];
 }
 
