@@ -31,7 +31,9 @@ export class CompletionAssembler {
   add(chunk: Json): void {
     this.first ??= chunk;
     if (chunk.usage) this.usage = chunk.usage;
-    for (const raw of Array.isArray(chunk.choices) ? (chunk.choices as Json[]) : []) {
+    for (const raw of Array.isArray(chunk.choices) ? (chunk.choices as unknown[]) : []) {
+      // An upstream's chunk is read, never trusted: what is not an object is passed over.
+      if (!isObject(raw)) continue;
       const index = typeof raw.index === 'number' ? raw.index : 0;
       let choice = this.choices.get(index);
       if (!choice) {
@@ -45,13 +47,13 @@ export class CompletionAssembler {
         };
         this.choices.set(index, choice);
       }
-      const delta = (raw.delta ?? {}) as Json;
+      const delta = isObject(raw.delta) ? raw.delta : {};
       if (typeof delta.content === 'string')
         choice.content = (choice.content ?? '') + delta.content;
       if (typeof delta.refusal === 'string')
         choice.refusal = (choice.refusal ?? '') + delta.refusal;
       for (const call of Array.isArray(delta.tool_calls)
-        ? (delta.tool_calls as ToolCallDelta[])
+        ? (delta.tool_calls as unknown[]).filter(isObject).map((c) => c as ToolCallDelta)
         : []) {
         const at = call.index ?? choice.toolCalls.size;
         const known = choice.toolCalls.get(at) ?? { type: 'function', name: '', arguments: '' };
@@ -123,4 +125,8 @@ export function finishReasonOf(completion: Json): string | null {
   const choices = Array.isArray(completion.choices) ? (completion.choices as Json[]) : [];
   const reason = choices[0]?.finish_reason;
   return typeof reason === 'string' ? reason : null;
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

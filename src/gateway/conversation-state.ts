@@ -68,14 +68,17 @@ function digest(previous: string, next: string): string {
  * server adds (refusal: null, annotations: []) or the client drops left out.
  */
 function canonical(message: ChatMessage): string {
+  // Whatever a client sent; only a well-formed call is read by its parts.
   const toolCalls = Array.isArray(message.tool_calls)
-    ? (
-        message.tool_calls as { id?: unknown; function?: { name?: unknown; arguments?: unknown } }[]
-      ).map((call) => [
-        call.id ?? null,
-        call.function?.name ?? null,
-        call.function?.arguments ?? null,
-      ])
+    ? (message.tool_calls as unknown[]).map((call) => {
+        if (typeof call !== 'object' || call === null) return call;
+        const { id, function: fn } = call as { id?: unknown; function?: unknown };
+        const { name, arguments: args } =
+          typeof fn === 'object' && fn !== null
+            ? (fn as { name?: unknown; arguments?: unknown })
+            : {};
+        return [id ?? null, name ?? null, args ?? null];
+      })
     : [];
   return JSON.stringify([
     message.role,
