@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/index.js';
 import { describe, expect, it } from 'vitest';
-import { type QaJson, expectOk } from './helpers/http.js';
+import { type QaJson, settledRow } from './helpers/http.js';
 import { unique } from './helpers/each-database.js';
 import { useAskbaseSuite } from './helpers/suite.js';
 
@@ -9,10 +9,8 @@ describe('the answer cache on /v1/chat/completions', { timeout: 120_000 }, () =>
   const suite = useAskbaseSuite({ CACHE_TTL_SECONDS: '3600' });
   const client = () =>
     new OpenAI({ baseURL: `${suite.askbase.url}/v1`, apiKey: 'x', maxRetries: 0 });
-  const row = async (response: Response) =>
-    expectOk<QaJson>(
-      await fetch(`${suite.askbase.url}/qa/${response.headers.get('x-askbase-id')}`),
-    );
+  const row = (response: Response) =>
+    settledRow<QaJson>(suite.askbase.url, Number(response.headers.get('x-askbase-id')));
 
   it('when the same request comes again, then it is answered from the store: one LLM call, a row of its own at no cost', async () => {
     const messages = [{ role: 'user' as const, content: unique('cache me ') }];

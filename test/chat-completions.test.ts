@@ -12,7 +12,7 @@ import { DEFAULT_MODELS, type FakeOpenAI } from './fake-openai/fake-openai.js';
 import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
-import { closedPortBaseUrl, expectOk } from './helpers/http.js';
+import { closedPortBaseUrl, expectOk, settledRow } from './helpers/http.js';
 import { useAskbaseOn, useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -131,9 +131,11 @@ describe.each(BOTH_DATABASES)(
       client = clientOf(askbase.url);
     });
 
-    const row = async (id: number) => expectOk<ChatRow>(await fetch(`${askbase.url}/qa/${id}`));
-    const exchange = async (id: number) =>
-      expectOk<Exchange>(await fetch(`${askbase.url}/qa/${id}/exchange`));
+    const row = (id: number) => settledRow<ChatRow>(askbase.url, id);
+    const exchange = async (id: number) => {
+      await row(id);
+      return expectOk<Exchange>(await fetch(`${askbase.url}/qa/${id}/exchange`));
+    };
     /** The stored row as JSON text, every column, to look for text that must not be there. */
     const rawRow = async (id: number) => {
       const result = await askbase.database.db.execute(
@@ -771,9 +773,7 @@ describe('POST /v1/chat/completions with API keys and ALLOWED_MODELS', () => {
       })
       .withResponse();
 
-    const stored = await expectOk<ChatRow>(
-      await fetch(`${suite.askbase.url}/qa/${idOf(response)}`, { headers: asAlice }),
-    );
+    const stored = await settledRow<ChatRow>(suite.askbase.url, idOf(response), asAlice);
     expect(stored).toMatchObject({ kind: 'chat', key_name: 'alice', model: 'gpt-5' });
     expect(JSON.stringify(suite.fake.requests[0]?.headers)).not.toContain(ALICE);
   });

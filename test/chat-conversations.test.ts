@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOpenAI, messageText } from './fake-openai/fake-openai.js';
 import { type RunningAskbase, ask } from './helpers/askbase.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
-import { expectOk } from './helpers/http.js';
+import { expectOk, settledRow } from './helpers/http.js';
 import { useAskbaseOn, useAskbaseSuite } from './helpers/suite.js';
 
 /** A stored row as GET /qa/{id} returns it (the fields these tests read). */
@@ -78,7 +78,7 @@ describe.each(BOTH_DATABASES)(
       client = clientOf(askbase.url);
     });
 
-    const row = async (id: number) => expectOk<Turn>(await fetch(`${askbase.url}/qa/${id}`));
+    const row = (id: number) => settledRow<Turn>(askbase.url, id);
     /** Each row's size as JSON text: every column, uncompressed. */
     const rowSizes = async (ids: number[]) => {
       const result = await askbase.database.db.execute(
@@ -237,9 +237,7 @@ describe('chat conversations across API keys', () => {
       .withResponse();
 
     const read = async (id: number) =>
-      expectOk<Turn & { key_name: string }>(
-        await fetch(`${suite.askbase.url}/qa/${id}`, { headers: asAlice }),
-      );
+      settledRow<Turn & { key_name: string }>(suite.askbase.url, id, asAlice);
     const bobsRow = await read(idOf(bobs.response));
     const alicesRow = await read(idOf(alices.response));
     expect(bobsRow.key_name).toBe('bob');

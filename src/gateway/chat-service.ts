@@ -201,8 +201,9 @@ export class ChatService {
     relay?.open();
     // The client gets its answer as soon as the LLM gave it; recording it (durably: retried,
     // spooled while the database is away, awaited at shutdown) goes on meanwhile, so storing
-    // adds no latency. A failure is answered once it is recorded, with the row's id.
-    const { answered } = this.deps.attempts.start(
+    // adds no latency. A failure is answered once it is recorded, with the row's id. With an
+    // Idempotency-Key the answer waits for its record, so that a retry finds it, not 409.
+    const { answered, recorded } = this.deps.attempts.start(
       pending,
       early ? (signal) => early.join(signal) : ask,
       (answer) => ({
@@ -210,7 +211,7 @@ export class ChatService {
         stateDigest: state?.after(answerMessageOf(answer.completion)) ?? null,
       }),
     );
-    const answer = await answered;
+    const answer = idempotencyKey === undefined ? await answered : (await recorded).answer;
     return { row: { ...pending, question }, completion: answer.completion, replayed: false };
   }
 

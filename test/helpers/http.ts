@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { ErrorBodyJson, QuestionAnswerJson } from '../../src/http/schemas.js';
 import { freePort } from './free-port.js';
+import { waitFor } from './wait-for.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -53,4 +54,22 @@ export function allowed(response: Response): string[] {
 export async function closedPortBaseUrl(): Promise<string> {
   const port = await freePort();
   return `http://127.0.0.1:${port}/v1`;
+}
+
+/**
+ * GET /qa/{id} once the row has its outcome: /v1 answers before it records the answer, so a
+ * read right after the response may find the row pending for a moment.
+ */
+export async function settledRow<T extends { status: string }>(
+  baseUrl: string,
+  id: number,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  return waitFor(
+    async () => {
+      const row = await expectOk<T>(await fetch(`${baseUrl}/qa/${id}`, { headers }));
+      return row.status !== 'pending' && row;
+    },
+    { what: `question ${id} to have its outcome` },
+  );
 }
