@@ -297,6 +297,19 @@ describe('abuse limits, API keys, security headers and logs', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('when CORS_ORIGINS lists an origin, then a page there may read which row an exchange was stored as', async () => {
+    const askbase = await start({ CORS_ORIGINS: 'https://app.example' });
+
+    const response = await fetch(`${askbase.url}/qas`, {
+      headers: { origin: 'https://app.example' },
+    });
+
+    const exposed = (response.headers.get('access-control-expose-headers') ?? '').split(/,\s*/);
+    expect(exposed).toEqual(
+      expect.arrayContaining(['x-askbase-id', 'x-askbase-conversation-id', 'link', 'retry-after']),
+    );
+  });
+
   it('when CORS_ORIGINS lists an origin, then a streamed ask carries the CORS and security headers as a JSON one does', async () => {
     const askbase = await start({ CORS_ORIGINS: 'https://app.example' });
     const headers = { origin: 'https://app.example' };

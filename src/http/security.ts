@@ -69,7 +69,19 @@ export async function registerSecurity(
     done();
   });
   if (config.corsOrigins.length > 0) {
-    await app.register(cors, { origin: config.corsOrigins, maxAge: 600 });
+    await app.register(cors, {
+      origin: config.corsOrigins,
+      maxAge: 600,
+      // What a page on another origin may read besides the body: which row an exchange or ask
+      // was stored as, its conversation, the next page, when to retry.
+      exposedHeaders: [
+        'x-askbase-id',
+        'x-askbase-conversation-id',
+        'x-request-id',
+        'link',
+        'retry-after',
+      ],
+    });
   }
   app.decorateRequest('keyName', undefined);
   if (config.apiKeys.length > 0) {
