@@ -37,7 +37,7 @@ import { type FirstRun, measureFirstRun } from './lib/first-run.js';
 import { type ExportResult, measureExport } from './lib/export.js';
 import { type WebPageResult, measureWebPage } from './lib/web-page.js';
 import { type DbWritesResult, measureDbWrites } from './lib/db-writes.js';
-import { type GatewayResult, measureGateway } from './lib/gateway.js';
+import { measureGateway } from './lib/gateway.js';
 import { type SearchResult, insertMixedRows, kanjiNumber, measureSearch } from './lib/search.js';
 import { type LoadSpec, type Round, runRound, summarize } from './lib/load.js';
 import { type BenchPostgres, startPostgres } from './lib/postgres.js';
@@ -53,6 +53,7 @@ import { judgeTargets, renderMarkdown, renderSvg, updateBenchmarksMd } from './l
 import {
   type ChartPoint,
   type CpuByPart,
+  type GatewayResult,
   type Results,
   type RunRecord,
   type ServerKind,

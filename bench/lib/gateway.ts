@@ -15,7 +15,13 @@ import type { LoadSpec } from './load.js';
 import type { BenchPostgres } from './postgres.js';
 import type { Child } from './processes.js';
 import { startPortkey } from './portkey.js';
-import type { RunRecord, ServerKind } from './results.js';
+import type {
+  GatewayResult,
+  Percentiles,
+  RunRecord,
+  ServerKind,
+  StorageFigure,
+} from './results.js';
 
 export const CHAT_PATH = '/v1/chat/completions';
 export const MODEL = 'gpt-5-mini';
@@ -59,33 +65,6 @@ export interface GatewayItem {
   label: string;
   spec: LoadSpec;
   llmLatencyMs: number;
-}
-
-export interface Percentiles {
-  n: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-export interface StorageFigure {
-  rows: number;
-  /** sum(pg_column_size(row)) over the rows: what the table holds of them, TOAST included. */
-  rowBytes: number;
-  /** UTF-8 bytes of the user messages and answers the rows stand for. */
-  textBytes: number;
-  bytesPerTextByte: number;
-  /** Distinct conversation_id among the rows, and rows with a parent_id. */
-  conversations: number;
-  withParent: number;
-}
-
-export interface GatewayResult {
-  portkey: { version: string; command: string } | { skipped: string };
-  /** Time to the first `data: {…}` chunk of a streamed answer, in ms. */
-  ttft: Partial<Record<ServerKind, Percentiles>>;
-  /** The rows askbase created for the streamed requests (warm-up included). */
-  streamedRows: { requests: number; rows: number; missingUsageOrCost: number; notAnswered: number };
-  storage: { turns: number; conversation: StorageFigure; separate: StorageFigure };
 }
 
 interface Endpoint {

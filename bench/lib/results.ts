@@ -4,7 +4,6 @@ import type { ExportResult } from './export.js';
 import type { SearchResult } from './search.js';
 import type { DbWritesResult } from './db-writes.js';
 import type { WebPageResult } from './web-page.js';
-import type { GatewayResult } from './gateway.js';
 import type { Samples } from './sampler.js';
 
 /** Scenario (k) adds the fake LLM called directly and Portkey's gateway in front of it. */
@@ -131,3 +130,31 @@ export function find(
 
 export const ratio = (numerator: number, denominator: number) =>
   denominator > 0 ? Math.round((numerator / denominator) * 100) / 100 : 0;
+
+/** Scenario (k): askbase as an OpenAI-compatible gateway (bench/lib/gateway.ts). */
+export interface Percentiles {
+  n: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface StorageFigure {
+  rows: number;
+  /** sum(pg_column_size(row)) over the rows: what the table holds of them, TOAST included. */
+  rowBytes: number;
+  /** UTF-8 bytes of the user messages and answers the rows stand for. */
+  textBytes: number;
+  bytesPerTextByte: number;
+  /** Distinct conversation_id among the rows, and rows with a parent_id. */
+  conversations: number;
+  withParent: number;
+}
+
+export interface GatewayResult {
+  portkey: { version: string; command: string } | { skipped: string };
+  /** Time to the first `data: {…}` chunk of a streamed answer, in ms. */
+  ttft: Partial<Record<ServerKind, Percentiles>>;
+  /** The rows askbase created for the streamed requests (warm-up included). */
+  streamedRows: { requests: number; rows: number; missingUsageOrCost: number; notAnswered: number };
+  storage: { turns: number; conversation: StorageFigure; separate: StorageFigure };
+}

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
+import type { ErrorResponse } from './error-response.js';
 import { isOpenAiRoute, toOpenAiError } from './openai-errors.js';
 
 interface ErrorReply {
@@ -49,12 +50,6 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message?:
     message: 'a path parameter is longer than 100 characters',
   },
 };
-
-export interface ErrorResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: { error: { code: string; message: string } & Record<string, unknown> };
-}
 
 /**
  * Requests that Node's HTTP parser rejects (NUL in the path or a header, an unknown method,

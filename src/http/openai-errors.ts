@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { LlmRejectedRequestError } from '../errors.js';
-import type { ErrorResponse } from './error-handler.js';
+import type { ErrorResponse } from './error-response.js';
 
 /** The routes that speak OpenAI's API, errors included. */
 export function isOpenAiRoute(request: FastifyRequest): boolean {
