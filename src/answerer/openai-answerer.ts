@@ -1,11 +1,11 @@
 import type OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/index.js';
 import type { OpenAIConfig } from '../config.js';
-import { LlmBadResponseError, LlmCallAbortedError, LlmTimeoutError } from '../errors.js';
+import { LlmBadResponseError } from '../errors.js';
 import type { Answer, ChatMessage, Usage } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
 import type { Answerer } from '../qa/ports.js';
-import { storable, toLlmError, toUsage } from './openai-client.js';
+import { readChunks, storable, toLlmError, toUsage } from './openai-client.js';
 
 /** Chat Completions, so any OpenAI-compatible server (vLLM, Ollama, llama.cpp, Azure…) works. */
 export class OpenAIAnswerer implements Answerer {
@@ -53,39 +53,24 @@ export class OpenAIAnswerer implements Answerer {
         },
         { signal },
       );
-      // Once streaming, OPENAI_TIMEOUT_MS bounds the silence between chunks instead, so an
-      // upstream that stalls mid-answer cannot hold the ask open forever.
-      let stalled = false;
-      const stallTimer = setTimeout(() => {
-        stalled = true;
-        stream.controller.abort();
-      }, this.config.timeoutMs);
       let text = '';
       let model = this.config.model;
       let usage: Usage | null = null;
       let finishReason: string | null = null;
       let ttftMs: number | null = null;
-      try {
-        for await (const chunk of stream) {
-          stallTimer.refresh();
-          if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
-          if (chunk.usage) usage = toUsage(chunk.usage);
-          const choice = chunk.choices?.[0];
-          if (choice?.finish_reason) finishReason = choice.finish_reason;
-          const raw = choice?.delta?.content;
-          if (typeof raw === 'string' && raw !== '') {
-            const piece = storable(raw);
-            ttftMs ??= Math.round(performance.now() - started);
-            text += piece;
-            onDelta(piece);
-          }
+      await readChunks(stream, { silenceMs: this.config.timeoutMs, signal }, (chunk) => {
+        if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
+        if (chunk.usage) usage = toUsage(chunk.usage);
+        const choice = chunk.choices?.[0];
+        if (choice?.finish_reason) finishReason = choice.finish_reason;
+        const raw = choice?.delta?.content;
+        if (typeof raw === 'string' && raw !== '') {
+          const piece = storable(raw);
+          ttftMs ??= Math.round(performance.now() - started);
+          text += piece;
+          onDelta(piece);
         }
-      } finally {
-        clearTimeout(stallTimer);
-      }
-      // An aborted SDK stream ends quietly rather than throwing.
-      if (signal?.aborted) throw new LlmCallAbortedError();
-      if (stalled) throw new LlmTimeoutError('the LLM stopped sending its answer');
+      });
       return {
         text: nonEmpty(text),
         model,

@@ -1,15 +1,10 @@
 import OpenAI from 'openai';
 import type { OpenAIConfig } from '../config.js';
 import type { LlmError } from '../errors.js';
-import {
-  LlmBadResponseError,
-  LlmCallAbortedError,
-  LlmRejectedRequestError,
-  LlmTimeoutError,
-} from '../errors.js';
+import { LlmBadResponseError, LlmRejectedRequestError } from '../errors.js';
 import type { ChatUpstream, Json, ModelEntry } from '../gateway/ports.js';
 import type { Logger } from '../logger.js';
-import { retryAfterSeconds, toLlmError } from './openai-client.js';
+import { readChunks, retryAfterSeconds, toLlmError } from './openai-client.js';
 
 /**
  * The upstream of /v1: the request body goes to the LLM's Chat Completions as the client
@@ -45,23 +40,9 @@ export class OpenAIChatUpstream implements ChatUpstream {
         { ...body, stream: true } as unknown as OpenAI.ChatCompletionCreateParamsStreaming,
         { signal },
       );
-      // Once streaming, OPENAI_TIMEOUT_MS bounds the silence between chunks instead.
-      let stalled = false;
-      const stallTimer = setTimeout(() => {
-        stalled = true;
-        stream.controller.abort();
-      }, this.config.timeoutMs);
-      try {
-        for await (const chunk of stream) {
-          stallTimer.refresh();
-          onChunk(chunk as unknown as Json);
-        }
-      } finally {
-        clearTimeout(stallTimer);
-      }
-      // An aborted SDK stream ends quietly rather than throwing.
-      if (signal.aborted) throw new LlmCallAbortedError();
-      if (stalled) throw new LlmTimeoutError('the LLM stopped sending its answer');
+      await readChunks(stream, { silenceMs: this.config.timeoutMs, signal }, (chunk) =>
+        onChunk(chunk as unknown as Json),
+      );
     } catch (error) {
       throw this.toError(error);
     }

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import type { Stream } from 'openai/streaming';
 import type { OpenAIConfig } from '../config.js';
 import {
   LlmBadResponseError,
@@ -58,6 +59,35 @@ export function toLlmError(error: unknown, logger: Logger): LlmError {
     return new LlmUnavailableError('the connection to the LLM broke off mid-answer', cause);
   }
   return new LlmBadResponseError('the LLM returned a malformed response', cause);
+}
+
+/**
+ * Reads an SDK stream to its end, handing each chunk to `onChunk`. Once streaming,
+ * `silenceMs` (OPENAI_TIMEOUT_MS) bounds the silence between chunks, as the SDK's own timeout
+ * covers the request up to the response headers only: an upstream that stalls mid-answer
+ * cannot hold the call open forever.
+ */
+export async function readChunks<T>(
+  stream: Stream<T>,
+  { silenceMs, signal }: { silenceMs: number; signal: AbortSignal | undefined },
+  onChunk: (chunk: T) => void,
+): Promise<void> {
+  let stalled = false;
+  const stallTimer = setTimeout(() => {
+    stalled = true;
+    stream.controller.abort();
+  }, silenceMs);
+  try {
+    for await (const chunk of stream) {
+      stallTimer.refresh();
+      onChunk(chunk);
+    }
+  } finally {
+    clearTimeout(stallTimer);
+  }
+  // An aborted SDK stream ends quietly rather than throwing.
+  if (signal?.aborted) throw new LlmCallAbortedError();
+  if (stalled) throw new LlmTimeoutError('the LLM stopped sending its answer');
 }
 
 /** fetch (Node's, and httpFetch) reports a response body cut short as `TypeError: terminated`. */

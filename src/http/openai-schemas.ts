@@ -1,4 +1,5 @@
 /** JSON Schemas of the OpenAI-compatible routes (/v1): what askbase checks, and its errors. */
+import { askHeaders } from './schemas.js';
 
 export const chatBody = {
   type: 'object',
@@ -29,13 +30,7 @@ export const chatBody = {
 export const chatHeaders = {
   type: 'object',
   properties: {
-    // 1 to 255 visible ASCII characters, as the IETF Idempotency-Key draft suggests.
-    'idempotency-key': {
-      type: 'string',
-      minLength: 1,
-      maxLength: 255,
-      pattern: '^[\\x21-\\x7E]+$',
-    },
+    'idempotency-key': askHeaders.properties['idempotency-key'],
     'x-askbase-store': {
       type: 'boolean',
       description:
