@@ -586,6 +586,35 @@ describe.each(BOTH_DATABASES)(
       expect(chats.every((qa) => qa.kind === 'chat')).toBe(true);
       expect(asks.map((qa) => qa.id)).not.toContain(id);
     });
+
+    it('when the export and the stats are narrowed by kind, then they count and carry only that kind', async () => {
+      const word = unique('kindstats');
+      await client.chat.completions.create({
+        model: 'gpt-5-mini',
+        messages: [{ role: 'user', content: `${word} chat` }],
+      });
+      await fetch(`${askbase.url}/ask`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ question: `${word} ask` }),
+      });
+      const stats = async (kind: string) =>
+        expectOk<{ totals: { asks: number } }>(await fetch(`${askbase.url}/stats?kind=${kind}`));
+      const all = await expectOk<{ totals: { asks: number } }>(await fetch(`${askbase.url}/stats`));
+
+      const [chats, asks] = [await stats('chat'), await stats('ask')];
+      const exported = await (
+        await fetch(`${askbase.url}/qas/export?kind=chat&q=${encodeURIComponent(word)}`)
+      ).text();
+
+      expect(chats.totals.asks + asks.totals.asks).toBe(all.totals.asks);
+      expect(chats.totals.asks).toBeGreaterThan(0);
+      const lines = exported
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as ChatRow);
+      expect(lines.map((row) => [row.kind, row.question])).toEqual([['chat', `${word} chat`]]);
+    });
   },
 );
 
