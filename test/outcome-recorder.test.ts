@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../src/db/database.js';
 import { createLogger } from '../src/logger.js';
@@ -47,6 +48,38 @@ describe('the outcome recorder, alone: durability without the LLM or HTTP', () =
       storeBackoffMs: 1,
       logger,
     });
+
+  it('when the spool holds a line the database refuses or that cannot be read, then it is set aside and no log line carries its text', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'askbase-test-spool-'));
+    const lines: string[] = [];
+    const capturing = createLogger(
+      'trace',
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString('utf8'));
+          done();
+        },
+      }),
+    );
+    try {
+      const secret = 'spooled-secret-answer-text';
+      const refused = { kind: 'answered', id: 1, attempt: 1, answer: { text: secret } };
+      await writeFile(
+        join(dir, 'outcomes.jsonl'),
+        `${JSON.stringify(refused)}\n{"broken": "${secret}"\n`,
+      );
+      const spool = await OutcomeSpool.open(dir, capturing);
+
+      await spool.replay(async () => 'rejected');
+
+      expect(lines.join('')).not.toContain(secret);
+      expect(lines.join('')).toContain('"questionId":1');
+      expect(await readFile(join(dir, 'outcomes.rejected.jsonl'), 'utf8')).toContain(secret);
+      expect(spool.size()).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('when the database cannot take an answer, then it is spooled to disk, and a later replay stores it on its row', async () => {
     const store = new QuestionRepository(reachable);

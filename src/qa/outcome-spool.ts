@@ -132,7 +132,13 @@ export class OutcomeSpool {
           break;
         }
         if (result === 'rejected') {
-          this.logger.error({ line }, 'spooled outcome rejected; kept in the rejected spool');
+          // The line holds the question's answer: the log names the row, never the text.
+          this.logger.error(
+            { questionId: outcome?.id, kind: outcome?.kind, file: this.rejectedFile },
+            outcome
+              ? 'spooled outcome rejected; kept in the rejected spool'
+              : 'unreadable spool line; kept in the rejected spool',
+          );
           await appendDurably(this.rejectedFile, `${line}\n`);
         }
       }
