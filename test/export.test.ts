@@ -141,6 +141,24 @@ describe.each(BOTH_DATABASES)(
       }
     });
 
+    it('when a stored text starts like a formula, then the CSV cell is neutralised with a quote and NDJSON keeps it raw', async () => {
+      const word = unique('formula');
+      const question = `=HYPERLINK("http://evil.example","${word}")`;
+      fake.setBehavior({ answer: () => '@SUM(A1:A9) -1 +2' });
+      await expectOk<QaJson>(await ask(askbase.url, { question }));
+
+      const csv = parseCsv(await (await exportOf({ q: word, format: 'csv' })).text());
+      const ndjson = await (await exportOf({ q: word })).text();
+
+      const row = Object.fromEntries(CSV_HEADER.map((name, i) => [name, csv[1]?.[i]]));
+      expect(row.question).toBe(`'${question}`);
+      expect(row.answer).toBe(`'@SUM(A1:A9) -1 +2`);
+      expect(JSON.parse(ndjson.trim()) as QaJson).toMatchObject({
+        question,
+        answer: '@SUM(A1:A9) -1 +2',
+      });
+    });
+
     it('when CSV is asked for, then a header row and one RFC 4180 record per question, usage and error flattened, nulls empty', async () => {
       const word = unique('csv');
       fake.setBehavior((request) =>

@@ -46,9 +46,9 @@ const CSV_COLUMNS = [
 
 /**
  * RFC 4180: comma-separated, CRLF between records, a field quoted (quotes doubled) when it
- * holds a comma, a quote or a line break. Nulls are empty fields. Text is written as stored:
- * a spreadsheet may read a field that starts with = as a formula, so open untrusted exports
- * as text.
+ * holds a comma, a quote or a line break. Nulls are empty fields. A text starting with =, +,
+ * -, @, a tab or a carriage return is written with a leading ' so that no spreadsheet runs it;
+ * NDJSON keeps every text as stored.
  */
 const csv: ExportFormat = {
   contentType: 'text/csv; charset=utf-8; header=present',
@@ -87,9 +87,14 @@ const csv: ExportFormat = {
 
 function csvField(value: string | number | null): string {
   if (value === null) return '';
-  const text = String(value);
+  // A text that a spreadsheet would run as a formula gets a leading ' (OWASP's advice against
+  // CSV injection): a stored question is anyone's text. Numbers are written as they are.
+  const text = typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
+
+/** What a spreadsheet reads as the start of a formula. */
+const FORMULA_START = /^[=+\-@\t\r]/;
 
 export const EXPORT_FORMATS = { ndjson, csv } as const;
 export type ExportFormatName = keyof typeof EXPORT_FORMATS;
