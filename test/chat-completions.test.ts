@@ -867,3 +867,45 @@ describe('POST /v1/chat/completions with RATE_LIMIT_MAX=1 and an unreachable LLM
     expect(limited.error).toMatchObject({ message: expect.any(String), type: expect.any(String) });
   });
 });
+
+describe('POST /v1/chat/completions with a short ASK_TIMEOUT_MS and a small CHAT_BODY_LIMIT_BYTES', () => {
+  const suite = useAskbaseSuite({ ASK_TIMEOUT_MS: '300', CHAT_BODY_LIMIT_BYTES: '4096' });
+
+  it('when the LLM does not answer within the deadline, then 504 llm_timeout, plain or streamed, and the row is failed', async () => {
+    suite.fake.setBehavior({ fault: 'hang' });
+    const client = clientOf(suite.askbase.url);
+    const body = {
+      model: 'gpt-5-mini',
+      messages: [{ role: 'user' as const, content: unique('Too slow? ') }],
+    };
+
+    const plain = await apiError(client.chat.completions.create(body));
+    const streamed = await apiError(client.chat.completions.create({ ...body, stream: true }));
+
+    for (const error of [plain, streamed]) {
+      expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+      expect(error.status).toBe(504);
+      expect(error.code).toBe('llm_timeout');
+      const id = (error.error as { askbase_id?: number }).askbase_id;
+      expect(await settledRow(suite.askbase.url, id!)).toMatchObject({
+        status: 'failed',
+        error: { code: 'llm_timeout' },
+      });
+    }
+  });
+
+  it('when the body is larger than CHAT_BODY_LIMIT_BYTES, then 413 in OpenAI’s shape and nothing is stored or asked', async () => {
+    const client = clientOf(suite.askbase.url);
+
+    const error = await apiError(
+      client.chat.completions.create({
+        model: 'gpt-5-mini',
+        messages: [{ role: 'user', content: 'x'.repeat(5000) }],
+      }),
+    );
+
+    expect(error.status).toBe(413);
+    expect(error.code).toBe('payload_too_large');
+    expect(suite.fake.requests).toHaveLength(0);
+  });
+});
