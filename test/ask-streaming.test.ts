@@ -112,7 +112,7 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
     expect(await rowOf(id)).toMatchObject({ status: 'failed', error_code: 'llm_unavailable' });
   });
 
-  it('when the LLM connection breaks mid-answer, then the deltas so far are followed by an error event', async () => {
+  it('when the LLM connection breaks mid-answer, then the deltas so far are followed by an error event, and the row keeps them', async () => {
     suite.fake.setBehavior({ fault: 'cut_stream', answer: () => ANSWER });
 
     const events = await allEvents(
@@ -122,7 +122,9 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
     expect(names(events)).toEqual(['created', 'delta', 'error']);
     const { id } = events[0]?.data as { id: number };
     expect(events[2]?.data).toMatchObject({ error: { code: 'llm_unavailable', id } });
-    expect(await rowOf(id)).toMatchObject({ status: 'failed', answer: null });
+    // What arrived before the break was seen and paid for: it is kept with the failure.
+    expect(await rowOf(id)).toMatchObject({ status: 'failed', answer: deltaText(events) });
+    expect(deltaText(events)).not.toBe('');
   });
 
   it('when the client goes away after created, then the answer is still generated and stored', async () => {

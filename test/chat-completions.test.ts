@@ -627,6 +627,32 @@ describe('errors of POST /v1/chat/completions', () => {
       [question],
     );
 
+  it('when the LLM’s stream breaks off, then the client’s stream ends with an error, and the row keeps what had arrived', async () => {
+    const question = unique('Cut me off ');
+    suite.fake.setBehavior({ fault: 'cut_stream', answer: () => 'A long answer that never ends.' });
+    let received = '';
+
+    const caught = await (async () => {
+      const stream = await client().chat.completions.create({
+        model: 'gpt-5-mini',
+        messages: [{ role: 'user', content: question }],
+        stream: true,
+      });
+      for await (const chunk of stream) received += chunk.choices[0]?.delta.content ?? '';
+    })().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    expect(caught).toBeInstanceOf(APIError);
+    expect(received).not.toBe('');
+    const [row] = await suite.db.query<{ status: string; error_code: string; answer: string }>(
+      'select status, error_code, answer from question_answers where question = $1',
+      [question],
+    );
+    expect(row).toEqual({ status: 'failed', error_code: 'llm_unavailable', answer: received });
+  });
+
   it.each([
     ['there are no messages', { model: 'gpt-5-mini' }, 'messages'],
     ['messages is empty', { model: 'gpt-5-mini', messages: [] }, 'messages'],

@@ -36,6 +36,7 @@ export interface QuestionAnswer {
   id: number;
   /** Null, as the answer, when the ask asked for its text not to be stored. */
   question: string | null;
+  /** On a failed row, the part of a streamed answer that arrived before it broke off, if any. */
   answer: string | null;
   textStored: boolean;
   status: QuestionStatus;

@@ -206,10 +206,13 @@ export class ChatService {
     const { answered, recorded } = this.deps.attempts.start(
       pending,
       early ? (signal) => early.join(signal) : ask,
-      (answer) => ({
-        response: answer.completion,
-        stateDigest: state?.after(answerMessageOf(answer.completion)) ?? null,
-      }),
+      {
+        exchange: (answer) => ({
+          response: answer.completion,
+          stateDigest: state?.after(answerMessageOf(answer.completion)) ?? null,
+        }),
+        partial: () => relay?.text ?? '',
+      },
     );
     const answer = idempotencyKey === undefined ? await answered : (await recorded).answer;
     return { row: { ...pending, question }, completion: answer.completion, replayed: false };

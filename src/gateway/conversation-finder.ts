@@ -44,9 +44,15 @@ export class ConversationFinder {
       for (const candidate of candidates) {
         const newest = (match: (turn: StoredTurn) => boolean) =>
           turns.filter(match).sort((a, b) => b.id - a.id)[0];
-        const turn =
-          newest((t) => t.stateDigest === candidate.digest) ??
-          (await this.answered(newest((t) => t.requestDigest === candidate.request)));
+        // The newest turn that fits is the one this client continues (the same history may
+        // have been sent before), also when it is still being recorded.
+        const answered = newest((t) => t.stateDigest === candidate.digest);
+        const pending = newest((t) => t.requestDigest === candidate.request);
+        const settled =
+          pending && (!answered || pending.id > answered.id)
+            ? await this.settle(pending)
+            : undefined;
+        const turn = settled?.stateDigest === candidate.digest ? settled : answered;
         if (turn?.stateDigest !== candidate.digest) continue;
         const conversation = turn.conversationId ?? turn.id;
         if (conversationId === undefined || conversationId === conversation) {
@@ -72,7 +78,7 @@ export class ConversationFinder {
   }
 
   /** A pending turn once its outcome is recorded; undefined if it is gone or never ends. */
-  private async answered(pending: StoredTurn | undefined): Promise<StoredTurn | undefined> {
+  private async settle(pending: StoredTurn | undefined): Promise<StoredTurn | undefined> {
     if (!pending) return undefined;
     const deadline = Date.now() + PARENT_WAIT_MS;
     while (Date.now() < deadline) {

@@ -21,6 +21,8 @@ export interface ChatProgress {
  */
 export class ChunkRelay {
   private held: Json[] | undefined = [];
+  /** The first choice's text so far, NUL-free as stored: what a broken-off stream had given. */
+  text = '';
 
   constructor(
     private readonly progress: ChatProgress,
@@ -28,6 +30,12 @@ export class ChunkRelay {
   ) {}
 
   push(chunk: Json): void {
+    const first = Array.isArray(chunk.choices) ? (chunk.choices[0] as Json | undefined) : undefined;
+    const delta =
+      first && typeof first === 'object' ? (first.delta as Json | undefined) : undefined;
+    if (delta && typeof delta.content === 'string') {
+      this.text += delta.content.replaceAll('\u0000', '\uFFFD');
+    }
     const shown = this.wantsUsage ? chunk : withoutUsage(chunk);
     if (!shown) return;
     if (this.held) this.held.push(shown);

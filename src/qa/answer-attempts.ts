@@ -13,6 +13,13 @@ export interface AnswerAttemptsDeps {
   askTimeoutMs: number;
 }
 
+export interface AttemptOptions<T extends Answer> {
+  /** What a chat turn stores beside its answer. */
+  exchange?: ((answer: T) => ExchangeRecord) | undefined;
+  /** What has arrived of a streamed answer so far: kept with the failure if it breaks off. */
+  partial?: (() => string) | undefined;
+}
+
 /** What an attempt asks the LLM for; `signal` ends it (the deadline, or shutdown). */
 export type LlmCallOf<T extends Answer> = (signal: AbortSignal) => Promise<T>;
 
@@ -39,9 +46,9 @@ export class AnswerAttempts {
   run<T extends Answer>(
     pending: QuestionAnswer,
     call: LlmCallOf<T>,
-    exchange?: (answer: T) => ExchangeRecord,
+    options?: AttemptOptions<T>,
   ): Promise<{ row: QuestionAnswer; answer: T }> {
-    return this.start(pending, call, exchange).recorded;
+    return this.start(pending, call, options).recorded;
   }
 
   /**
@@ -52,11 +59,11 @@ export class AnswerAttempts {
   start<T extends Answer>(
     pending: QuestionAnswer,
     call: LlmCallOf<T>,
-    exchange?: (answer: T) => ExchangeRecord,
+    options: AttemptOptions<T> = {},
   ): { answered: Promise<T>; recorded: Promise<{ row: QuestionAnswer; answer: T }> } {
     let answeredNow: (answer: T) => void = () => undefined;
     const early = new Promise<T>((resolve) => (answeredNow = resolve));
-    const recorded = this.track(this.attempt(pending, call, exchange, answeredNow));
+    const recorded = this.track(this.attempt(pending, call, options, answeredNow));
     const answered = Promise.race([early, recorded.then(({ answer }) => answer)]);
     // Whoever waits on one of them hears of a failure; the other must not report it again.
     answered.catch(() => undefined);
@@ -67,7 +74,7 @@ export class AnswerAttempts {
   private async attempt<T extends Answer>(
     pending: QuestionAnswer,
     call: LlmCallOf<T>,
-    exchange?: (answer: T) => ExchangeRecord,
+    { exchange, partial }: AttemptOptions<T>,
     answeredNow?: (answer: T) => void,
   ): Promise<{ row: QuestionAnswer; answer: T }> {
     const { llmCalls, askTimeoutMs, outcomes } = this.deps;
@@ -99,6 +106,7 @@ export class AnswerAttempts {
         attempt,
         code: error.code,
         message: error.message,
+        partialAnswer: pending.textStored ? partial?.() || undefined : undefined,
       });
       throw error.withQuestionId(id);
     } finally {

@@ -11,7 +11,15 @@ import type { Logger } from '../logger.js';
  */
 export type SpooledOutcome =
   | { kind: 'answered'; id: number; attempt?: number; answer: StoredAnswer; answeredAt: string }
-  | { kind: 'failed'; id: number; attempt?: number; code: string; message: string };
+  | {
+      kind: 'failed';
+      id: number;
+      attempt?: number;
+      code: string;
+      message: string;
+      /** The part of a streamed answer that arrived before it broke off (when text is kept). */
+      partialAnswer?: string | undefined;
+    };
 
 export type ReplayResult = 'applied' | 'retry-later' | 'rejected';
 

@@ -82,7 +82,7 @@ export interface QuestionStore {
   markFailed(
     id: number,
     attempt: number,
-    error: { code: string; message: string },
+    error: { code: string; message: string; partialAnswer?: string | undefined },
   ): Promise<QuestionAnswer | undefined>;
   reopenFailed(id: number, deadlineMs: number): Promise<QuestionAnswer | undefined>;
   failStalePending(marginMs: number, failure: { code: string; message: string }): Promise<number>;

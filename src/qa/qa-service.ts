@@ -310,15 +310,22 @@ export class QaService {
     progress?: AskProgress,
     thread?: ChatMessage[],
   ): Promise<QuestionAnswer> {
-    const { row } = await this.deps.attempts.run(pending, (signal) =>
-      progress
-        ? answerer.answerStream(
-            question,
-            (text) => signal.aborted || progress.delta(text),
-            signal,
-            thread,
-          )
-        : answerer.answer(question, signal, thread),
+    let received = '';
+    const { row } = await this.deps.attempts.run(
+      pending,
+      (signal) =>
+        progress
+          ? answerer.answerStream(
+              question,
+              (text) => {
+                received += text;
+                if (!signal.aborted) progress.delta(text);
+              },
+              signal,
+              thread,
+            )
+          : answerer.answer(question, signal, thread),
+      { partial: () => received },
     );
     // The caller always gets its question and answer, stored or not.
     return { ...row, question };

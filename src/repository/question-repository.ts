@@ -280,17 +280,26 @@ export class QuestionRepository implements QuestionStore {
 
   /**
    * Records why attempt `attempt` got no answer; undefined when the row is gone, has an
-   * outcome, or belongs to a later attempt. Replaces `interrupted` with the real reason.
+   * outcome, or belongs to a later attempt. Replaces `interrupted` with the real reason. The
+   * part of a streamed answer that arrived before it broke off is kept as its answer, while
+   * the row keeps its text: the client saw it, and it was paid for.
    */
   markFailed(
     id: number,
     attempt: number,
-    error: { code: string; message: string },
+    error: { code: string; message: string; partialAnswer?: string | undefined },
   ): Promise<QuestionAnswer | undefined> {
+    const partial = error.partialAnswer ?? null;
     return this.run(async () => {
       const [row] = await this.db
         .update(questionAnswers)
-        .set({ status: 'failed', errorCode: error.code, errorMessage: error.message })
+        .set({
+          status: 'failed',
+          errorCode: error.code,
+          errorMessage: error.message,
+          answer: sql`case when ${questionAnswers.textStored} then ${partial}::text end`,
+          searchTerms: sql`case when ${searchTermsColumn} is null then null else ${searchTermsColumn} || ${sql.param(searchTerms(partial))}::text[] end`,
+        })
         .where(ownedOpenRow(id, attempt))
         .returning(columns);
       return row && toQuestionAnswer(row);
@@ -307,6 +316,8 @@ export class QuestionRepository implements QuestionStore {
         .update(questionAnswers)
         .set({
           status: 'pending',
+          // A part of an answer that broke off belongs to the attempt that got it.
+          answer: null,
           errorCode: null,
           errorMessage: null,
           latencyMs: null,
