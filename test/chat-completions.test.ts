@@ -627,6 +627,26 @@ describe('errors of POST /v1/chat/completions', () => {
       [question],
     );
 
+  it('when the LLM answers with NUL and a lone surrogate, then the answer is stored with U+FFFD in their place, and read back whole', async () => {
+    const question = unique('Odd characters ');
+    suite.fake.setBehavior({ answer: () => 'a\u0000b\ud800c' });
+
+    const { response } = await client()
+      .chat.completions.create({
+        model: 'gpt-5-mini',
+        messages: [{ role: 'user', content: question }],
+      })
+      .withResponse();
+    const id = Number(response.headers.get('x-askbase-id'));
+
+    const row = await settledRow<{ status: string; answer: string }>(suite.askbase.url, id);
+    expect(row).toMatchObject({ status: 'answered', answer: 'a\uFFFDb\uFFFDc' });
+    const exchange = await expectOk<{ response: ChatCompletion }>(
+      await fetch(`${suite.askbase.url}/qa/${id}/exchange`),
+    );
+    expect(exchange.response.choices[0]?.message.content).toBe('a\uFFFDb\uFFFDc');
+  });
+
   it('when the LLM’s stream breaks off, then the client’s stream ends with an error, and the row keeps what had arrived', async () => {
     const question = unique('Cut me off ');
     suite.fake.setBehavior({ fault: 'cut_stream', answer: () => 'A long answer that never ends.' });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isErrorCode } from '../src/errors.js';
+import { settledRow } from './helpers/http.js';
 import { useAskbaseSuite } from './helpers/suite.js';
 
 const paths = ['/v1/chat/completions', '/v1/models', '/v1/nowhere', '/v1/chat/completions?x=1'];
@@ -89,6 +90,12 @@ describe('hostile input on /v1', () => {
           });
           const raw = await response.text();
           const what = `${method} ${path} ${body.slice(0, 200)} -> ${response.status} ${raw.slice(0, 300)}`;
+          // A chat answered is an answer stored: whatever it held, its row is answered.
+          const id = response.headers.get('x-askbase-id');
+          if (response.status === 200 && id !== null) {
+            const row = await settledRow<{ status: string }>(suite.askbase.url, Number(id));
+            expect(row.status, what).toBe('answered');
+          }
           if (response.status < 400) return;
 
           expect(response.headers.get('content-type'), what).toMatch(/^application\/json/);

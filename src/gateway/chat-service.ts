@@ -202,7 +202,8 @@ export class ChatService {
     // The client gets its answer as soon as the LLM gave it; recording it (durably: retried,
     // spooled while the database is away, awaited at shutdown) goes on meanwhile, so storing
     // adds no latency. A failure is answered once it is recorded, with the row's id. With an
-    // Idempotency-Key the answer waits for its record, so that a retry finds it, not 409.
+    // Idempotency-Key or the answer cache the answer waits for its record, so that a retry
+    // finds it (not a 409), and the same request next finds it cached.
     const { answered, recorded } = this.deps.attempts.start(
       pending,
       early ? (signal) => early.join(signal) : ask,
@@ -214,7 +215,10 @@ export class ChatService {
         partial: () => relay?.text ?? '',
       },
     );
-    const answer = idempotencyKey === undefined ? await answered : (await recorded).answer;
+    const answer =
+      idempotencyKey === undefined && cacheKey === undefined
+        ? await answered
+        : (await recorded).answer;
     return { row: { ...pending, question }, completion: answer.completion, replayed: false };
   }
 

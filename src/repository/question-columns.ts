@@ -87,6 +87,19 @@ export function ownedOpenRow(id: number | Placeholder, attempt: number | Placeho
 }
 
 /**
+ * Text for a text column: PostgreSQL text cannot hold NUL, and a lone surrogate is no UTF-8;
+ * an answer already paid for must not be refused for either. Both become U+FFFD, the rest is
+ * kept as given.
+ */
+export function storableText(text: string): string;
+export function storableText(text: string | null): string | null;
+export function storableText(text: string | null): string | null {
+  if (text === null) return null;
+  const safe = text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+  return safe.isWellFormed() ? safe : safe.toWellFormed();
+}
+
+/**
  * JSON for a jsonb column: PostgreSQL refuses NUL and lone surrogates in JSON text, and a
  * request or answer already paid for must not be refused for them. Both become U+FFFD. They
  * are rare, and JSON.stringify writes both as escapes, so only text that has one is walked.

@@ -15,6 +15,7 @@ import {
   columns,
   ownedOpenRow,
   storableJson,
+  storableText,
   toQuestionAnswer,
 } from './question-columns.js';
 import { matching } from './question-filters.js';
@@ -255,7 +256,7 @@ export class QuestionRepository implements QuestionStore {
       const [row] = await this.statements.markAnswered.execute({
         id,
         attempt,
-        answer: answer.text,
+        answer: storableText(answer.text),
         answerTerms: searchTerms(answer.text),
         model: answer.model,
         promptTokens: answer.usage?.promptTokens ?? null,
@@ -289,7 +290,7 @@ export class QuestionRepository implements QuestionStore {
     attempt: number,
     error: { code: string; message: string; partialAnswer?: string | undefined },
   ): Promise<QuestionAnswer | undefined> {
-    const partial = error.partialAnswer ?? null;
+    const partial = storableText(error.partialAnswer ?? null);
     return this.run(async () => {
       const [row] = await this.db
         .update(questionAnswers)

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ask } from '../helpers/askbase.js';
 import { launchChromium } from '../helpers/browser.js';
 import { unique } from '../helpers/each-database.js';
+import { settledRow } from '../helpers/http.js';
 import { useAskbaseSuite } from '../helpers/suite.js';
 
 const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
@@ -66,6 +67,8 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
     });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { choices: { message: Message }[] };
+    // /v1 answers before it records the answer: the page is opened once the row has it.
+    await settledRow(suite.askbase.url, Number(response.headers.get('x-askbase-id')));
     return {
       id: Number(response.headers.get('x-askbase-id')),
       conversationId: Number(response.headers.get('x-askbase-conversation-id')),
@@ -242,6 +245,7 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
     });
     const id = Number(response.headers.get('x-askbase-id'));
     expect(await response.text()).toContain('data: [DONE]');
+    await settledRow(suite.askbase.url, id);
     await open(`/?id=${id}`);
 
     const dialog = page.getByRole('dialog', { name: `Question #${id}` });
