@@ -144,6 +144,21 @@ describe.each(BOTH_DATABASES)(
       return (result as { rows: { row: string }[] }).rows[0]?.row ?? '';
     };
 
+    it('when an answer is stored, then its text is kept once (the answer column, not again in the stored response), and the exchange reads back whole', async () => {
+      const answer = unique('An answer kept once ');
+      fake.setBehavior({ answer: () => answer });
+      const { data, response } = await client.chat.completions
+        .create({ model: 'gpt-5-mini', messages: [{ role: 'user', content: unique('Once? ') }] })
+        .withResponse();
+      const id = idOf(response);
+
+      const read = await exchange(id);
+      const stored = await rawRow(id);
+
+      expect(read.response).toEqual(JSON.parse(JSON.stringify(data)));
+      expect(stored.split(answer)).toHaveLength(2); // once: in the answer column
+    });
+
     it('when a client asks for a completion, then it gets the upstream answer, and the row keeps it as a chat', async () => {
       const question = `What is the capital of ${unique('country')}?`;
       const messages: ChatCompletionMessageParam[] = [

@@ -1,12 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidRequestError } from '../errors.js';
 import type { ConversationStore, StoredTurn } from '../qa/ports.js';
+import { settled } from '../qa/settled.js';
 import type { ConversationState } from './conversation-state.js';
-
-/** The most a request waits for the turn it follows to have its answer recorded. */
-const PARENT_WAIT_MS = 5_000;
-/** How often it looks meanwhile: recording an answer takes about a millisecond. */
-const PARENT_POLL_MS = 2;
 
 /** Where a chat turn goes: after which turn, in which conversation, and what of it is new. */
 export interface Placement {
@@ -25,8 +20,8 @@ export interface Placement {
  *
  * askbase answers a client before the answer is recorded, so a client that sends its next turn
  * at once may find the turn it follows still pending. That turn is found by its request's
- * digest instead, and its answer waited for (about a millisecond, on any replica): the next
- * turn then joins it, or does not if the client changed the answer.
+ * digest instead, and its answer waited for (`settled`, on any replica): the next turn then
+ * joins it, or does not if the client changed the answer.
  */
 export class ConversationFinder {
   constructor(private readonly conversations: ConversationStore) {}
@@ -48,11 +43,11 @@ export class ConversationFinder {
         // have been sent before), also when it is still being recorded.
         const answered = newest((t) => t.stateDigest === candidate.digest);
         const pending = newest((t) => t.requestDigest === candidate.request);
-        const settled =
+        const recorded =
           pending && (!answered || pending.id > answered.id)
-            ? await this.settle(pending)
+            ? await settled(() => this.conversations.turn(pending.id), pending)
             : undefined;
-        const turn = settled?.stateDigest === candidate.digest ? settled : answered;
+        const turn = recorded?.stateDigest === candidate.digest ? recorded : answered;
         if (turn?.stateDigest !== candidate.digest) continue;
         const conversation = turn.conversationId ?? turn.id;
         if (conversationId === undefined || conversationId === conversation) {
@@ -75,17 +70,5 @@ export class ConversationFinder {
       end: 0,
       nameFirst: first.kind === 'ask' && first.conversationId === null,
     };
-  }
-
-  /** A pending turn once its outcome is recorded; undefined if it is gone or never ends. */
-  private async settle(pending: StoredTurn | undefined): Promise<StoredTurn | undefined> {
-    if (!pending) return undefined;
-    const deadline = Date.now() + PARENT_WAIT_MS;
-    while (Date.now() < deadline) {
-      await sleep(PARENT_POLL_MS);
-      const now = await this.conversations.turn(pending.id);
-      if (now?.status !== 'pending') return now;
-    }
-    return undefined;
   }
 }

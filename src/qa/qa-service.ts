@@ -18,6 +18,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { AnswerAttempts } from './answer-attempts.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
+import { settled } from './settled.js';
 import type { Answerer, ChatMessage, ConversationStore, QuestionStore } from './ports.js';
 
 /** Rows read per query when exporting. */
@@ -160,7 +161,8 @@ export class QaService {
    * as messages. Only the asker's own (the same API key) can be followed up.
    */
   private async threadOf(id: number, keyName: string | undefined) {
-    const parent = await this.deps.repository.get(id);
+    // A chat turn answered a moment ago may still be being recorded.
+    const parent = await settled(() => this.deps.repository.get(id));
     if (!parent || parent.keyName !== (keyName ?? null)) {
       throw new InvalidRequestError(`no question with id ${id} to follow up`, 'follow_up_to');
     }

@@ -5,6 +5,7 @@ import type { ChatMessage, History } from '../domain/question-answer.js';
 import type { ConversationStore, StoredExchange, StoredTurn } from '../qa/ports.js';
 import { columns, toQuestionAnswer } from './question-columns.js';
 import { inConversation } from './question-filters.js';
+import { withAnswerText } from './stored-response.js';
 import { rowsOf, runStatement } from './statements.js';
 
 const t = questionAnswers;
@@ -86,7 +87,11 @@ export class ConversationRepository implements ConversationStore {
       return {
         row: toQuestionAnswer(row),
         request,
-        response: last?.response ?? (row.textStored ? askResponse(last) : null),
+        response: last?.response
+          ? withAnswerText(last.response, last.answer)
+          : row.textStored
+            ? askResponse(last)
+            : null,
         historyComplete: isComplete(chain),
       };
     });
@@ -143,7 +148,7 @@ function messagesOf(chain: ChainRow[], withLastAnswer: boolean): ChatMessage[] {
 }
 
 function answerOf(turn: ChainRow): ChatMessage | undefined {
-  const choices = turn.response?.choices;
+  const choices = turn.response && withAnswerText(turn.response, turn.answer).choices;
   const message = Array.isArray(choices)
     ? ((choices[0] as { message?: ChatMessage } | undefined)?.message ?? undefined)
     : undefined;

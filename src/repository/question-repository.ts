@@ -20,6 +20,7 @@ import {
 } from './question-columns.js';
 import { matching } from './question-filters.js';
 import { searchTerms } from './search-terms.js';
+import { withoutAnswerText } from './stored-response.js';
 
 const { searchTerms: searchTermsColumn } = questionAnswers;
 import { rowsOf, runStatement } from './statements.js';
@@ -222,7 +223,9 @@ export class QuestionRepository implements QuestionStore {
             keepText && request ? sql`${storableJson(request.messages)}::jsonb` : null,
           requestParams: keepText && request ? sql`${storableJson(request.params)}::jsonb` : null,
           response:
-            keepText && exchange?.response ? sql`${storableJson(exchange.response)}::jsonb` : null,
+            keepText && exchange?.response
+              ? sql`${storableJson(withoutAnswerText(exchange.response, storableText(source.answer)))}::jsonb`
+              : null,
           stateDigest: keepText ? (exchange?.stateDigest ?? null) : null,
           latencyMs: options.latencyMs,
           costUsd: 0,
@@ -267,7 +270,9 @@ export class QuestionRepository implements QuestionStore {
         latencyMs: answer.latencyMs,
         ttftMs: answer.ttftMs ?? null,
         finishReason: answer.finishReason ?? null,
-        response: answer.exchange?.response ? storableJson(answer.exchange.response) : null,
+        response: answer.exchange?.response
+          ? storableJson(withoutAnswerText(answer.exchange.response, storableText(answer.text)))
+          : null,
         stateDigest: answer.exchange?.stateDigest ?? null,
         costUsd: answer.costUsd ?? null,
         priceInput: answer.price?.inputPerMTok ?? null,
