@@ -17,7 +17,7 @@ import { useAskbaseOn, useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /** askbase's own key for the LLM: the fake must see it, never the client's. */
-const UPSTREAM_KEY = 'sk-askbase-upstream-0123456789';
+const UPSTREAM_KEY = `test-upstream-${crypto.randomUUID()}`;
 
 /** A stored chat row as GET /qa/{id} returns it (the contract's fields). */
 interface ChatRow {

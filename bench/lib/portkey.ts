@@ -69,7 +69,7 @@ export async function startPortkey(options: {
     headers: {
       'x-portkey-provider': 'openai',
       'x-portkey-custom-host': options.upstreamBaseUrl,
-      authorization: 'Bearer sk-bench-not-a-key',
+      authorization: 'Bearer bench-placeholder',
     },
     command: `node --import bench/portkey-loopback.js node_modules/${PACKAGE}/build/start-server.js --port=N --headless`,
   };
