@@ -5,7 +5,8 @@ import { LlmBadResponseError } from '../errors.js';
 import type { Answer, ChatMessage, Usage } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
 import type { Answerer } from '../qa/ports.js';
-import { readChunks, storable, toLlmError, toUsage } from './openai-client.js';
+import { storableText } from '../domain/storable-text.js';
+import { readChunks, toLlmError, toUsage } from './openai-client.js';
 
 /** Chat Completions, so any OpenAI-compatible server (vLLM, Ollama, llama.cpp, Azure…) works. */
 export class OpenAIAnswerer implements Answerer {
@@ -65,7 +66,7 @@ export class OpenAIAnswerer implements Answerer {
         if (choice?.finish_reason) finishReason = choice.finish_reason;
         const raw = choice?.delta?.content;
         if (typeof raw === 'string' && raw !== '') {
-          const piece = storable(raw);
+          const piece = storableText(raw);
           ttftMs ??= Math.round(performance.now() - started);
           text += piece;
           onDelta(piece);
@@ -101,5 +102,5 @@ function nonEmpty(text: string | null | undefined): string {
   if (typeof text !== 'string' || text.trim() === '') {
     throw new LlmBadResponseError('the LLM returned an empty answer');
   }
-  return storable(text);
+  return storableText(text);
 }

@@ -104,14 +104,6 @@ export function retryAfterSeconds(headers: Headers | undefined): number | undefi
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
-/**
- * PostgreSQL text cannot hold NUL; an answer with one would be refused forever and never
- * stored. It becomes U+FFFD, the replacement character, and the rest is kept as given.
- */
-export function storable(text: string): string {
-  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
-}
-
 /** Of the SDK's usage, what askbase keeps. */
 export function toUsage(usage: OpenAI.CompletionUsage | null | undefined) {
   return usage

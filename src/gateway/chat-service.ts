@@ -8,6 +8,7 @@ import {
   StoredFailureError,
 } from '../errors.js';
 import type { ChatMessage, QuestionAnswer } from '../domain/question-answer.js';
+import { storableText } from '../domain/storable-text.js';
 import type { AnswerAttempts } from '../qa/answer-attempts.js';
 import type { ConversationStore, QuestionStore } from '../qa/ports.js';
 import { type Json, answerMessageOf } from './completion.js';
@@ -316,8 +317,10 @@ export class ChatService {
 function questionOf(messages: ChatMessage[]): string {
   const user = messages.findLast((m) => m.role === 'user');
   const last = user ?? messages.at(-1);
-  let text = textOf(last).replaceAll('\u0000', '\uFFFD');
-  if (text.length > QUESTION_MAX_CHARS) text = text.slice(0, QUESTION_MAX_CHARS);
-  text = text.toWellFormed();
+  const whole = textOf(last);
+  // Cut on a code unit, a surrogate pair may split: storableText mends that too.
+  const text = storableText(
+    whole.length > QUESTION_MAX_CHARS ? whole.slice(0, QUESTION_MAX_CHARS) : whole,
+  );
   return text.trim() === '' ? `(a ${last?.role ?? 'chat'} message without text)` : text;
 }

@@ -21,7 +21,7 @@ export interface ChatProgress {
  */
 export class ChunkRelay {
   private held: Json[] | undefined = [];
-  /** The first choice's text so far, NUL-free as stored: what a broken-off stream had given. */
+  /** The first choice's text so far: what a broken-off stream had given. */
   text = '';
 
   constructor(
@@ -34,7 +34,7 @@ export class ChunkRelay {
     const delta =
       first && typeof first === 'object' ? (first.delta as Json | undefined) : undefined;
     if (delta && typeof delta.content === 'string') {
-      this.text += delta.content.replaceAll('\u0000', '\uFFFD');
+      this.text += delta.content;
     }
     const shown = this.wantsUsage ? chunk : withoutUsage(chunk);
     if (!shown) return;

@@ -1,6 +1,7 @@
 import { type Placeholder, and, eq, or } from 'drizzle-orm';
 import { questionAnswers } from '../db/schema.js';
 import { INTERRUPTED, type QuestionAnswer } from '../domain/question-answer.js';
+import { storableText } from '../domain/storable-text.js';
 
 const t = questionAnswers;
 
@@ -87,19 +88,6 @@ export function ownedOpenRow(id: number | Placeholder, attempt: number | Placeho
 }
 
 /**
- * Text for a text column: PostgreSQL text cannot hold NUL, and a lone surrogate is no UTF-8;
- * an answer already paid for must not be refused for either. Both become U+FFFD, the rest is
- * kept as given.
- */
-export function storableText(text: string): string;
-export function storableText(text: string | null): string | null;
-export function storableText(text: string | null): string | null {
-  if (text === null) return null;
-  const safe = text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
-  return safe.isWellFormed() ? safe : safe.toWellFormed();
-}
-
-/**
  * JSON for a jsonb column: PostgreSQL refuses NUL and lone surrogates in JSON text, and a
  * request or answer already paid for must not be refused for them. Both become U+FFFD. They
  * are rare, and JSON.stringify writes both as escapes, so only text that has one is walked.
@@ -108,9 +96,7 @@ export function storableJson(value: unknown): string {
   const text = JSON.stringify(value);
   if (!UNSTORABLE_ESCAPE.test(text)) return text;
   return JSON.stringify(value, (_key, item: unknown) =>
-    typeof item === 'string' && (item.includes('\u0000') || !item.isWellFormed())
-      ? item.replaceAll('\u0000', '\uFFFD').toWellFormed()
-      : item,
+    typeof item === 'string' ? storableText(item) : item,
   );
 }
 

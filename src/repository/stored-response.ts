@@ -1,4 +1,4 @@
-import { storableText } from './question-columns.js';
+import { storableText } from '../domain/storable-text.js';
 
 type Json = Record<string, unknown>;
 
