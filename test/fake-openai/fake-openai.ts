@@ -1,8 +1,9 @@
 /**
- * A fake OpenAI server: speaks the Chat Completions wire protocol (JSON and server-sent events)
- * on 127.0.0.1, with controllable latency and faults, so the real `openai` SDK can be driven
- * without a key or the internet. Self-contained (no relative imports, erasable syntax only) so
- * Node 24 can also run it directly: `node test/fake-openai/fake-openai.ts --port 8080`.
+ * A fake OpenAI server: speaks the Chat Completions and Responses wire protocols (JSON and
+ * server-sent events) on 127.0.0.1, with controllable latency and faults, so the real `openai`
+ * SDK can be driven without a key or the internet. Self-contained (no relative imports, erasable
+ * syntax only) so Node 24 can also run it directly:
+ * `node test/fake-openai/fake-openai.ts --port 8080` (`--no-responses`: chat completions only).
  */
 import {
   createServer,
@@ -54,6 +55,13 @@ export interface Behavior {
   usageDetails?: { cachedTokens?: number; reasoningTokens?: number };
   /** What `GET /models` lists; DEFAULT_MODELS unless set. */
   models?: string[];
+  /**
+   * Whether `POST …/responses` (the Responses API) is served; `true` unless set. When `false`
+   * it answers 404 at once, as an OpenAI-compatible server with only chat completions does
+   * (Ollama, vLLM); the request is still recorded (with `endpoint: 'responses'`), neither held
+   * nor delayed.
+   */
+  responsesApi?: boolean;
 }
 
 /**
@@ -66,13 +74,26 @@ export interface ChatMessage {
   [field: string]: unknown;
 }
 
-/** A request to the fake: the whole body as sent (unknown fields included), plus its headers. */
+/**
+ * A request to the fake: the whole body as sent (unknown fields included), plus its headers.
+ * A Responses API request keeps its own fields (`input`, `instructions`, `tools`,
+ * `previous_response_id`, `store`, …) and gets `messages` derived from them, so behaviours,
+ * `questionOf` and the rest read both kinds alike.
+ */
 export interface ChatRequest {
   model: string;
+  /**
+   * The messages as sent; on a Responses API request (with no `messages` of its own) derived:
+   * `instructions` as a system message, then `input` (a string as a user message; message items
+   * with their text, `function_call` items as assistant tool calls, `function_call_output`
+   * items as tool messages, other items left out).
+   */
   messages: ChatMessage[];
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
   response_format?: { type?: string };
+  /** Which API it came to: `chat` (`…/chat/completions`) or `responses` (`…/responses`). */
+  endpoint?: 'chat' | 'responses';
   /** The Authorization header (the key the caller used). */
   authorization: string | undefined;
   /** Every header of the request, lower-cased names. */
@@ -179,24 +200,44 @@ export async function startFakeOpenAI(
     if (req.method === 'GET' && (path === '/models' || path === '/v1/models')) {
       return listModels(req, res);
     }
-    if (req.method !== 'POST' || !path.endsWith('/chat/completions')) {
+    const endpoint = path.endsWith('/chat/completions')
+      ? 'chat'
+      : path.endsWith('/responses')
+        ? 'responses'
+        : undefined;
+    if (req.method !== 'POST' || !endpoint) {
       return json(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
     }
     const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
     const request = {
       ...body,
+      ...(endpoint === 'responses' &&
+        !('messages' in body) && { messages: responsesMessages(body) }),
+      endpoint,
       authorization: req.headers.authorization,
       headers: req.headers,
     } as ChatRequest;
     requests.push(request);
+    const number = requests.length;
     const behavior: Behavior = { ...DEFAULTS, ...choose(request) };
+    if (endpoint === 'responses' && behavior.responsesApi === false) {
+      notify();
+      return json(res, 404, {
+        error: {
+          message: 'Not found: /v1/responses',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'not_found',
+        },
+      });
+    }
     const held = gate?.opened;
     active += 1;
     notify();
     try {
       if (held) await held;
       if (behavior.latencyMs > 0) await sleep(behavior.latencyMs);
-      await respond(res, request, behavior);
+      await respond(res, request, behavior, number);
     } finally {
       active -= 1;
     }
@@ -227,9 +268,17 @@ export async function startFakeOpenAI(
     });
   }
 
-  async function respond(res: ServerResponse, request: ChatRequest, behavior: Behavior) {
+  /** Answers a request; `number` is its place in `requests` (for Responses API ids). */
+  async function respond(
+    res: ServerResponse,
+    request: ChatRequest,
+    behavior: Behavior,
+    number: number,
+  ) {
     const question = questionOf(request);
-    const wantsJson = ['json_object', 'json_schema'].includes(request.response_format?.type ?? '');
+    const isResponses = request.endpoint === 'responses';
+    const format = isResponses ? responsesFormat(request) : request.response_format?.type;
+    const wantsJson = ['json_object', 'json_schema'].includes(format ?? '');
     const text = behavior.answer
       ? behavior.answer(question)
       : wantsJson
@@ -279,7 +328,11 @@ export async function startFakeOpenAI(
         return;
       case 'malformed':
         res.writeHead(200, { 'content-type': 'application/json' });
-        return res.end('{"id": "chatcmpl-broken", "choices": [');
+        return res.end(
+          isResponses
+            ? '{"id": "resp_fake_broken", "object": "response", "output": ['
+            : '{"id": "chatcmpl-broken", "choices": [',
+        );
       default:
         break;
     }
@@ -306,6 +359,25 @@ export async function startFakeOpenAI(
         completion_tokens_details: { reasoning_tokens: behavior.usageDetails.reasoningTokens },
       }),
     };
+    if (isResponses) {
+      const response = responseOf(request, number, {
+        text: content,
+        toolCalls,
+        noOutput: behavior.fault === 'null_answer' || behavior.fault === 'no_choices',
+        incomplete: !toolCalls && behavior.finishReason === 'length',
+        usage: {
+          input_tokens: usage.prompt_tokens,
+          input_tokens_details: { cached_tokens: behavior.usageDetails?.cachedTokens ?? 0 },
+          output_tokens: usage.completion_tokens,
+          output_tokens_details: {
+            reasoning_tokens: behavior.usageDetails?.reasoningTokens ?? 0,
+          },
+          total_tokens: usage.total_tokens,
+        },
+      });
+      if (request.stream) return streamResponse(res, response, behavior);
+      return json(res, 200, response);
+    }
     const finishReason = toolCalls ? 'tool_calls' : (behavior.finishReason ?? 'stop');
     if (request.stream) {
       return stream(res, request, content ?? '', toolCalls, finishReason, usage, behavior);
@@ -431,6 +503,246 @@ async function stream(
   res.end('data: [DONE]\n\n');
 }
 
+/** The text of Responses API content: a string, or its text parts joined, or ''. */
+function responsesText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part: unknown) => {
+      if (typeof part !== 'object' || part === null) return '';
+      const { type, text } = part as { type?: unknown; text?: unknown };
+      return (type === 'input_text' || type === 'output_text' || type === 'text') &&
+        typeof text === 'string'
+        ? text
+        : '';
+    })
+    .join('');
+}
+
+/** The messages a Responses API request amounts to (see `ChatRequest.messages`). */
+function responsesMessages(body: Record<string, unknown>): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (typeof body.instructions === 'string') {
+    messages.push({ role: 'system', content: body.instructions });
+  }
+  const input = body.input;
+  if (typeof input === 'string') messages.push({ role: 'user', content: input });
+  if (!Array.isArray(input)) return messages;
+  for (const entry of input as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const item = entry as Record<string, unknown>;
+    if ((item.type === undefined || item.type === 'message') && typeof item.role === 'string') {
+      messages.push({ role: item.role, content: responsesText(item.content) });
+    } else if (item.type === 'function_call') {
+      messages.push({
+        role: 'assistant',
+        content: '',
+        tool_calls: [
+          {
+            id: item.call_id,
+            type: 'function',
+            function: { name: item.name, arguments: item.arguments },
+          },
+        ],
+      });
+    } else if (item.type === 'function_call_output') {
+      messages.push({
+        role: 'tool',
+        tool_call_id: item.call_id,
+        content: responsesText(item.output),
+      });
+    }
+  }
+  return messages;
+}
+
+/** The `text.format.type` of a Responses API request (its JSON mode), if any. */
+function responsesFormat(request: ChatRequest): string | undefined {
+  const text = request.text;
+  if (typeof text !== 'object' || text === null) return undefined;
+  const format = (text as { format?: unknown }).format;
+  if (typeof format !== 'object' || format === null) return undefined;
+  const type = (format as { type?: unknown }).type;
+  return typeof type === 'string' ? type : undefined;
+}
+
+interface ResponsesUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
+interface OutputText {
+  type: 'output_text';
+  text: string;
+  annotations: unknown[];
+  logprobs: unknown[];
+}
+
+interface MessageItem {
+  id: string;
+  type: 'message';
+  status: 'completed' | 'incomplete';
+  role: 'assistant';
+  content: OutputText[];
+}
+
+interface FunctionCallItem {
+  id: string;
+  type: 'function_call';
+  status: 'completed';
+  call_id: string;
+  name: string;
+  arguments: string;
+}
+
+/** OpenAI's Response object (without `output_text`, which the SDK adds). */
+interface ResponseObject {
+  id: string;
+  status: 'in_progress' | 'completed' | 'incomplete';
+  incomplete_details: { reason: string } | null;
+  output: (MessageItem | FunctionCallItem)[];
+  usage: ResponsesUsage | null;
+  [field: string]: unknown;
+}
+
+/** The Response to a Responses API request: a text message, or tool calls, or no output. */
+function responseOf(
+  request: ChatRequest,
+  number: number,
+  answer: {
+    text: string | null;
+    toolCalls: FakeToolCall[] | undefined;
+    noOutput: boolean;
+    incomplete: boolean;
+    usage: ResponsesUsage;
+  },
+): ResponseObject {
+  const output: (MessageItem | FunctionCallItem)[] = answer.toolCalls
+    ? answer.toolCalls.map((call, index) => ({
+        id: `fc_fake_${number}_${index}`,
+        type: 'function_call',
+        status: 'completed',
+        call_id: call.id,
+        name: call.name,
+        arguments: call.arguments,
+      }))
+    : answer.noOutput
+      ? []
+      : [
+          {
+            id: `msg_fake_${number}`,
+            type: 'message',
+            // Cut short by max_output_tokens, OpenAI marks the message incomplete too.
+            status: answer.incomplete ? 'incomplete' : 'completed',
+            role: 'assistant',
+            content: [
+              { type: 'output_text', text: answer.text ?? '', annotations: [], logprobs: [] },
+            ],
+          },
+        ];
+  return {
+    id: `resp_fake_${number}`,
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status: answer.incomplete ? 'incomplete' : 'completed',
+    error: null,
+    incomplete_details: answer.incomplete ? { reason: 'max_output_tokens' } : null,
+    instructions: request.instructions ?? null,
+    model: request.model,
+    output,
+    parallel_tool_calls: request.parallel_tool_calls ?? true,
+    previous_response_id: request.previous_response_id ?? null,
+    store: request.store ?? true,
+    temperature: request.temperature ?? 1,
+    text: request.text ?? { format: { type: 'text' } },
+    tool_choice: request.tool_choice ?? 'auto',
+    tools: request.tools ?? [],
+    top_p: request.top_p ?? 1,
+    truncation: request.truncation ?? 'disabled',
+    usage: answer.usage,
+    metadata: request.metadata ?? {},
+  };
+}
+
+/**
+ * Streams a Response as OpenAI does: `response.created`, `response.in_progress`, each output
+ * item (added, its text or arguments in pieces of 8 characters, done), then
+ * `response.completed` (or `response.incomplete`), each event numbered from 0; no `[DONE]`.
+ */
+async function streamResponse(res: ServerResponse, response: ResponseObject, behavior: Behavior) {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  let sequence = 0;
+  const send = (type: string, data: Record<string, unknown>) =>
+    res.write(
+      `event: ${type}\ndata: ${JSON.stringify({ type, ...data, sequence_number: sequence++ })}\n\n`,
+    );
+  /** After a piece: drops the connection on `cut_stream` (returns true), else paces. */
+  const afterPiece = async () => {
+    if (behavior.fault === 'cut_stream') {
+      await sleep(20); // lets the piece reach the client first
+      res.destroy();
+      return true;
+    }
+    if (behavior.chunkDelayMs > 0) await sleep(behavior.chunkDelayMs);
+    return false;
+  };
+  const pending = {
+    ...response,
+    status: 'in_progress',
+    incomplete_details: null,
+    output: [],
+    usage: null,
+  };
+  send('response.created', { response: pending });
+  send('response.in_progress', { response: pending });
+  for (const [index, item] of response.output.entries()) {
+    if (item.type === 'message') {
+      const text = item.content[0]?.text ?? '';
+      const at = { item_id: item.id, output_index: index, content_index: 0 };
+      send('response.output_item.added', {
+        output_index: index,
+        item: { ...item, status: 'in_progress', content: [] },
+      });
+      send('response.content_part.added', {
+        ...at,
+        part: { type: 'output_text', text: '', annotations: [] },
+      });
+      for (const piece of text.match(/.{1,8}/gsu) ?? []) {
+        send('response.output_text.delta', { ...at, delta: piece, logprobs: [] });
+        if (await afterPiece()) return;
+      }
+      send('response.output_text.done', { ...at, text, logprobs: [] });
+      send('response.content_part.done', {
+        ...at,
+        part: { type: 'output_text', text, annotations: [] },
+      });
+    } else {
+      const at = { item_id: item.id, output_index: index };
+      send('response.output_item.added', {
+        output_index: index,
+        item: { ...item, status: 'in_progress', arguments: '' },
+      });
+      for (const piece of item.arguments.match(/.{1,8}/gsu) ?? []) {
+        send('response.function_call_arguments.delta', { ...at, delta: piece });
+        if (await afterPiece()) return;
+      }
+      send('response.function_call_arguments.done', {
+        ...at,
+        name: item.name,
+        arguments: item.arguments,
+      });
+    }
+    send('response.output_item.done', { output_index: index, item });
+  }
+  send(response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', {
+    response,
+  });
+  res.end();
+}
+
 function json(
   res: ServerResponse,
   status: number,
@@ -469,9 +781,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     host: arg('host') ?? '127.0.0.1',
   });
   const latencyMs = Number(arg('latency-ms') ?? 0);
+  // --no-responses: a server with only chat completions (404 to the Responses API).
+  const responsesApi = !process.argv.includes('--no-responses');
   // A question that says FAIL_MARKER gets a 500, so end-to-end tests can mix in LLM failures.
   fake.setBehavior((request) => ({
     latencyMs,
+    responsesApi,
     ...(questionOf(request).includes(FAIL_MARKER) && { fault: 'server_error' }),
   }));
   console.log(`fake OpenAI listening on ${arg('host') ?? '127.0.0.1'}:${arg('port') ?? 8080}`);
