@@ -88,6 +88,13 @@ export class NotFoundError extends AppError {
   }
 }
 
+/** The turn a new one was to follow was deleted (or lost its answer) before it was stored. */
+export class ParentGoneError extends AppError {
+  constructor(readonly parentId: number) {
+    super('not_found', `turn ${parentId} is gone`);
+  }
+}
+
 export class MethodNotAllowedError extends AppError {
   constructor(method: string, url: string, allow: readonly string[]) {
     super('method_not_allowed', `${method} is not allowed on ${url}; use ${allow.join(', ')}`, {

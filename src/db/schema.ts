@@ -77,7 +77,10 @@ export const questionAnswers = pgTable(
     cachedFrom: bigint('cached_from', { mode: 'number' }),
     /** The name of the API key that asked (API_KEYS `name:key`), never the key; null without keys. */
     keyName: text('key_name'),
-    /** Where the row came from: `ask` (POST /ask) or `chat` (POST /v1/chat/completions). */
+    /**
+     * Where the row came from: `ask` (POST /ask), `chat` (POST /v1/chat/completions) or
+     * `response` (POST /v1/responses).
+     */
     kind: text('kind', { enum: EXCHANGE_KINDS }).notNull().default('ask'),
     /**
      * The conversation this row is a turn of: its first turn's id. Null on a first turn until a
@@ -97,6 +100,11 @@ export const questionAnswers = pgTable(
     /** The upstream's response (a stream's chunks put together); null when text is not stored. */
     response: jsonb('response').$type<Record<string, unknown>>(),
     finishReason: text('finish_reason'),
+    /**
+     * The id askbase gave a response (`resp_…`): how a client names it again, in
+     * `previous_response_id` and GET /v1/responses/{id}. Null on other rows.
+     */
+    responseId: text('response_id'),
     /** Time to the first piece of a streamed answer. */
     ttftMs: integer('ttft_ms'),
     cachedPromptTokens: integer('cached_prompt_tokens'),
@@ -172,7 +180,15 @@ export const questionAnswers = pgTable(
     index('question_answers_chat_id_idx')
       .on(t.id)
       .where(sql`${t.kind} = 'chat'`),
-    check('question_answers_kind_known', sql`${t.kind} in ('ask', 'chat')`),
+    // GET /qas?kind=response, likewise.
+    index('question_answers_response_kind_id_idx')
+      .on(t.id)
+      .where(sql`${t.kind} = 'response'`),
+    // A response is found by its id; a client's id names one response, never two.
+    uniqueIndex('question_answers_response_id_idx')
+      .on(t.responseId)
+      .where(sql`${t.responseId} is not null`),
+    check('question_answers_kind_known', sql`${t.kind} in ('ask', 'chat', 'response')`),
     check(
       'question_answers_question_not_blank',
       sql`${t.question} is null or char_length(btrim(${t.question})) > 0`,

@@ -6,8 +6,8 @@
 export const QUESTION_STATUSES = ['pending', 'answered', 'failed'] as const;
 export type QuestionStatus = (typeof QUESTION_STATUSES)[number];
 
-/** Where a row came from: POST /ask, or the OpenAI-compatible POST /v1/chat/completions. */
-export const EXCHANGE_KINDS = ['ask', 'chat'] as const;
+/** Where a row came from: POST /ask, or OpenAI's POST /v1/chat/completions or /v1/responses. */
+export const EXCHANGE_KINDS = ['ask', 'chat', 'response'] as const;
 export type ExchangeKind = (typeof EXCHANGE_KINDS)[number];
 
 /** The error code of a question whose process stopped before recording its outcome. */

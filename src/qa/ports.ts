@@ -37,11 +37,27 @@ export interface CreatePendingOptions {
    * their conversation (its first turn's id); `nameFirst` when that first turn is an ask
    * that no turn has followed yet, which is told its conversation too.
    */
-  follows?: { parentId: number | null; conversationId: number; nameFirst?: boolean } | undefined;
-  /** A chat turn's messages after its parent's, and the request's other fields. */
-  request?: { messages: ChatMessage[]; params: Record<string, unknown> } | undefined;
+  follows?:
+    | {
+        parentId: number | null;
+        conversationId: number;
+        nameFirst?: boolean;
+        /**
+         * The parent must be there and answered when the turn is stored, checked in the
+         * transaction that stores it (else ParentGoneError): a response's previous_response_id.
+         */
+        parentAnswered?: boolean;
+      }
+    | undefined;
+  /**
+   * A chat turn's messages after its parent's (a response's own input items), and the
+   * request's other fields.
+   */
+  request?: { messages: readonly unknown[]; params: Record<string, unknown> } | undefined;
   /** The digest of a chat turn's request (see ConversationState); kept while it is pending. */
   requestDigest?: string | undefined;
+  /** The id askbase gave a response (`resp_…`), by which a client names it again. */
+  responseId?: string | undefined;
 }
 
 /**
@@ -122,8 +138,26 @@ export interface StoredExchange {
   historyComplete: boolean;
 }
 
+/** A response (POST /v1/responses) as stored, found by the id askbase gave it. */
+export interface StoredResponseTurn {
+  row: QuestionAnswer;
+  /** Its own input items (not its parents'); null without stored text. */
+  input: Record<string, unknown>[] | null;
+  /** The request's other fields; null without stored text. */
+  params: Record<string, unknown> | null;
+  /** The Response, once answered; null before or without stored text. */
+  response: Record<string, unknown> | null;
+}
+
 /** Conversations: finding a turn's parent, and reading turns back whole. */
 export interface ConversationStore {
+  /** The response askbase gave `responseId`; undefined when there is none. */
+  response(responseId: string): Promise<StoredResponseTurn | undefined>;
+  /**
+   * What response turn `id` and the responses before it said, as the input of a next turn:
+   * each one's input items and output items, oldest first.
+   */
+  responseItems(id: number): Promise<{ items: Record<string, unknown>[]; complete: boolean }>;
   /**
    * Answered turns whose state digest is one of `states`, and turns still pending whose
    * request digest is one of `requests`.

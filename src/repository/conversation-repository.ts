@@ -2,7 +2,12 @@ import { asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import type { ChatMessage, History } from '../domain/question-answer.js';
-import type { ConversationStore, StoredExchange, StoredTurn } from '../qa/ports.js';
+import type {
+  ConversationStore,
+  StoredExchange,
+  StoredResponseTurn,
+  StoredTurn,
+} from '../qa/ports.js';
 import { columns, toQuestionAnswer } from './question-columns.js';
 import { inConversation } from './question-filters.js';
 import { withAnswerText } from './stored-response.js';
@@ -51,6 +56,16 @@ export class ConversationRepository implements ConversationStore {
         .from(t)
         .where(eq(t.id, sql.placeholder('id')))
         .prepare('askbase_turn_by_id'),
+      response: database.db
+        .select({
+          ...columns,
+          input: t.requestMessages,
+          params: t.requestParams,
+          response: t.response,
+        })
+        .from(t)
+        .where(eq(t.responseId, sql.placeholder('responseId')))
+        .prepare('askbase_response_by_id'),
     };
   }
 
@@ -94,6 +109,34 @@ export class ConversationRepository implements ConversationStore {
             : null,
         historyComplete: isComplete(chain),
       };
+    });
+  }
+
+  response(responseId: string): Promise<StoredResponseTurn | undefined> {
+    return runStatement(this.database, async () => {
+      const [found] = await this.statements.response.execute({ responseId });
+      if (!found) return undefined;
+      const { input, params, response, ...row } = found;
+      return {
+        row: toQuestionAnswer(row),
+        input: (input as Record<string, unknown>[] | null) ?? null,
+        params: params ?? null,
+        response: response ? withAnswerText(response, row.answer) : null,
+      };
+    });
+  }
+
+  responseItems(id: number): Promise<{ items: Record<string, unknown>[]; complete: boolean }> {
+    return runStatement(this.database, async () => {
+      const chain = await this.chain(id);
+      const items = chain.flatMap((turn) => {
+        const output = turn.response && withAnswerText(turn.response, turn.answer).output;
+        return [
+          ...((turn.request_messages ?? []) as Record<string, unknown>[]),
+          ...(Array.isArray(output) ? (output as Record<string, unknown>[]) : []),
+        ];
+      });
+      return { items, complete: isComplete(chain) };
     });
   }
 

@@ -66,8 +66,8 @@ export function toQuestionAnswer(row: Row): QuestionAnswer {
     keyName: row.keyName,
     cachedFrom: row.cachedFrom,
     kind: row.kind,
-    // A chat exchange is a conversation of its own until a turn follows it.
-    conversationId: row.conversationId ?? (row.kind === 'chat' ? row.id : null),
+    // A chat exchange or a response is a conversation of its own until a turn follows it.
+    conversationId: row.conversationId ?? (row.kind === 'ask' ? null : row.id),
     parentId: row.parentId,
     finishReason: row.finishReason,
     attempt: row.attempt,

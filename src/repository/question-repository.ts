@@ -1,7 +1,8 @@
-import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { type SQL, and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import {
+  type ExchangeKind,
   type StoredAnswer,
   type ListFilter,
   type Page,
@@ -10,6 +11,7 @@ import {
   type StatsGroupBy,
 } from '../domain/question-answer.js';
 import { storableText } from '../domain/storable-text.js';
+import { ParentGoneError } from '../errors.js';
 import type { CreatePendingOptions, CreatePendingResult, QuestionStore } from '../qa/ports.js';
 import {
   type Row,
@@ -22,9 +24,51 @@ import { matching } from './question-filters.js';
 import { searchTerms } from './search-terms.js';
 import { withoutAnswerText } from './stored-response.js';
 
-const { searchTerms: searchTermsColumn } = questionAnswers;
 import { runStatement } from './statements.js';
 import { statsOf } from './stats-query.js';
+
+const { searchTerms: searchTermsColumn } = questionAnswers;
+
+/** What a pending row is inserted with, as bound to its statement. */
+type PendingParams = {
+  question: string | null;
+  idempotencyKey: string | null;
+  keyName: string | null;
+  cacheKey: string | null;
+  textStored: boolean;
+  kind: ExchangeKind;
+  parentId: number | null;
+  conversationId: number | null;
+  requestMessages: string | null;
+  requestParams: string | null;
+  requestDigest: string | null;
+  responseId: string | null;
+  searchTerms: string[];
+  deadlineMs: number;
+};
+
+/**
+ * A pending row's values, each from `value(name)`: a placeholder of the prepared statement,
+ * or the parameter itself inside a transaction. One definition for both.
+ */
+function pendingRow(value: (name: keyof PendingParams) => SQL) {
+  return {
+    question: value('question'),
+    idempotencyKey: value('idempotencyKey'),
+    keyName: value('keyName'),
+    cacheKey: value('cacheKey'),
+    textStored: value('textStored'),
+    kind: value('kind'),
+    parentId: value('parentId'),
+    conversationId: value('conversationId'),
+    requestMessages: sql`${value('requestMessages')}::jsonb`,
+    requestParams: sql`${value('requestParams')}::jsonb`,
+    requestDigest: value('requestDigest'),
+    responseId: value('responseId'),
+    searchTerms: sql`${value('searchTerms')}::text[]`,
+    deadlineAt: sql`now() + ${value('deadlineMs')} * interval '1 millisecond'`,
+  };
+}
 
 /** A page of a listing stops adding rows once their text passes this many bytes (1 MiB). */
 export const PAGE_MAX_TEXT_BYTES = 1_048_576;
@@ -49,21 +93,7 @@ export class QuestionRepository implements QuestionStore {
     this.statements = {
       insertPending: db
         .insert(questionAnswers)
-        .values({
-          question: param('question'),
-          idempotencyKey: param('idempotencyKey'),
-          keyName: param('keyName'),
-          cacheKey: param('cacheKey'),
-          textStored: param('textStored'),
-          kind: param('kind'),
-          parentId: param('parentId'),
-          conversationId: param('conversationId'),
-          requestMessages: sql`${sql.placeholder('requestMessages')}::jsonb`,
-          requestParams: sql`${sql.placeholder('requestParams')}::jsonb`,
-          requestDigest: param('requestDigest'),
-          searchTerms: sql`${sql.placeholder('searchTerms')}::text[]`,
-          deadlineAt: sql`now() + ${sql.placeholder('deadlineMs')} * interval '1 millisecond'`,
-        })
+        .values(pendingRow((name) => sql`${sql.placeholder(name)}`))
         .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
         .returning(columns)
         .prepare('askbase_insert_pending'),
@@ -139,16 +169,13 @@ export class QuestionRepository implements QuestionStore {
       follows,
       request,
       requestDigest,
+      responseId,
     }: CreatePendingOptions,
   ): Promise<CreatePendingResult> {
     return this.run(async () => {
       const key = idempotencyKey ?? null;
-      // The conversation is named by its first turn, which learns it when a second follows.
-      if (follows?.nameFirst) {
-        await this.statements.nameConversation.execute({ id: follows.conversationId });
-      }
       const keepText = question !== null;
-      const [row] = await this.statements.insertPending.execute({
+      const params: PendingParams = {
         question,
         idempotencyKey: key,
         keyName: keyName ?? null,
@@ -160,12 +187,49 @@ export class QuestionRepository implements QuestionStore {
         requestMessages: keepText && request ? storableJson(request.messages) : null,
         requestParams: keepText && request ? storableJson(request.params) : null,
         requestDigest: keepText ? (requestDigest ?? null) : null,
+        responseId: responseId ?? null,
         searchTerms: searchTerms(question),
         deadlineMs,
-      });
+      };
+      if (follows?.parentAnswered && follows.parentId !== null) {
+        return this.createFollowing(params, follows.parentId);
+      }
+      // The conversation is named by its first turn, which learns it when a second follows.
+      if (follows?.nameFirst) {
+        await this.statements.nameConversation.execute({ id: follows.conversationId });
+      }
+      const [row] = await this.statements.insertPending.execute(params);
       if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
       return { created: false, questionAnswer: await this.byIdempotencyKey(key) };
     });
+  }
+
+  /**
+   * Stores a turn that follows answered turn `parentId`, in the transaction that finds the
+   * parent still there and holds it until the turn is stored: a parent deleted meanwhile is
+   * ParentGoneError, never a turn that follows nothing.
+   */
+  private async createFollowing(
+    params: PendingParams,
+    parentId: number,
+  ): Promise<CreatePendingResult> {
+    const created = await this.db.transaction(async (tx) => {
+      const [parent] = await tx
+        .select({ id: questionAnswers.id })
+        .from(questionAnswers)
+        .where(and(eq(questionAnswers.id, parentId), eq(questionAnswers.status, 'answered')))
+        .for('key share');
+      if (!parent) throw new ParentGoneError(parentId);
+      const [row] = await tx
+        .insert(questionAnswers)
+        .values(pendingRow((name) => sql`${sql.param(params[name])}`))
+        .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
+        .returning(columns);
+      return row;
+    });
+    if (created) return { created: true, questionAnswer: toQuestionAnswer(created) };
+    // Read once the transaction is over: the embedded database has one connection.
+    return { created: false, questionAnswer: await this.byIdempotencyKey(params.idempotencyKey) };
   }
 
   private async byIdempotencyKey(key: string | null): Promise<QuestionAnswer> {
