@@ -3,6 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { PriceOverride } from './pricing/model-prices.js';
 
+/** How /v1/responses may reach the LLM (RESPONSES_API; see gateway/responses-call.ts). */
+export const RESPONSES_API_MODES = ['auto', 'native', 'translate'] as const;
+export type ResponsesApiMode = (typeof RESPONSES_API_MODES)[number];
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface OpenAIConfig {
@@ -32,6 +36,11 @@ export interface Config {
   chatBodyLimitBytes: number;
   /** ALLOWED_MODELS: when non-empty, the only models /v1 requests may name (and /v1/models lists). */
   allowedModels: string[];
+  /**
+   * RESPONSES_API: how /v1/responses reaches the LLM: `auto` (its own /v1/responses until it
+   * answers 404, then translated), `native` or `translate`.
+   */
+  responsesApi: ResponsesApiMode;
   logLevel: LogLevel;
   shutdownGraceMs: number;
   /** Serve the web page at `/`. */
@@ -127,6 +136,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
       max: 100 * 1024 * 1024,
     }),
     allowedModels: read.list('ALLOWED_MODELS'),
+    responsesApi: read.oneOf('RESPONSES_API', RESPONSES_API_MODES, 'auto'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 30_000, { min: 0, max: 3_600_000 }),
     uiEnabled: read.boolean('UI_ENABLED', true),

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { OpenAIAnswerer } from './answerer/openai-answerer.js';
+import { OpenAIResponsesUpstream } from './answerer/openai-responses-upstream.js';
 import { OpenAIChatUpstream } from './answerer/openai-chat-upstream.js';
 import { createOpenAIClient } from './answerer/openai-client.js';
 import { type Config, isLlmConfigured } from './config.js';
@@ -16,6 +17,8 @@ import {
   openDatabase,
 } from './db/database.js';
 import { ChatService } from './gateway/chat-service.js';
+import { ResponsesRoute } from './gateway/responses-call.js';
+import { ResponsesService } from './gateway/responses-service.js';
 import { buildApp } from './http/app.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics/metrics.js';
@@ -83,6 +86,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const client = isLlmConfigured(config.openai) ? createOpenAIClient(config.openai) : undefined;
   const answerer = client && new OpenAIAnswerer(client, config.openai, logger);
   const upstream = client && new OpenAIChatUpstream(client, config.openai, logger);
+  const responsesRoute =
+    client &&
+    upstream &&
+    new ResponsesRoute(
+      new OpenAIResponsesUpstream(client, config.openai, logger),
+      upstream,
+      config.responsesApi,
+      () =>
+        logger.info(
+          'the LLM serves no /v1/responses: askbase translates them to chat completions (RESPONSES_API)',
+        ),
+    );
   if (!client) {
     logger.warn('no LLM configured (OPENAI_API_KEY or OPENAI_BASE_URL): /ask and /v1 answer 503');
   }
@@ -130,6 +145,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     cacheTtlSeconds: config.cacheTtlSeconds,
     cacheLookups: (result) => metrics.cacheLookup(result),
   });
+  const responses = new ResponsesService({
+    repository,
+    conversations,
+    route: responsesRoute,
+    attempts,
+    storeText: config.storeText,
+    allowedModels: config.allowedModels,
+    askTimeoutMs: config.askTimeoutMs,
+  });
   const retention =
     config.retentionDays === undefined
       ? undefined
@@ -147,6 +171,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     config,
     qa,
     chat,
+    responses,
     metrics,
     database,
     rateLimitCounter,

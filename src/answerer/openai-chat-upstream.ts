@@ -57,39 +57,43 @@ export class OpenAIChatUpstream implements ChatUpstream {
     }
   }
 
-  /**
-   * The LLM's own 4xx is the client's business: relayed as it was. But a 401 or 403 means
-   * askbase's key is wrong, which the client cannot fix: that is askbase's 502.
-   */
   private toError(error: unknown): LlmError {
-    if (
-      error instanceof OpenAI.APIError &&
-      typeof error.status === 'number' &&
-      error.status >= 400 &&
-      error.status < 500 &&
-      error.status !== 401 &&
-      error.status !== 403
-    ) {
-      const upstream: unknown = error.error;
-      const retryAfter = retryAfterSeconds(error.headers as Headers | undefined);
-      return new LlmRejectedRequestError(
-        error.status,
-        typeof upstream === 'object' && upstream !== null
-          ? { error: upstream }
-          : {
-              error: {
-                message: error.message,
-                type: 'invalid_request_error',
-                param: null,
-                code: null,
-              },
-            },
-        {
-          cause: error,
-          ...(retryAfter !== undefined && { headers: { 'retry-after': String(retryAfter) } }),
-        },
-      );
-    }
-    return toLlmError(error, this.logger);
+    return toRelayedError(error, this.logger);
   }
+}
+
+/**
+ * The LLM's own 4xx is the client's business: relayed as it was. But a 401 or 403 means
+ * askbase's key is wrong, which the client cannot fix: that is askbase's 502.
+ */
+export function toRelayedError(error: unknown, logger: Logger): LlmError {
+  if (
+    error instanceof OpenAI.APIError &&
+    typeof error.status === 'number' &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    error.status !== 401 &&
+    error.status !== 403
+  ) {
+    const upstream: unknown = error.error;
+    const retryAfter = retryAfterSeconds(error.headers as Headers | undefined);
+    return new LlmRejectedRequestError(
+      error.status,
+      typeof upstream === 'object' && upstream !== null
+        ? { error: upstream }
+        : {
+            error: {
+              message: error.message,
+              type: 'invalid_request_error',
+              param: null,
+              code: null,
+            },
+          },
+      {
+        cause: error,
+        ...(retryAfter !== undefined && { headers: { 'retry-after': String(retryAfter) } }),
+      },
+    );
+  }
+  return toLlmError(error, logger);
 }

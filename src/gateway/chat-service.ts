@@ -8,7 +8,7 @@ import {
   StoredFailureError,
 } from '../errors.js';
 import type { ChatMessage, QuestionAnswer } from '../domain/question-answer.js';
-import { storableText } from '../domain/storable-text.js';
+import { displayedQuestion } from '../domain/storable-text.js';
 import type { AnswerAttempts } from '../qa/answer-attempts.js';
 import type { ConversationStore, QuestionStore } from '../qa/ports.js';
 import { type Json, answerMessageOf } from './completion.js';
@@ -36,9 +36,6 @@ const STORE_FIRST_AFTER_OUTAGE_MS = 10_000;
 
 /** Fields that say how to deliver or label an answer, not what to answer. */
 const NOT_IN_CACHE_KEY = ['stream', 'stream_options', 'user', 'metadata', 'store'] as const;
-
-/** The longest question text a row keeps for display and search (the request keeps it all). */
-const QUESTION_MAX_CHARS = 1_000_000;
 
 export interface ChatServiceDeps {
   repository: QuestionStore;
@@ -312,15 +309,10 @@ export class ChatService {
 
 /**
  * What a person looks for a chat exchange by: the text of its last user message (or, without
- * one, of its last message), well-formed and without NUL, as PostgreSQL text must be.
+ * one, of its last message).
  */
 function questionOf(messages: ChatMessage[]): string {
   const user = messages.findLast((m) => m.role === 'user');
   const last = user ?? messages.at(-1);
-  const whole = textOf(last);
-  // Cut on a code unit, a surrogate pair may split: storableText mends that too.
-  const text = storableText(
-    whole.length > QUESTION_MAX_CHARS ? whole.slice(0, QUESTION_MAX_CHARS) : whole,
-  );
-  return text.trim() === '' ? `(a ${last?.role ?? 'chat'} message without text)` : text;
+  return displayedQuestion(textOf(last), last?.role ?? 'chat');
 }

@@ -23,3 +23,11 @@ export interface ChatUpstream {
   stream(body: Json, onChunk: (chunk: Json) => void, signal: AbortSignal): Promise<void>;
   models(): Promise<ModelEntry[]>;
 }
+
+/** An upstream that serves OpenAI's Responses API itself (/v1/responses). */
+export interface ResponsesUpstream {
+  /** The Response, as the upstream sent it. */
+  create(body: Json, signal: AbortSignal): Promise<Json>;
+  /** Hands each typed event to `onEvent` as it arrives; resolves when the stream has ended. */
+  stream(body: Json, onEvent: (event: Json) => void, signal: AbortSignal): Promise<void>;
+}

@@ -16,6 +16,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ChatService } from '../gateway/chat-service.js';
+import type { ResponsesService } from '../gateway/responses-service.js';
 import type { QaService } from '../qa/qa-service.js';
 import { BUILT_UI_DIR } from '../paths.js';
 import { registerApiDocs } from './api-docs.js';
@@ -27,6 +28,7 @@ import { exportRoutes } from './routes/export-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { openAiRoutes } from './routes/openai-routes.js';
+import { responsesRoutes } from './routes/responses-routes.js';
 import { qaRoutes } from './routes/qa-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
 import { askCreatedEvent, askDeltaEvent, errorBody, questionAnswer } from './schemas.js';
@@ -42,6 +44,7 @@ export interface AppServices {
   qa: QaService;
   /** The OpenAI-compatible gateway (/v1). */
   chat: ChatService;
+  responses: ResponsesService;
   metrics: Metrics;
   /** For the readiness check. */
   database: Pick<Database, 'isReady' | 'ping'>;
@@ -108,6 +111,7 @@ export async function buildApp({
   config,
   qa,
   chat,
+  responses,
   metrics,
   database,
   rateLimitCounter,
@@ -220,6 +224,12 @@ export async function buildApp({
   await app.register(conversationRoutes, { qa, corsEnabled });
   await app.register(openAiRoutes, {
     chat,
+    limitAsks,
+    bodyLimit: config.chatBodyLimitBytes,
+    corsEnabled,
+  });
+  await app.register(responsesRoutes, {
+    responses,
     limitAsks,
     bodyLimit: config.chatBodyLimitBytes,
     corsEnabled,

@@ -51,6 +51,59 @@ export const chatHeaders = {
   },
 } as const;
 
+export const responsesBody = {
+  type: 'object',
+  required: ['model', 'input'],
+  // Every other field is the LLM's business, forwarded as written (or translated).
+  additionalProperties: true,
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    input: {
+      anyOf: [
+        { type: 'string' },
+        {
+          type: 'array',
+          items: { type: 'object', additionalProperties: true },
+        },
+      ],
+    },
+    instructions: { type: ['string', 'null'] },
+    previous_response_id: { type: ['string', 'null'], minLength: 1, maxLength: 200 },
+    store: { type: ['boolean', 'null'] },
+    stream: { type: ['boolean', 'null'] },
+    background: { type: ['boolean', 'null'] },
+    tools: { type: ['array', 'null'], items: { type: 'object', additionalProperties: true } },
+  },
+} as const;
+
+export const responsesHeaders = {
+  type: 'object',
+  properties: {
+    'idempotency-key': askHeaders.properties['idempotency-key'],
+    'x-askbase-store': {
+      type: 'boolean',
+      description:
+        'false: answer, but keep no text of the response (the default is STORE_TEXT); the body\'s `"store": false` does the same',
+    },
+  },
+} as const;
+
+export const responseIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;
+
+export const inputItemsQuery = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+    order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },
+    after: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+} as const;
+
 const openAiError = {
   type: 'object',
   required: ['error'],
