@@ -7,11 +7,11 @@ import { h } from './dom.js';
 import { formatCost, formatLatency, formatTime, formatTokens } from './format.js';
 
 /**
- * A "chat" badge, after a space, for rows from POST /v1/chat/completions; asks, the page's own,
+ * A badge naming where a row came from ("chat", "response"), after a space; asks, the page's own,
  * have none.
  */
 export function kindBadge(qa: QuestionAnswer): (HTMLSpanElement | string)[] {
-  return qa.kind === 'chat' ? [' ', h('span', { class: 'badge badge-chat' }, 'chat')] : [];
+  return qa.kind === 'ask' ? [] : [' ', h('span', { class: 'badge badge-chat' }, qa.kind)];
 }
 
 /** The conversation a row is a later turn of, as a hint for the history list; '' when none. */
@@ -24,6 +24,7 @@ export function turnHint(qa: QuestionAnswer): string {
 const KIND_NAMES: Record<QuestionAnswer['kind'], string> = {
   ask: 'ask (POST /ask)',
   chat: 'chat (POST /v1/chat/completions)',
+  response: 'response (POST /v1/responses)',
 };
 
 /** Everything stored about a row, for the detail view; facts a row may lack are left out. */
