@@ -92,13 +92,7 @@ export class ConversationRepository implements ConversationStore {
       if (!row) return undefined;
       const chain = await this.chain(id);
       const last = chain.at(-1);
-      const request =
-        !row.textStored || !last
-          ? null
-          : {
-              ...(last.kind === 'chat' ? (last.request_params ?? {}) : { model: row.model }),
-              messages: messagesOf(chain, false),
-            };
+      const request = !row.textStored || !last ? null : requestOf(chain, last, row.model);
       return {
         row: toQuestionAnswer(row),
         request,
@@ -129,14 +123,7 @@ export class ConversationRepository implements ConversationStore {
   responseItems(id: number): Promise<{ items: Record<string, unknown>[]; complete: boolean }> {
     return runStatement(this.database, async () => {
       const chain = await this.chain(id);
-      const items = chain.flatMap((turn) => {
-        const output = turn.response && withAnswerText(turn.response, turn.answer).output;
-        return [
-          ...((turn.request_messages ?? []) as Record<string, unknown>[]),
-          ...(Array.isArray(output) ? (output as Record<string, unknown>[]) : []),
-        ];
-      });
-      return { items, complete: isComplete(chain) };
+      return { items: itemsOf(chain), complete: isComplete(chain) };
     });
   }
 
@@ -166,6 +153,37 @@ export class ConversationRepository implements ConversationStore {
             from chain order by depth desc`,
     );
   }
+}
+
+/**
+ * The request of a chain's last turn as its client sent it, every earlier turn included: a
+ * chat turn's messages, a response's input items (its own, after its parents' inputs and
+ * outputs), an ask's question.
+ */
+function requestOf(
+  chain: ChainRow[],
+  last: ChainRow,
+  model: string | null,
+): Record<string, unknown> {
+  if (last.kind === 'response') {
+    return { ...(last.request_params ?? {}), input: itemsOf(chain.slice(0, -1), last) };
+  }
+  return {
+    ...(last.kind === 'chat' ? (last.request_params ?? {}) : { model }),
+    messages: messagesOf(chain, false),
+  };
+}
+
+/** Each response's input items and output items, oldest first, then `last`'s input. */
+function itemsOf(chain: ChainRow[], last?: ChainRow): Record<string, unknown>[] {
+  const items = chain.flatMap((turn) => {
+    const output = turn.response && withAnswerText(turn.response, turn.answer).output;
+    return [
+      ...((turn.request_messages ?? []) as Record<string, unknown>[]),
+      ...(Array.isArray(output) ? (output as Record<string, unknown>[]) : []),
+    ];
+  });
+  return last ? [...items, ...((last.request_messages ?? []) as Record<string, unknown>[])] : items;
 }
 
 /** A chain is whole when its oldest turn is a first turn. */
