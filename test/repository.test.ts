@@ -8,6 +8,7 @@ import { type Database, openDatabase } from '../src/db/database.js';
 import { questionAnswers } from '../src/db/schema.js';
 import type { Answer, QuestionAnswer } from '../src/domain/question-answer.js';
 import { INTERRUPTED } from '../src/domain/question-answer.js';
+import { ParentGoneError } from '../src/errors.js';
 import { QuestionRepository, SEARCH_WINDOW_ROWS } from '../src/repository/question-repository.js';
 import { createTestDatabase } from './helpers/database.js';
 
@@ -96,6 +97,28 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
     expect(Number.isSafeInteger(created.id) && created.id > 0).toBe(true);
     expect(created.createdAt).toBeInstanceOf(Date);
     expect(await repository.get(created.id)).toEqual(created);
+  });
+
+  it('when a turn must follow an answered parent, then it is stored only while that parent is there and answered', async () => {
+    const parent = await pending('Parent of a response?');
+    const follows = (parentId: number) => ({
+      deadlineMs: 60_000,
+      kind: 'response' as const,
+      follows: { parentId, conversationId: parentId, parentAnswered: true },
+    });
+    // Not answered yet: nothing to follow.
+    await expect(repository.createPending('Too early?', follows(parent.id))).rejects.toBeInstanceOf(
+      ParentGoneError,
+    );
+    await repository.markAnswered(parent.id, parent.attempt, answer('It is.'));
+    const child = await repository.createPending('Next?', follows(parent.id));
+    expect(child.questionAnswer).toMatchObject({ parentId: parent.id, conversationId: parent.id });
+    await repository.delete(parent.id);
+    await expect(repository.createPending('Orphan?', follows(parent.id))).rejects.toBeInstanceOf(
+      ParentGoneError,
+    );
+    const listed = await repository.listPage({ limit: 10, search: 'Orphan' });
+    expect(listed.items).toEqual([]);
   });
 
   it('when questions are created one after another, then their ids increase', async () => {
