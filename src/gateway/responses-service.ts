@@ -80,8 +80,9 @@ export class ResponsesService {
     }
     refuseUnsupported(body);
     route.check(body);
-    // A client's `store: false` keeps nothing to continue from, as with OpenAI; no text either.
-    const keepText = body.store !== false && (call.store ?? storeText);
+    // askbase keeps the text by its own rules (STORE_TEXT, X-Askbase-Store), whatever the
+    // body's `store` says: that one only decides whether the response can be named again.
+    const keepText = call.store ?? storeText;
     const previous = await this.previous(body.previous_response_id, call.keyName);
     const input = inputItemsOf(body.input);
     const items = [...(previous?.items ?? []), ...input];
@@ -125,8 +126,10 @@ export class ResponsesService {
       },
     );
     try {
-      // A kept response is answered once it is recorded: the client may continue it at once.
-      const answer = keepText ? (await attempt.recorded).answer : await attempt.answered;
+      // A response that can be named again is answered once it is recorded: the client may
+      // continue it at once, on any replica.
+      const nameable = keepText && body.store !== false;
+      const answer = nameable ? (await attempt.recorded).answer : await attempt.answered;
       relay?.finish();
       return { row: { ...pending, question }, response: answer.completion, replayed: false };
     } catch (error) {
@@ -257,9 +260,14 @@ function refuseUnsupported(body: Json): void {
   }
 }
 
-/** A response a key may see: its own, with its text kept (a `store: false` one is not kept). */
+/**
+ * A response a key may name again: its own, with its text kept, and not asked with
+ * `"store": false` (as with OpenAI, such a response cannot be retrieved or continued).
+ */
 function visible(found: StoredResponseTurn, keyName: string | undefined): boolean {
-  return found.row.keyName === (keyName ?? null) && found.row.textStored;
+  return (
+    found.row.keyName === (keyName ?? null) && found.row.textStored && found.params?.store !== false
+  );
 }
 
 function notFound(id: string): InvalidRequestError {
