@@ -1,7 +1,13 @@
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import type { FunctionTool, ResponseStreamEvent } from 'openai/resources/responses/responses.js';
 import { describe, expect, it } from 'vitest';
-import type { Behavior, ChatRequest } from './fake-openai/fake-openai.js';
+import {
+  type Behavior,
+  type ChatRequest,
+  type FakeOpenAI,
+  startFakeOpenAI,
+} from './fake-openai/fake-openai.js';
+import { startAskbase } from './helpers/askbase.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
 import { type QaJson, expectOk } from './helpers/http.js';
 import { useAskbaseOn } from './helpers/suite.js';
@@ -249,16 +255,51 @@ describe.each(BOTH_DATABASES.flatMap((db) => UPSTREAMS.map((up) => ({ ...db, ...
 );
 
 describe('how askbase finds out which API the upstream serves (RESPONSES_API)', () => {
-  const auto = useAskbaseOn({ embedded: false });
   const translate = useAskbaseOn({ embedded: false }, { RESPONSES_API: 'translate' });
   const native = useAskbaseOn({ embedded: false }, { RESPONSES_API: 'native' });
+  /** A fresh askbase (RESPONSES_API=auto) on a chat-only upstream: it has learned nothing yet. */
+  async function withFreshAskbase(test: (client: OpenAI, fake: FakeOpenAI) => Promise<void>) {
+    const fake = await startFakeOpenAI();
+    fake.setBehavior({ responsesApi: false });
+    const askbase = await startAskbase({
+      DATABASE_URL: translate.db?.url,
+      OPENAI_BASE_URL: fake.baseUrl,
+    });
+    try {
+      await test(clientOf(askbase.url), fake);
+    } finally {
+      await askbase.stop();
+      await fake.close();
+    }
+  }
 
   it('when the upstream answers 404 to /v1/responses, then askbase translates from then on and asks it once', async () => {
-    auto.fake.setBehavior({ responsesApi: false });
-    const client = clientOf(auto.askbase.url);
-    await client.responses.create({ model: 'gpt-5-mini', input: 'one' });
-    await client.responses.create({ model: 'gpt-5-mini', input: 'two' });
-    expect(auto.fake.requests.map((r) => r.endpoint)).toEqual(['responses', 'chat', 'chat']);
+    await withFreshAskbase(async (client, fake) => {
+      await client.responses.create({ model: 'gpt-5-mini', input: 'one' });
+      await client.responses.create({ model: 'gpt-5-mini', input: 'two' });
+      expect(fake.requests.map((r) => r.endpoint)).toEqual(['responses', 'chat', 'chat']);
+    });
+  });
+
+  it('when askbase learns only from the 404 that a request cannot be translated, then it is refused as the LLM would and stored as failed', async () => {
+    await withFreshAskbase(async (client, fake) => {
+      const question = unique('search it ');
+      const refused = client.responses
+        .create({ model: 'gpt-5-mini', input: question, tools: [{ type: 'web_search' }] })
+        .withResponse();
+      await expect(refused).rejects.toBeInstanceOf(BadRequestError);
+      await expect(refused).rejects.toMatchObject({
+        param: 'tools',
+        code: 'unsupported_by_upstream',
+      });
+      expect(fake.requests.map((r) => r.endpoint)).toEqual(['responses']);
+      const rows = await expectOk<QaJson[]>(
+        await fetch(`${translate.askbase.url}/qas?q=${encodeURIComponent(question)}`),
+      );
+      expect(rows.map((r) => [r.status, r.error?.code])).toEqual([
+        ['failed', 'llm_rejected_request'],
+      ]);
+    });
   });
 
   it('when RESPONSES_API is translate, then /v1/responses is never asked', async () => {

@@ -1,6 +1,11 @@
 import type { ResponsesApiMode } from '../config.js';
 import type { Answer, Usage } from '../domain/question-answer.js';
-import { LlmBadResponseError, LlmRejectedRequestError, LlmUnavailableError } from '../errors.js';
+import {
+  InvalidRequestError,
+  LlmBadResponseError,
+  LlmRejectedRequestError,
+  LlmUnavailableError,
+} from '../errors.js';
 import { CompletionAssembler, type Json } from './completion.js';
 import type { ChatUpstream, ResponsesUpstream } from './ports.js';
 import { finishReasonOfResponse, isObject, responseText } from './response-items.js';
@@ -174,7 +179,7 @@ export class ResponsesRoute {
     relay: EventRelay | undefined,
     onFirst: () => void,
   ): Promise<Json> {
-    const chatBody = toChatRequest(body, items);
+    const chatBody = translated(body, items);
     if (!relay) return toResponse(await this.chat.complete(chatBody, signal), shell);
     const events = new TranslatedEvents(shell, (event) => {
       if (!signal.aborted) relay.push(event);
@@ -192,6 +197,27 @@ export class ResponsesRoute {
       signal,
     );
     return events.finish(assembled.result());
+  }
+}
+
+/**
+ * The chat request, or the LLM's refusal of what it cannot do: found out only now (the
+ * upstream's 404 came first, or an earlier turn has an item Chat Completions lacks), it is
+ * the attempt's outcome, recorded as failed and relayed as a 400 in OpenAI's shape.
+ */
+function translated(body: Json, items: Json[]): Json {
+  try {
+    return toChatRequest(body, items);
+  } catch (error) {
+    if (!(error instanceof InvalidRequestError)) throw error;
+    throw new LlmRejectedRequestError(400, {
+      error: {
+        message: error.message,
+        type: 'invalid_request_error',
+        param: error.details.param ?? null,
+        code: 'unsupported_by_upstream',
+      },
+    });
   }
 }
 
