@@ -8,30 +8,32 @@
  * 3. streamed: time to the first chunk, one request at a time (askbase, direct, Portkey in
  *    turn), then every row the streamed requests created checked for usage and cost;
  * 4. storage: one 50-turn conversation (each turn sends the whole history, as an OpenAI client
- *    does) against the same text as 50 one-turn exchanges, in row bytes per byte of text.
+ *    does) against the same text as 50 one-turn exchanges, in row bytes per byte of text;
+ * 5. `POST /v1/responses` the same way as 1–3, and a chain of responses by
+ *    `previous_response_id` (gateway-responses.ts).
  */
-import { Agent, request } from 'node:http';
 import type { LoadSpec } from './load.js';
 import type { BenchPostgres } from './postgres.js';
 import type { Child } from './processes.js';
 import { startPortkey } from './portkey.js';
-import type {
-  GatewayResult,
-  Percentiles,
-  RunRecord,
-  ServerKind,
-  StorageFigure,
-} from './results.js';
+import { measureResponses } from './gateway-responses.js';
+import {
+  CONNECTIONS,
+  type Endpoint,
+  MODEL,
+  TTFT_REQUESTS,
+  drained,
+  maxId,
+  measureTtft,
+  streamedRows,
+} from './gateway-stream.js';
+import type { GatewayResult, RunRecord, ServerKind, StorageFigure } from './results.js';
 
+export { CONNECTIONS, MODEL };
 export const CHAT_PATH = '/v1/chat/completions';
-export const MODEL = 'gpt-5-mini';
-export const CONNECTIONS = 100;
-/** Streamed requests per server, measured, after this many unmeasured ones. */
-const TTFT_REQUESTS = 300;
-const TTFT_WARMUP = 30;
 const TURNS = 50;
 
-/** The targets of scenario (k). */
+/** The targets of scenario (k), the same for /v1/chat/completions and /v1/responses. */
 export const GATEWAY_LIMITS = {
   /** askbase's req/s at 100 connections, at least this times Portkey's. */
   minRpsVsPortkey: 1.0,
@@ -39,17 +41,22 @@ export const GATEWAY_LIMITS = {
   maxAddedP50Ms: 1,
   /** askbase's time to the first streamed chunk (p50), at most the direct call's plus this. */
   maxTtftOverDirectMs: 2,
-  /** A conversation's row bytes per text byte, at most this times separate exchanges'. */
+  /** A conversation's row bytes per text byte, at most this times separate exchanges' (chat). */
   maxStorageRatio: 1.5,
 };
 
 const QUESTION = 'What is the capital of France?';
 const CHAT_BODY = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: QUESTION }] });
-const STREAM_BODY = JSON.stringify({
-  model: MODEL,
-  stream: true,
-  messages: [{ role: 'user', content: 'Stream me the capital of France, please.' }],
-});
+const STREAM = {
+  path: CHAT_PATH,
+  body: JSON.stringify({
+    model: MODEL,
+    stream: true,
+    messages: [{ role: 'user', content: 'Stream me the capital of France, please.' }],
+  }),
+  first: 'data: {',
+  end: 'data: [DONE]',
+};
 
 export interface GatewayServer {
   kind: ServerKind;
@@ -67,11 +74,6 @@ export interface GatewayItem {
   llmLatencyMs: number;
 }
 
-interface Endpoint {
-  server: GatewayServer;
-  headers: Record<string, string>;
-}
-
 export async function measureGateway(options: {
   root: string;
   workDir: string;
@@ -86,7 +88,7 @@ export async function measureGateway(options: {
   measure: (items: GatewayItem[]) => Promise<RunRecord[]>;
   log: (message: string) => void;
 }): Promise<GatewayResult> {
-  const { pg, database, log } = options;
+  const { pg, database, measure, log } = options;
   const portkey = await startPortkey({
     root: options.root,
     workDir: options.workDir,
@@ -123,42 +125,31 @@ export async function measureGateway(options: {
         connections,
       },
     });
-    await options.measure(endpoints.map((e) => item(e, 'k', CONNECTIONS)));
-    await options.measure(endpoints.map((e) => item(e, 'k-seq', 1)));
+    await measure(endpoints.map((e) => item(e, 'k', CONNECTIONS)));
+    await measure(endpoints.map((e) => item(e, 'k-seq', 1)));
 
     log(`(k) streamed: ${TTFT_REQUESTS} requests per server, one at a time, in turn`);
     const before = await maxId(pg, database);
-    const { ttft, requests } = await measureTtft(endpoints);
+    const { ttft, requests } = await measureTtft(endpoints, STREAM);
     await drained(pg, database, before, log);
-    const [rows] = await pg.query<{ rows: number; missing: number; not_answered: number }>(
-      database,
-      `select count(*)::int as rows,
-              count(*) filter (where prompt_tokens is null or completion_tokens is null
-                                  or cost_usd is null)::int as missing,
-              count(*) filter (where status <> 'answered')::int as not_answered
-         from question_answers where id > $1::bigint`,
-      [before],
-    );
-    const streamedRows = {
-      requests: requests.askbase ?? 0,
-      rows: rows?.rows ?? 0,
-      missingUsageOrCost: rows?.missing ?? 0,
-      notAnswered: rows?.not_answered ?? 0,
-    };
+    const streamed = await streamedRows(pg, database, before, 'chat', requests.askbase ?? 0);
     log(
       `(k) first chunk p50: ${Object.entries(ttft)
         .map(([kind, p]) => `${kind} ${p.p50Ms} ms`)
-        .join(', ')}; askbase rows ${streamedRows.rows}/${streamedRows.requests}, ` +
-        `${streamedRows.missingUsageOrCost} without usage or cost`,
+        .join(', ')}; askbase rows ${streamed.rows}/${streamed.requests}, ` +
+        `${streamed.missingUsageOrCost} without usage or cost`,
     );
 
     const storage = await measureStorage(options.askbase.baseUrl, pg, database, log);
+    // Last, so that the chat figures above are taken as they were before /v1/responses.
+    const responses = await measureResponses({ endpoints, pg, database, measure, log });
     return {
       portkey:
         'skipped' in portkey ? portkey : { version: portkey.version, command: portkey.command },
       ttft,
-      streamedRows,
+      streamedRows: streamed,
       storage,
+      responses,
     };
   } finally {
     if (!('skipped' in portkey)) await portkey.child.stop();
@@ -188,79 +179,6 @@ async function checkAnswer({ server, headers }: Endpoint) {
   if (server.kind === 'askbase' && !response.headers.get('x-askbase-id')) {
     throw new Error(`(k) askbase: POST ${CHAT_PATH} answered without x-askbase-id`);
   }
-}
-
-/** Streamed requests, one at a time, to each endpoint in turn (order reversed every time). */
-async function measureTtft(endpoints: Endpoint[]) {
-  const agents = endpoints.map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
-  const times = endpoints.map((): number[] => []);
-  const requests: Partial<Record<ServerKind, number>> = {};
-  try {
-    for (let i = 0; i < TTFT_WARMUP + TTFT_REQUESTS; i++) {
-      const order = endpoints.map((_, j) => j);
-      if (i % 2 === 1) order.reverse();
-      for (const j of order) {
-        const endpoint = endpoints[j];
-        const agent = agents[j];
-        if (!endpoint || !agent) continue;
-        const ms = await firstChunkMs(endpoint, agent);
-        const kind = endpoint.server.kind;
-        requests[kind] = (requests[kind] ?? 0) + 1;
-        if (i >= TTFT_WARMUP) times[j]?.push(ms);
-      }
-    }
-  } finally {
-    for (const agent of agents) agent.destroy();
-  }
-  const ttft: Partial<Record<ServerKind, Percentiles>> = {};
-  endpoints.forEach((endpoint, j) => (ttft[endpoint.server.kind] = percentiles(times[j] ?? [])));
-  return { ttft, requests };
-}
-
-/** ms from sending a streamed request to its first `data: {` chunk; reads it to [DONE]. */
-function firstChunkMs({ server, headers }: Endpoint, agent: Agent): Promise<number> {
-  const url = new URL(server.baseUrl + CHAT_PATH);
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    let first: number | undefined;
-    let tail = '';
-    const req = request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(STREAM_BODY),
-          ...headers,
-        },
-      },
-      (res) => {
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          const seen = tail + chunk;
-          if (first === undefined && seen.includes('data: {')) first = performance.now() - started;
-          tail = seen.slice(-64);
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          if (res.statusCode !== 200 || first === undefined || !tail.includes('data: [DONE]')) {
-            reject(
-              new Error(
-                `(k) ${server.kind}: streamed POST ${CHAT_PATH}: ${res.statusCode}, ends ${JSON.stringify(tail)}`,
-              ),
-            );
-          } else {
-            resolve(first);
-          }
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(STREAM_BODY);
-  });
 }
 
 /** The question of turn `i` of the storage conversation: a few hundred bytes, some not ASCII. */
@@ -351,41 +269,4 @@ async function chat(baseUrl: string, messages: { role: string; content: string }
     .choices?.[0]?.message?.content;
   if (typeof content !== 'string') throw new Error(`(k) askbase: no answer in ${text}`);
   return content;
-}
-
-async function maxId(pg: BenchPostgres, database: string): Promise<string> {
-  const [row] = await pg.query<{ id: string }>(
-    database,
-    'select coalesce(max(id), 0)::text as id from question_answers',
-  );
-  return row?.id ?? '0';
-}
-
-/** Waits until none of the rows after `after` is pending (askbase stores a stream at its end). */
-async function drained(
-  pg: BenchPostgres,
-  database: string,
-  after: string,
-  log: (message: string) => void,
-) {
-  const until = Date.now() + 30_000;
-  while (Date.now() < until) {
-    const [row] = await pg.query<{ n: number }>(
-      database,
-      `select count(*)::int as n from question_answers
-        where id > $1::bigint and status = 'pending'`,
-      [after],
-    );
-    if (row?.n === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  log('(k) rows still pending 30 s after their requests');
-}
-
-function percentiles(values: number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) =>
-    Math.round((sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0) * 100) /
-    100;
-  return { n: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99) };
 }

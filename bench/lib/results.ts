@@ -11,7 +11,7 @@ export type ServerKind = 'askbase' | 'baseline' | 'direct' | 'portkey';
 
 /** One measured autocannon run against one server. */
 export interface RunRecord {
-  /** Scenario id: a, b, c, d, e, k, k-seq or chart. */
+  /** Scenario id: a, b, c, d, e, k, k-seq, k-responses, k-responses-seq or chart. */
   scenario: string;
   /** What was measured, for the table. */
   label: string;
@@ -150,11 +150,49 @@ export interface StorageFigure {
   withParent: number;
 }
 
+/** The rows askbase created for streamed requests (warm-up included), of their kind. */
+export interface StreamedRows {
+  requests: number;
+  rows: number;
+  missingUsageOrCost: number;
+  notAnswered: number;
+}
+
 export interface GatewayResult {
   portkey: { version: string; command: string } | { skipped: string };
   /** Time to the first `data: {…}` chunk of a streamed answer, in ms. */
   ttft: Partial<Record<ServerKind, Percentiles>>;
-  /** The rows askbase created for the streamed requests (warm-up included). */
-  streamedRows: { requests: number; rows: number; missingUsageOrCost: number; notAnswered: number };
+  /** The rows (kind 'chat') askbase created for the streamed requests. */
+  streamedRows: StreamedRows;
   storage: { turns: number; conversation: StorageFigure; separate: StorageFigure };
+  /** `POST /v1/responses`; absent from results taken before it was measured. */
+  responses?: ResponsesGatewayResult;
+}
+
+/** Scenario (k) for `POST /v1/responses` (bench/lib/gateway-responses.ts). */
+export interface ResponsesGatewayResult {
+  /** Whether Portkey was measured for /v1/responses too, or why not. */
+  portkey: 'measured' | { skipped: string };
+  /** Time to the first `response.output_text.delta` event of a streamed response, in ms. */
+  ttft: Partial<Record<ServerKind, Percentiles>>;
+  /** The rows (kind 'response') askbase created for the streamed requests. */
+  streamedRows: StreamedRows;
+  /** Chains of responses, each turn sent by `previous_response_id` as soon as the last ended. */
+  chain: ResponsesChain;
+}
+
+export interface ResponsesChain {
+  chains: number;
+  turns: number;
+  /** Turns 2 to the last of each chain: the turns that continue a previous response. */
+  continuing: Percentiles;
+  /** Turns 2 to 10 of each chain, and its last 10: what a longer history adds. */
+  early: Percentiles;
+  late: Percentiles;
+  /** The same questions as one-turn responses, by the same client, after each chain. */
+  single: Percentiles;
+  /** The chains' rows: their conversations and the rows joined to a parent. */
+  rows: number;
+  conversations: number;
+  withParent: number;
 }
