@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import {
-  DatabaseUnavailableError,
   IdempotencyKeyReusedError,
   LlmNotConfiguredError,
   ModelNotAllowedError,
@@ -15,24 +14,13 @@ import { type Json, answerMessageOf } from './completion.js';
 import { ConversationFinder } from './conversation-finder.js';
 import { ConversationState, textOf } from './conversation-state.js';
 import type { ChatUpstream, ModelEntry } from './ports.js';
-import {
-  type ChatAnswer,
-  type ChatProgress,
-  ChunkRelay,
-  callUpstream,
-  startEarly,
-} from './upstream-call.js';
+import { type ChatAnswer, type ChatProgress, ChunkRelay, callUpstream } from './upstream-call.js';
+import { type EarlyCall, EarlyCalls } from './early-calls.js';
 
 export type { ChatProgress };
 
 /** How long the upstream's model list is reused for GET /v1/models. */
 const MODELS_CACHE_MS = 60_000;
-
-/**
- * After the database was found away, the LLM is asked only once a row is stored, for this long
- * or until a row is stored again.
- */
-const STORE_FIRST_AFTER_OUTAGE_MS = 10_000;
 
 /** Fields that say how to deliver or label an answer, not what to answer. */
 const NOT_IN_CACHE_KEY = ['stream', 'stream_options', 'user', 'metadata', 'store'] as const;
@@ -87,8 +75,7 @@ export interface ChatResult {
  */
 export class ChatService {
   private modelList: { until: number; models: Promise<ModelEntry[]> } | undefined;
-  /** Until when the LLM is not asked before the row is stored: the database was just away. */
-  private storeFirstUntil = 0;
+  private readonly early = new EarlyCalls();
 
   private readonly finder: ConversationFinder;
 
@@ -119,14 +106,10 @@ export class ChatService {
     const ask = (signal: AbortSignal) => callUpstream(upstream, body, signal, relay);
     // When nothing the database holds can change the call (no Idempotency-Key to replay, no
     // cache to answer from, no conversation named that may not exist), the LLM is asked at
-    // once and the row stored meanwhile. If it cannot be stored, the call is cancelled.
-    // While the database is away, nothing is asked that could not be stored.
+    // once and the row stored meanwhile (EarlyCalls).
     const early =
-      idempotencyKey === undefined &&
-      cacheKey === undefined &&
-      call.conversationId === undefined &&
-      Date.now() >= this.storeFirstUntil
-        ? startEarly(ask)
+      idempotencyKey === undefined && cacheKey === undefined && call.conversationId === undefined
+        ? this.early.start(ask)
         : undefined;
     try {
       return await this.store(
@@ -136,9 +119,7 @@ export class ChatService {
       );
     } catch (error) {
       early?.cancel();
-      if (error instanceof DatabaseUnavailableError) {
-        this.storeFirstUntil = Date.now() + STORE_FIRST_AFTER_OUTAGE_MS;
-      }
+      this.early.failed(error);
       throw error;
     }
   }
@@ -161,7 +142,7 @@ export class ChatService {
       cacheKey: string | undefined;
       relay: ChunkRelay | undefined;
       ask: (signal: AbortSignal) => Promise<ChatAnswer>;
-      early: ReturnType<typeof startEarly> | undefined;
+      early: EarlyCall<ChatAnswer> | undefined;
     },
     progress: ChatProgress | undefined,
   ): Promise<ChatResult> {
@@ -189,7 +170,7 @@ export class ChatService {
       ...stored,
       deadlineMs: this.deps.askTimeoutMs,
     });
-    this.storeFirstUntil = 0; // the database is back
+    this.early.stored();
     if (!created.created) {
       early?.cancel();
       return this.replay(created.questionAnswer, question);

@@ -76,27 +76,6 @@ export async function callUpstream(
   return answerOf(assembled.result(), body, elapsed(), ttftMs);
 }
 
-/**
- * An upstream call started before its row is stored, so that storing it adds no latency: it
- * is joined by the attempt once the row exists (the attempt's deadline and shutdown then end
- * it), or cancelled when the row cannot be stored.
- */
-export function startEarly(ask: (signal: AbortSignal) => Promise<ChatAnswer>) {
-  const controller = new AbortController();
-  const work = ask(controller.signal);
-  work.catch(() => undefined); // a cancelled call's failure is expected
-  return {
-    join(signal: AbortSignal): Promise<ChatAnswer> {
-      if (signal.aborted) controller.abort(signal.reason);
-      else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-      return work;
-    },
-    cancel(): void {
-      controller.abort();
-    },
-  };
-}
-
 /** What the lifecycle stores of a completion. */
 function answerOf(
   completion: Json,
