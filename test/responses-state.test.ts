@@ -1,4 +1,5 @@
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
+import pg from 'pg';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses.js';
 import { describe, expect, it } from 'vitest';
 import { unique } from './helpers/each-database.js';
@@ -72,6 +73,38 @@ describe('responses kept by askbase: keys, repeats, failures and bad input', () 
       ]);
     } finally {
       await other.stop();
+    }
+  });
+
+  it('when storing the row is slow, then the LLM is already being asked meanwhile, and the response waits for its record', async () => {
+    // askbase has stored a row since any outage: it asks the LLM while storing again.
+    const first = await alice().responses.create({ model: 'gpt-5-mini', input: unique('warm ') });
+    // A lock of the test's own holds every insert: the row cannot be stored until it ends.
+    const locker = new pg.Client({ connectionString: suite.db.url });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table question_answers in share mode');
+      const pending = alice()
+        .responses.create({
+          model: 'gpt-5-mini',
+          input: 'Asked early?',
+          previous_response_id: first.id,
+        })
+        .withResponse();
+      await suite.fake.waitForRequests(2);
+      await locker.query('commit');
+      const { data, response } = await pending;
+      expect(data.previous_response_id).toBe(first.id);
+      // Answered once recorded: the row is complete the moment the client has it.
+      const row = await expectOk<QaJson>(
+        await fetch(`${suite.askbase.url}/qa/${response.headers.get('x-askbase-id')}`, {
+          headers: { authorization: `Bearer ${KEYS.alice}` },
+        }),
+      );
+      expect(row).toMatchObject({ kind: 'response', status: 'answered', answer: data.output_text });
+    } finally {
+      await locker.end();
     }
   });
 

@@ -16,6 +16,7 @@ import type { AnswerAttempts } from '../qa/answer-attempts.js';
 import type { ConversationStore, QuestionStore, StoredResponseTurn } from '../qa/ports.js';
 import { settled } from '../qa/settled.js';
 import type { Json } from './completion.js';
+import { EarlyCalls } from './early-calls.js';
 import { inputItemsOf, listedItem, questionTextOf } from './response-items.js';
 import { EventRelay, type ResponseProgress, type ResponsesRoute } from './responses-call.js';
 import { responseShell } from './responses-stream.js';
@@ -69,6 +70,8 @@ export type InputItemsPage = {
  * follow-up works the moment its previous response completed, on any replica.
  */
 export class ResponsesService {
+  private readonly early = new EarlyCalls();
+
   constructor(private readonly deps: ResponsesServiceDeps) {}
 
   async create(call: ResponseCall, progress?: ResponseProgress): Promise<ResponseResult> {
@@ -92,12 +95,18 @@ export class ResponsesService {
     const params: Json = { ...body };
     delete params.input;
     const question = displayedQuestion(questionTextOf(input), 'response');
-    const created = await repository
-      .createPending(keepText ? question : null, {
-        idempotencyKey:
-          call.idempotencyKey === undefined
-            ? undefined
-            : `${call.keyName ?? ''}:response:${call.idempotencyKey}`,
+    const ask = (signal: AbortSignal) => route.call(body, items, shell, signal, relay);
+    const idempotencyKey =
+      call.idempotencyKey === undefined
+        ? undefined
+        : `${call.keyName ?? ''}:response:${call.idempotencyKey}`;
+    // Without an Idempotency-Key to replay, the LLM is asked while the row is stored
+    // (EarlyCalls); the previous response, if any, was just found answered.
+    const early = idempotencyKey === undefined ? this.early.start(ask) : undefined;
+    let created: Awaited<ReturnType<QuestionStore['createPending']>>;
+    try {
+      created = await repository.createPending(keepText ? question : null, {
+        idempotencyKey,
         keyName: call.keyName,
         kind: 'response',
         responseId,
@@ -108,23 +117,22 @@ export class ResponsesService {
         },
         request: { messages: input, params },
         deadlineMs: this.deps.askTimeoutMs,
-      })
-      .catch((error: unknown) => {
-        if (error instanceof ParentGoneError) throw notFound(String(body.previous_response_id));
-        throw error;
       });
+    } catch (error) {
+      early?.cancel();
+      this.early.failed(error);
+      if (error instanceof ParentGoneError) throw notFound(String(body.previous_response_id));
+      throw error;
+    }
+    this.early.stored();
     if (!created.created) return this.replay(created.questionAnswer, question);
     const pending = created.questionAnswer;
     progress?.created(pending);
     relay?.open();
-    const attempt = attempts.start(
-      pending,
-      (signal) => route.call(body, items, shell, signal, relay),
-      {
-        exchange: (answer) => ({ response: answer.completion, stateDigest: null }),
-        partial: () => relay?.text ?? '',
-      },
-    );
+    const attempt = attempts.start(pending, early ? (signal) => early.join(signal) : ask, {
+      exchange: (answer) => ({ response: answer.completion, stateDigest: null }),
+      partial: () => relay?.text ?? '',
+    });
     try {
       // A response that can be named again is answered once it is recorded: the client may
       // continue it at once, on any replica.
