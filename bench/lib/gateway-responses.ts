@@ -13,10 +13,10 @@
  */
 import { Agent, request } from 'node:http';
 import type { BenchPostgres } from './postgres.js';
-import type { GatewayItem } from './gateway.js';
 import {
   CONNECTIONS,
   type Endpoint,
+  type GatewayItem,
   MODEL,
   TTFT_REQUESTS,
   drained,

@@ -5,7 +5,8 @@
  */
 import { Agent, request } from 'node:http';
 import type { BenchPostgres } from './postgres.js';
-import type { GatewayServer } from './gateway.js';
+import type { LoadSpec } from './load.js';
+import type { Child } from './processes.js';
 import type { Percentiles, ServerKind, StreamedRows } from './results.js';
 
 export const MODEL = 'gpt-5-mini';
@@ -14,6 +15,22 @@ export const CONNECTIONS = 100;
 /** Streamed requests per server, measured, after this many unmeasured ones. */
 export const TTFT_REQUESTS = 300;
 const TTFT_WARMUP = 30;
+
+export interface GatewayServer {
+  kind: ServerKind;
+  child: Child;
+  /** http://127.0.0.1:PORT */
+  baseUrl: string;
+}
+
+/** One thing for run.ts's measure(): a request mix against one server. */
+export interface GatewayItem {
+  server: GatewayServer;
+  scenario: string;
+  label: string;
+  spec: LoadSpec;
+  llmLatencyMs: number;
+}
 
 /** A server and the headers that route a request through it to the fake LLM. */
 export interface Endpoint {

@@ -12,14 +12,14 @@
  * 5. `POST /v1/responses` the same way as 1–3, and a chain of responses by
  *    `previous_response_id` (gateway-responses.ts).
  */
-import type { LoadSpec } from './load.js';
 import type { BenchPostgres } from './postgres.js';
-import type { Child } from './processes.js';
 import { startPortkey } from './portkey.js';
 import { measureResponses } from './gateway-responses.js';
 import {
   CONNECTIONS,
   type Endpoint,
+  type GatewayItem,
+  type GatewayServer,
   MODEL,
   TTFT_REQUESTS,
   drained,
@@ -27,7 +27,7 @@ import {
   measureTtft,
   streamedRows,
 } from './gateway-stream.js';
-import type { GatewayResult, RunRecord, ServerKind, StorageFigure } from './results.js';
+import type { GatewayResult, RunRecord, StorageFigure } from './results.js';
 
 export { CONNECTIONS, MODEL };
 export const CHAT_PATH = '/v1/chat/completions';
@@ -57,22 +57,6 @@ const STREAM = {
   first: 'data: {',
   end: 'data: [DONE]',
 };
-
-export interface GatewayServer {
-  kind: ServerKind;
-  child: Child;
-  /** http://127.0.0.1:PORT */
-  baseUrl: string;
-}
-
-/** One thing for run.ts's measure(): a request mix against one server. */
-export interface GatewayItem {
-  server: GatewayServer;
-  scenario: string;
-  label: string;
-  spec: LoadSpec;
-  llmLatencyMs: number;
-}
 
 export async function measureGateway(options: {
   root: string;
