@@ -51,6 +51,9 @@ export const chatHeaders = {
   },
 } as const;
 
+/** What an id askbase gave (or an item's id) can be: `resp_` and hex digits, and the like. */
+const RESPONSE_ID = { minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_.:-]+$' } as const;
+
 export const responsesBody = {
   type: 'object',
   required: ['model', 'input'],
@@ -68,7 +71,7 @@ export const responsesBody = {
       ],
     },
     instructions: { type: ['string', 'null'] },
-    previous_response_id: { type: ['string', 'null'], minLength: 1, maxLength: 200 },
+    previous_response_id: { type: ['string', 'null'], ...RESPONSE_ID },
     store: { type: ['boolean', 'null'] },
     stream: { type: ['boolean', 'null'] },
     background: { type: ['boolean', 'null'] },
@@ -91,7 +94,7 @@ export const responsesHeaders = {
 export const responseIdParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+  properties: { id: { type: 'string', ...RESPONSE_ID } },
 } as const;
 
 export const inputItemsQuery = {
@@ -100,7 +103,7 @@ export const inputItemsQuery = {
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
     order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },
-    after: { type: 'string', minLength: 1, maxLength: 200 },
+    after: { type: 'string', ...RESPONSE_ID },
   },
 } as const;
 
