@@ -86,7 +86,7 @@ export const responsesHeaders = {
     'x-askbase-store': {
       type: 'boolean',
       description:
-        'false: answer, but keep no text of the response (the default is STORE_TEXT); the body\'s `"store": false` does the same',
+        'false: answer, but keep no text of the response (the default is STORE_TEXT), so it cannot be named again. The body\'s `"store": false` only makes it not named again: askbase keeps its text.',
     },
   },
 } as const;
