@@ -53,6 +53,11 @@ export interface Behavior {
   finishReason?: string;
   /** Adds `prompt_tokens_details.cached_tokens` and `completion_tokens_details.reasoning_tokens`. */
   usageDetails?: { cachedTokens?: number; reasoningTokens?: number };
+  /**
+   * Error messages and a malformed body quote the question, as some servers do: what askbase
+   * must never write to its logs.
+   */
+  echo?: boolean;
   /** What `GET /models` lists; DEFAULT_MODELS unless set. */
   models?: string[];
   /**
@@ -284,23 +289,28 @@ export async function startFakeOpenAI(
       : wantsJson
         ? JSON.stringify({ answer: defaultAnswer(question) })
         : defaultAnswer(question);
+    const said = (message: string) =>
+      behavior.echo ? `${message} (you asked: ${question})` : message;
     switch (behavior.fault) {
       case 'rate_limit':
         return json(
           res,
           429,
-          { error: { message: 'Rate limit reached', type: 'requests' } },
+          { error: { message: said('Rate limit reached'), type: 'requests' } },
           {
             'retry-after': '7',
           },
         );
       case 'server_error':
         return json(res, 500, {
-          error: { message: 'The server had an error', type: 'server_error' },
+          error: { message: said('The server had an error'), type: 'server_error' },
         });
       case 'bad_request':
         return json(res, 400, {
-          error: { message: 'Invalid model secret-internal-detail', type: 'invalid_request_error' },
+          error: {
+            message: said('Invalid model secret-internal-detail'),
+            type: 'invalid_request_error',
+          },
         });
       case 'context_too_long':
         return json(res, 400, {
@@ -315,7 +325,7 @@ export async function startFakeOpenAI(
       case 'unauthorized':
         return json(res, 401, {
           error: {
-            message: 'Incorrect API key provided: sk-fake***. secret-internal-detail',
+            message: said('Incorrect API key provided: sk-fake***. secret-internal-detail'),
             type: 'invalid_request_error',
             param: null,
             code: 'invalid_api_key',
@@ -329,9 +339,10 @@ export async function startFakeOpenAI(
       case 'malformed':
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end(
-          isResponses
+          (isResponses
             ? '{"id": "resp_fake_broken", "object": "response", "output": ['
-            : '{"id": "chatcmpl-broken", "choices": [',
+            : '{"id": "chatcmpl-broken", "choices": [') +
+            (behavior.echo ? `"${question} broken` : ''),
         );
       default:
         break;
