@@ -31,11 +31,11 @@ interface SafeError {
   cause?: SafeError;
 }
 
-/** Type, code, a message without query parameters, the stack frames, and the cause, likewise. */
+/** Type, code, a message that cannot quote stored text, the stack frames, and the cause, likewise. */
 export function safeError(error: unknown, depth = 0): SafeError {
   if (!(error instanceof Error)) return { type: typeof error, message: '[not an Error]' };
   const type = error.constructor.name || error.name;
-  const message = withoutParams(error.message);
+  const message = safeMessage(error);
   const code = (error as { code?: unknown }).code;
   const frames = (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
   return {
@@ -45,6 +45,37 @@ export function safeError(error: unknown, depth = 0): SafeError {
     stack: [`${type}: ${message}`, ...frames].join('\n'),
     ...(error.cause !== undefined && depth < 5 && { cause: safeError(error.cause, depth + 1) }),
   };
+}
+
+/**
+ * PostgreSQL's classes whose messages may quote a value: data exceptions (22), what a function
+ * raises (P0), internal errors (XX). Other classes name only objects (a table, a constraint).
+ */
+const QUOTING_SQL_STATES = /^(22|P0|XX)/;
+
+/**
+ * An error's message, unless it may quote what was sent or stored: the LLM's error text (an
+ * upstream may echo the request), a parser's (V8 quotes the JSON it could not read), and
+ * PostgreSQL's of the classes that quote values. Their kind is logged instead.
+ */
+function safeMessage(error: Error): string {
+  const {
+    status,
+    code,
+    error: body,
+  } = error as { status?: unknown; code?: unknown; error?: unknown };
+  // The openai SDK's APIError: the status says what happened; the text is the upstream's.
+  if (typeof status === 'number' && 'error' in error) {
+    const upstreamCode =
+      typeof body === 'object' && body !== null ? (body as { code?: unknown }).code : undefined;
+    const named = typeof upstreamCode === 'string' && /^[\w.-]{1,64}$/.test(upstreamCode);
+    return `the LLM answered ${status}${named ? ` (${upstreamCode})` : ''}; its text is not logged`;
+  }
+  if (error instanceof SyntaxError) return 'malformed JSON; its text is not logged';
+  if (typeof code === 'string' && 'severity' in error && QUOTING_SQL_STATES.test(code)) {
+    return `PostgreSQL error ${code}; its text is not logged`;
+  }
+  return withoutParams(error.message);
 }
 
 /** Drizzle writes "Failed query: <sql>\nparams: <values>"; the SQL has only placeholders. */
