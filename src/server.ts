@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import cluster from 'node:cluster';
 import { createServer as createNetServer } from 'node:net';
 import { resolve } from 'node:path';
@@ -102,7 +103,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger.warn('no LLM configured (OPENAI_API_KEY or OPENAI_BASE_URL): /ask and /v1 answer 503');
   }
   const metrics = new Metrics(() => database.poolStats());
-  const repository = new QuestionRepository(database);
+  // Which pending rows are this process's own (see `owner` in the schema).
+  const repository = new QuestionRepository(database, randomUUID());
   const conversations = new ConversationRepository(database);
   const outcomes = new OutcomeRecorder({
     store: repository,
@@ -132,6 +134,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     },
     cacheLookups: (result) => metrics.cacheLookup(result),
     askTimeoutMs: config.askTimeoutMs,
+    exclusiveDatabase: database.driver === 'pglite',
     logger,
   });
   const chat = new ChatService({

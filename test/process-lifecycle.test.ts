@@ -1,10 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { ask } from './helpers/askbase.js';
 import { type AskbaseProcess, spawnAskbase } from './helpers/askbase-process.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { expectError } from './helpers/http.js';
+import { waitFor } from './helpers/wait-for.js';
 
 interface Qa {
   id: number;
@@ -103,6 +107,43 @@ describe('askbase as a process: signals, crashes and recovery', { timeout: 120_0
       status: 'answered',
       answer: 'Never forgotten.',
     });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});
+
+describe('askbase as a process on the embedded database: a crash', { timeout: 120_000 }, () => {
+  let fake: FakeOpenAI;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+
+  it('when it is killed mid-ask and restarted, then the question is interrupted at once, not at its deadline, and can be retried', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'askbase-crash-'));
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
+    // The defaults: the ask's deadline (ASK_TIMEOUT_MS) is two minutes away.
+    const env = { DATA_DIR: dataDir, OPENAI_BASE_URL: fake.baseUrl, OPENAI_MAX_RETRIES: '0' };
+    const first = await spawnAskbase(env);
+    fake.setBehavior({ fault: 'hang' });
+    const lost = ask(first.url, { question: 'Lost in a crash?' }).catch(() => 'connection lost');
+    await fake.waitForInFlight(1);
+    first.child.kill('SIGKILL');
+    expect(await lost).toBe('connection lost');
+    await first.exited;
+
+    fake.setBehavior({ answer: () => 'Found again.' });
+    const second = await spawnAskbase(env);
+    // Its first recovery, right after the database is ready, reports what it failed.
+    await waitFor(() => second.output().includes('marked interrupted questions as failed'), {
+      what: 'the restart to fail the crashed ask',
+    });
+    const [orphan] = (await (await fetch(`${second.url}/qas?status=failed`)).json()) as Qa[];
+    expect(orphan?.error?.code).toBe('interrupted');
+    const retried = await fetch(`${second.url}/qa/${orphan?.id}/retry`, { method: 'POST' });
+    expect(await retried.json()).toMatchObject({ status: 'answered', answer: 'Found again.' });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });

@@ -121,6 +121,20 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
     expect(listed.items).toEqual([]);
   });
 
+  it("when pending rows of other processes are failed, then this process's own stay pending", async () => {
+    const mine = new QuestionRepository(subject!.database, `me-${crypto.randomUUID()}`);
+    const theirs = new QuestionRepository(subject!.database, `them-${crypto.randomUUID()}`);
+    const own = (await mine.createPending('Mine, in flight?', { deadlineMs: 60_000 }))
+      .questionAnswer;
+    const lost = (await theirs.createPending('Theirs, lost?', { deadlineMs: 60_000 }))
+      .questionAnswer;
+    const failure = { code: INTERRUPTED, message: 'its process is gone' };
+
+    expect(await mine.failPendingOfOthers(failure)).toBeGreaterThanOrEqual(1);
+    expect(await mine.get(own.id)).toMatchObject({ status: 'pending' });
+    expect(await mine.get(lost.id)).toMatchObject({ status: 'failed', error: failure });
+  });
+
   it('when questions are created one after another, then their ids increase', async () => {
     const first = await pending('First?');
     const second = await pending('Second?');

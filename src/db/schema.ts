@@ -61,6 +61,12 @@ export const questionAnswers = pgTable(
     deadlineAt: timestamp('deadline_at', { withTimezone: true, mode: 'date' })
       .notNull()
       .defaultNow(),
+    /**
+     * The process whose attempt owns a pending row (a random id each process draws at start).
+     * On the embedded database only one process can run, so at start every pending row owned
+     * by another is an attempt whose process died.
+     */
+    owner: text('owner'),
     /** The client's Idempotency-Key: a retried POST /ask finds its first attempt by it. */
     idempotencyKey: text('idempotency_key'),
     /**

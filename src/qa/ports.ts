@@ -102,6 +102,11 @@ export interface QuestionStore {
   ): Promise<QuestionAnswer | undefined>;
   reopenFailed(id: number, deadlineMs: number): Promise<QuestionAnswer | undefined>;
   failStalePending(marginMs: number, failure: { code: string; message: string }): Promise<number>;
+  /**
+   * Fails every pending row that another process owns: only for a database no other process
+   * can use (the embedded one), where such a row's process is certainly gone.
+   */
+  failPendingOfOthers(failure: { code: string; message: string }): Promise<number>;
   get(id: number): Promise<QuestionAnswer | undefined>;
   delete(id: number): Promise<boolean>;
   listPage(

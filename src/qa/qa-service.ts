@@ -50,6 +50,11 @@ export interface QaServiceDeps {
   cacheLookups: (result: 'hit' | 'miss' | 'waited') => void;
   /** The most one attempt at an answer may take; stored with the row as its deadline. */
   askTimeoutMs: number;
+  /**
+   * True when no other process can use the database (the embedded one, locked to this
+   * process): a pending row of another process is then failed at once, not at its deadline.
+   */
+  exclusiveDatabase?: boolean;
   logger: Logger;
 }
 
@@ -286,18 +291,22 @@ export class QaService {
   }
 
   /**
-   * Writes spooled outcomes to the database, then fails questions still pending `marginMs`
-   * after their attempt's deadline (the process answering them died). Run at start and
+   * Writes spooled outcomes to the database, then fails questions whose process died: those
+   * still pending `marginMs` after their attempt's deadline, or on the embedded database (one
+   * process only) every pending one another process owns, at once. Run at start and
    * periodically.
    */
   async recover(marginMs: number): Promise<void> {
     const { repository, logger, outcomes } = this.deps;
     // While spooled outcomes cannot be written the database is still away: recovery waits.
     if (!(await outcomes.replay())) return;
-    const interrupted = await repository.failStalePending(marginMs, {
+    const failure = {
       code: INTERRUPTED,
       message: 'askbase stopped before this question was answered; POST /qa/{id}/retry asks again',
-    });
+    };
+    const interrupted = this.deps.exclusiveDatabase
+      ? await repository.failPendingOfOthers(failure)
+      : await repository.failStalePending(marginMs, failure);
     if (interrupted > 0) logger.warn({ interrupted }, 'marked interrupted questions as failed');
   }
 

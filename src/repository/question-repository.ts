@@ -43,6 +43,7 @@ type PendingParams = {
   requestParams: string | null;
   requestDigest: string | null;
   responseId: string | null;
+  owner: string | null;
   searchTerms: string[];
   deadlineMs: number;
 };
@@ -65,6 +66,7 @@ function pendingRow(value: (name: keyof PendingParams) => SQL) {
     requestParams: sql`${value('requestParams')}::jsonb`,
     requestDigest: value('requestDigest'),
     responseId: value('responseId'),
+    owner: value('owner'),
     searchTerms: sql`${value('searchTerms')}::text[]`,
     deadlineAt: sql`now() + ${value('deadlineMs')} * interval '1 millisecond'`,
   };
@@ -87,7 +89,11 @@ export class QuestionRepository implements QuestionStore {
   // parameters. Building them per call cost more CPU than the rest of the request.
   private readonly statements;
 
-  constructor(private readonly database: Database) {
+  constructor(
+    private readonly database: Database,
+    /** This process's id, stamped on each pending row it owns (see `owner` in the schema). */
+    private readonly owner: string | null = null,
+  ) {
     const param = (name: string) => sql`${sql.placeholder(name)}`;
     const { db } = database;
     this.statements = {
@@ -188,6 +194,7 @@ export class QuestionRepository implements QuestionStore {
         requestParams: keepText && request ? storableJson(request.params) : null,
         requestDigest: keepText ? (requestDigest ?? null) : null,
         responseId: responseId ?? null,
+        owner: this.owner,
         searchTerms: searchTerms(question),
         deadlineMs,
       };
@@ -393,6 +400,7 @@ export class QuestionRepository implements QuestionStore {
           errorMessage: null,
           latencyMs: null,
           attempt: sql`${questionAnswers.attempt} + 1`,
+          owner: this.owner,
           deadlineAt: sql`now() + ${deadlineMs} * interval '1 millisecond'`,
         })
         // A question whose text was not stored cannot be asked again.
@@ -414,16 +422,22 @@ export class QuestionRepository implements QuestionStore {
    * so the clocks of replicas do not matter. Returns how many.
    */
   failStalePending(marginMs: number, failure: { code: string; message: string }): Promise<number> {
+    return this.failPending(
+      lt(questionAnswers.deadlineAt, sql`now() - ${marginMs} * interval '1 millisecond'`),
+      failure,
+    );
+  }
+
+  failPendingOfOthers(failure: { code: string; message: string }): Promise<number> {
+    return this.failPending(sql`${questionAnswers.owner} is distinct from ${this.owner}`, failure);
+  }
+
+  private failPending(which: SQL, failure: { code: string; message: string }): Promise<number> {
     return this.run(async () => {
       const rows = await this.db
         .update(questionAnswers)
         .set({ status: 'failed', errorCode: failure.code, errorMessage: failure.message })
-        .where(
-          and(
-            eq(questionAnswers.status, 'pending'),
-            lt(questionAnswers.deadlineAt, sql`now() - ${marginMs} * interval '1 millisecond'`),
-          ),
-        )
+        .where(and(eq(questionAnswers.status, 'pending'), which))
         .returning({ id: questionAnswers.id });
       return rows.length;
     });
