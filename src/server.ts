@@ -289,7 +289,8 @@ function startupSummary(config: Config, options: DatabaseOptions, port: number) 
   const database =
     'url' in options
       ? `PostgreSQL at ${withoutUser(options.url)}`
-      : `embedded PGlite in ${options.dataDir}`;
+      : // PGlite's file system on Node has no fsync: said where a user looks first.
+        `embedded PGlite in ${options.dataDir} (not fsynced: a power loss may lose recent answers; DATABASE_URL for that)`;
   const llm = isLlmConfigured(config.openai)
     ? `${config.openai.baseUrl ? withoutCredentials(config.openai.baseUrl) : 'the OpenAI API'}, model ${config.openai.model}`
     : 'none configured (/ask answers 503)';

@@ -117,6 +117,19 @@ describe('the first run: what a person sees at start', { timeout: 120_000 }, () 
     }
   });
 
+  it('when askbase starts on the embedded database, then its one line says the database cannot sync its files', async () => {
+    const askbase = await spawnAskbase({ OPENAI_BASE_URL: fake.baseUrl });
+    const line = askbase
+      .output()
+      .split('\n')
+      .find((text) => text.includes('askbase listening on'));
+    expect((JSON.parse(line ?? '{}') as { msg?: string }).msg).toContain(
+      'embedded PGlite in ' +
+        join(askbase.cwd, 'data', 'pglite') +
+        ' (not fsynced: a power loss may lose recent answers',
+    );
+  });
+
   it('when askbase starts, then one line says where it listens, which database and LLM it uses, and where the docs are, with no password', async () => {
     const db = await createTestDatabase({ empty: true });
     try {
