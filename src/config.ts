@@ -65,6 +65,11 @@ export interface DurabilityConfig {
   spoolReplayIntervalMs: number;
   /** Longest wait between attempts to reach the database at start. */
   connectBackoffMaxMs: number;
+  /**
+   * LEASE_TTL_MS (PostgreSQL): how long after a process's last heartbeat its pending asks are
+   * failed as interrupted by the others.
+   */
+  leaseTtlMs: number;
 }
 
 export interface SecurityConfig {
@@ -158,6 +163,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
         min: 10,
         max: 600_000,
       }),
+      leaseTtlMs: read.integer('LEASE_TTL_MS', 10_000, { min: 500, max: 3_600_000 }),
     },
     security: {
       // Off by default: a local service that refuses the 61st question of a minute surprises

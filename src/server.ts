@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import cluster from 'node:cluster';
 import { createServer as createNetServer } from 'node:net';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
@@ -27,9 +28,11 @@ import { AnswerAttempts } from './qa/answer-attempts.js';
 import { OutcomeRecorder } from './qa/outcome-recorder.js';
 import { OutcomeSpool } from './qa/outcome-spool.js';
 import { ModelPrices } from './pricing/model-prices.js';
+import { Lease } from './qa/lease.js';
 import { QaService } from './qa/qa-service.js';
 import { Retention } from './qa/retention.js';
 import { ConversationRepository } from './repository/conversation-repository.js';
+import { LeaseRepository } from './repository/lease-repository.js';
 import { QuestionRepository } from './repository/question-repository.js';
 import { RateLimitCounter } from './repository/rate-limit-counter.js';
 import { backfillSearchTerms } from './repository/search-backfill.js';
@@ -103,8 +106,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger.warn('no LLM configured (OPENAI_API_KEY or OPENAI_BASE_URL): /ask and /v1 answer 503');
   }
   const metrics = new Metrics(() => database.poolStats());
-  // Which pending rows are this process's own (see `owner` in the schema).
-  const repository = new QuestionRepository(database, randomUUID());
+  // Which pending rows are this process's own (see `owner` in the schema): an instance is a
+  // host and a spool slot, which one process at a time holds; a restart is a new owner of it.
+  const instance = `${hostname()}:${spool.directory}`;
+  const owner = `${instance}#${randomUUID()}`;
+  const repository = new QuestionRepository(database, owner);
+  const leases = database.driver === 'postgres' ? new LeaseRepository(database) : undefined;
+  const lease =
+    leases &&
+    new Lease({ store: leases, owner, instance, ttlMs: config.durability.leaseTtlMs, logger });
   const conversations = new ConversationRepository(database);
   const outcomes = new OutcomeRecorder({
     store: repository,
@@ -135,6 +145,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     cacheLookups: (result) => metrics.cacheLookup(result),
     askTimeoutMs: config.askTimeoutMs,
     exclusiveDatabase: database.driver === 'pglite',
+    lease,
+    leases,
     logger,
   });
   const chat = new ChatService({
@@ -227,6 +239,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await housekeeping;
     } finally {
       clearTimeout(grace);
+      // Every ask is stored (or spooled, and this instance's next process replays it).
+      await lease?.stop();
       spool.close();
       await database.close();
     }
@@ -252,6 +266,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   const ready = connect(database, config, logger, stopping.signal).then(async () => {
     if (stopping.signal.aborted) return;
+    lease?.start();
     await recover();
     maintenance = setInterval(() => void recover(), config.durability.spoolReplayIntervalMs);
     maintenance.unref();

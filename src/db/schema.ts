@@ -245,4 +245,15 @@ export const rateLimitHits = pgTable('rate_limit_hits', {
   hits: integer('hits').notNull(),
 });
 
-export const schema = { questionAnswers, rateLimitHits };
+/**
+ * Each askbase process on PostgreSQL holds a lease, renewed by a heartbeat timed by the
+ * database's clock: a pending row whose owner's lease has expired lost its process, and any
+ * live process fails it at once instead of waiting for its deadline.
+ */
+export const leases = pgTable('askbase_leases', {
+  /** The process: `owner` on the rows it owns (its instance, `#`, a random id drawn at start). */
+  owner: text('owner').primaryKey(),
+  heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, mode: 'date' }).notNull(),
+});
+
+export const schema = { questionAnswers, rateLimitHits, leases };

@@ -121,6 +121,30 @@ export interface QuestionStore {
   deleteCreatedBefore(cutoff: Date, limit: number): Promise<number>;
 }
 
+/** Which pending rows a process may fail as orphaned (see LeaseStore.failOrphaned). */
+export interface OrphanSweep {
+  /** This process: its rows are never failed. */
+  owner: string;
+  /** What this process is an instance of (its host and spool); earlier ones are gone. */
+  instance: string;
+  /** How old another owner's last heartbeat must be for its process to count as gone. */
+  ttlMs: number;
+  /** False while this process's own heartbeat has not held for ttlMs (see Lease). */
+  judgeOthers: boolean;
+}
+
+/** Leases of the processes on a shared database (PostgreSQL), timed by its clock. */
+export interface LeaseStore {
+  /** Creates or renews `owner`'s lease: its heartbeat. */
+  renew(owner: string): Promise<void>;
+  release(owner: string): Promise<void>;
+  /**
+   * Fails the pending rows of processes that are gone: an earlier process of this instance,
+   * and, when judging others, any owner whose lease expired. Returns how many.
+   */
+  failOrphaned(sweep: OrphanSweep, failure: { code: string; message: string }): Promise<number>;
+}
+
 /** A stored turn found by the digest of its conversation's state (see ConversationState). */
 export interface StoredTurn {
   id: number;

@@ -19,7 +19,14 @@ import type { Logger } from '../logger.js';
 import type { AnswerAttempts } from './answer-attempts.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
 import { settled } from './settled.js';
-import type { Answerer, ChatMessage, ConversationStore, QuestionStore } from './ports.js';
+import type { Lease } from './lease.js';
+import type {
+  Answerer,
+  ChatMessage,
+  ConversationStore,
+  LeaseStore,
+  QuestionStore,
+} from './ports.js';
 
 /** Rows read per query when exporting. */
 const EXPORT_PAGE_ROWS = 1_000;
@@ -55,6 +62,10 @@ export interface QaServiceDeps {
    * process): a pending row of another process is then failed at once, not at its deadline.
    */
   exclusiveDatabase?: boolean;
+  /** On a shared database: this process's lease, by which others' dead processes are found. */
+  lease?: Lease | undefined;
+  /** Where the leases are kept (with `lease`). */
+  leases?: LeaseStore | undefined;
   logger: Logger;
 }
 
@@ -291,10 +302,11 @@ export class QaService {
   }
 
   /**
-   * Writes spooled outcomes to the database, then fails questions whose process died: those
-   * still pending `marginMs` after their attempt's deadline, or on the embedded database (one
-   * process only) every pending one another process owns, at once. Run at start and
-   * periodically.
+   * Writes spooled outcomes to the database, then fails questions whose process died: on
+   * PostgreSQL those whose owner's lease expired (or an earlier process of this instance),
+   * and those still pending `marginMs` after their attempt's deadline; on the embedded
+   * database (one process only) every pending one another process owns, at once. Run at
+   * start and periodically.
    */
   async recover(marginMs: number): Promise<void> {
     const { repository, logger, outcomes } = this.deps;
@@ -304,9 +316,13 @@ export class QaService {
       code: INTERRUPTED,
       message: 'askbase stopped before this question was answered; POST /qa/{id}/retry asks again',
     };
-    const interrupted = this.deps.exclusiveDatabase
-      ? await repository.failPendingOfOthers(failure)
-      : await repository.failStalePending(marginMs, failure);
+    const { exclusiveDatabase, lease, leases } = this.deps;
+    const orphaned = lease && leases ? await leases.failOrphaned(lease.sweep(), failure) : 0;
+    const interrupted =
+      orphaned +
+      (exclusiveDatabase
+        ? await repository.failPendingOfOthers(failure)
+        : await repository.failStalePending(marginMs, failure));
     if (interrupted > 0) logger.warn({ interrupted }, 'marked interrupted questions as failed');
   }
 

@@ -1,0 +1,130 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { ask } from './helpers/askbase.js';
+import { type AskbaseProcess, spawnAskbase } from './helpers/askbase-process.js';
+import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { unique } from './helpers/each-database.js';
+import { waitFor } from './helpers/wait-for.js';
+
+/** A process whose clock is an hour off: leases must be timed by the database's clock alone. */
+const CLOCK_AN_HOUR_BEHIND = `--import=data:text/javascript,${encodeURIComponent(
+  'const real = Date.now; const off = () => real() - 3600000;' +
+    'globalThis.Date = class extends Date { constructor(...a) { if (a.length === 0) super(off()); else super(...a); } static now() { return off(); } };',
+)}`;
+
+// Real processes on one PostgreSQL; the bound only guards against a hang.
+describe('leases: every process knows who is alive', { timeout: 120_000 }, () => {
+  let fake: FakeOpenAI;
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    db = await createTestDatabase();
+  });
+  beforeEach(() => fake.reset());
+  afterAll(async () => {
+    await db?.drop();
+    await fake?.close();
+  });
+
+  /** An askbase process with a short lease, on the shared database. */
+  const start = (env: Record<string, string> = {}) =>
+    spawnAskbase({
+      DATABASE_URL: db.url,
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_MAX_RETRIES: '0',
+      LEASE_TTL_MS: '1000',
+      SPOOL_REPLAY_INTERVAL_MS: '100',
+      ...env,
+    });
+  const rowOf = async (question: string) =>
+    (
+      await db.query<{ id: string; status: string; error_code: string | null }>(
+        'select id, status, error_code from question_answers where question = $1',
+        [question],
+      )
+    )[0];
+  /** An ask the fake holds (it answers once released), and its row once stored. */
+  const holdAsk = async (askbase: AskbaseProcess, prefix: string) => {
+    const question = unique(prefix);
+    const response = ask(askbase.url, { question }).catch(() => undefined);
+    await waitFor(async () => (await rowOf(question)) !== undefined, { what: `${prefix} stored` });
+    return { question, response };
+  };
+
+  it('when a process is killed, then another fails its asks as interrupted at once, and never the live ones, whatever their clocks say', async () => {
+    const steady = await start();
+    const behind = await start({ NODE_OPTIONS: CLOCK_AN_HOUR_BEHIND });
+    const doomed = await start();
+    fake.hold();
+    const mine = await holdAsk(steady, 'steady ');
+    const theirs = await holdAsk(behind, 'behind ');
+    const lost = await holdAsk(doomed, 'doomed ');
+
+    doomed.child.kill('SIGKILL');
+    await doomed.exited;
+    // Its ask's deadline is two minutes away (ASK_TIMEOUT_MS): only the lease tells.
+    await waitFor(async () => (await rowOf(lost.question))?.error_code === 'interrupted', {
+      what: "the killed process's ask to be failed by another",
+    });
+    // By now both live processes have judged the leases: neither failed a live ask.
+    expect((await rowOf(mine.question))?.status).toBe('pending');
+    expect((await rowOf(theirs.question))?.status).toBe('pending');
+
+    fake.release();
+    const answered = await Promise.all([mine.response, theirs.response]);
+    expect(answered.map((r) => r?.status)).toEqual([200, 200]);
+    const retried = await fetch(`${steady.url}/qa/${(await rowOf(lost.question))?.id}/retry`, {
+      method: 'POST',
+    });
+    expect(retried.status).toBe(200);
+  });
+
+  it('when a process is restarted alone after a crash, then its earlier asks are failed at its first recovery', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'askbase-lease-'));
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
+    // A lease far longer than the wait below, and the two-minute deadline: only knowing it is
+    // the same instance (the same DATA_DIR's spool) can fail the ask at once.
+    const env = {
+      DATABASE_URL: db.url,
+      OPENAI_BASE_URL: fake.baseUrl,
+      DATA_DIR: dataDir,
+      LEASE_TTL_MS: '600000',
+    };
+    const first = await spawnAskbase(env);
+    fake.hold();
+    const lost = await holdAsk(first, 'restarted ');
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await spawnAskbase(env);
+    await waitFor(() => second.output().includes('marked interrupted questions as failed'), {
+      what: 'the restart to fail its earlier ask',
+    });
+    expect((await rowOf(lost.question))?.error_code).toBe('interrupted');
+    fake.release();
+  });
+
+  it('when a process is paused past its lease, then its ask is failed meanwhile, and its answer still counts when it resumes', async () => {
+    const watcher = await start();
+    const sleeper = await start();
+    fake.hold();
+    const held = await holdAsk(sleeper, 'paused ');
+    sleeper.child.kill('SIGSTOP');
+    await waitFor(async () => (await rowOf(held.question))?.error_code === 'interrupted', {
+      what: "the paused process's ask to be failed by the watcher",
+    });
+    expect(watcher.child.exitCode).toBeNull();
+
+    sleeper.child.kill('SIGCONT');
+    fake.release();
+    expect((await held.response)?.status).toBe(200);
+    // The answer it paid for replaces the interruption.
+    await waitFor(async () => (await rowOf(held.question))?.status === 'answered', {
+      what: 'the late answer to be stored',
+    });
+  });
+});
