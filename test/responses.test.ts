@@ -302,6 +302,14 @@ describe('how askbase finds out which API the upstream serves (RESPONSES_API)', 
     });
   });
 
+  it('when a translated stream is refused by the LLM before its first chunk, then the client gets its 400, not a failed stream', async () => {
+    translate.fake.setBehavior({ fault: 'bad_request' });
+    const client = clientOf(translate.askbase.url);
+    await expect(
+      client.responses.create({ model: 'gpt-5-mini', input: unique('refused '), stream: true }),
+    ).rejects.toBeInstanceOf(BadRequestError);
+  });
+
   it('when RESPONSES_API is translate, then /v1/responses is never asked', async () => {
     const client = clientOf(translate.askbase.url);
     const response = await client.responses.create({ model: 'gpt-5-mini', input: 'hello' });

@@ -184,18 +184,21 @@ export class ResponsesRoute {
     const events = new TranslatedEvents(shell, (event) => {
       if (!signal.aborted) relay.push(event);
     });
-    events.start();
     const assembled = new CompletionAssembler();
-    // Usage is always asked for, so that every stored response has its cost.
+    // Usage is always asked for, so that every stored response has its cost. The response is
+    // said to be created once the LLM sends its first chunk, as a native upstream does: its
+    // refusal before that is a plain error with its status, not a failed stream.
     await this.chat.stream(
       { ...chatBody, stream_options: { include_usage: true } },
       (chunk) => {
         onFirst();
+        if (!assembled.started) events.start();
         assembled.add(chunk);
         events.chunk(chunk);
       },
       signal,
     );
+    if (!assembled.started) events.start();
     return events.finish(assembled.result());
   }
 }
