@@ -5,7 +5,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished }
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { ask } from './helpers/askbase.js';
 import { type AskbaseProcess, spawnAskbase } from './helpers/askbase-process.js';
+import pg from 'pg';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { createPostgresServer } from './helpers/postgres-server.js';
 import { unique } from './helpers/each-database.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -126,5 +128,49 @@ describe('leases: every process knows who is alive', { timeout: 120_000 }, () =>
     await waitFor(async () => (await rowOf(held.question))?.status === 'answered', {
       what: 'the late answer to be stored',
     });
+  });
+
+  it('when the database was away longer than a lease, then no live process is taken for dead when it returns', async () => {
+    const server = await createPostgresServer();
+    onTestFinished(() => server.destroy());
+    const env = { DATABASE_URL: server.url, DB_CONNECT_BACKOFF_MAX_MS: '200' };
+    const first = await start(env);
+    const second = await start(env);
+    const doomed = await start(env);
+    fake.hold();
+    const lost = unique('doomed ');
+    const live = unique('live ');
+    const asks = [ask(doomed.url, { question: lost }), ask(first.url, { question: live })].map(
+      (pending) => pending.catch(() => undefined),
+    );
+    await fake.waitForInFlight(2);
+    doomed.child.kill('SIGKILL');
+    await server.stop();
+    await waitFor(
+      () => [first, second].every((p) => p.output().includes('lease heartbeat failed')),
+      { what: 'both live processes to miss their heartbeat' },
+    );
+    // Longer than a lease (1 s): every lease, the live ones too, looks expired on return.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await server.start();
+
+    const client = new pg.Client(server.url);
+    await client.connect();
+    onTestFinished(() => client.end());
+    const status = async (question: string) =>
+      (
+        await client.query<{ status: string; error_code: string | null }>(
+          'select status, error_code from question_answers where question = $1',
+          [question],
+        )
+      ).rows[0];
+    // The dead process's ask is failed once a live process has judged again...
+    await waitFor(async () => (await status(lost))?.error_code === 'interrupted', {
+      what: "the killed process's ask to be failed",
+    });
+    // ...and by then the live process's ask has not been.
+    expect((await status(live))?.status).toBe('pending');
+    fake.release();
+    await Promise.all(asks);
   });
 });
