@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { PriceOverride } from './pricing/model-prices.js';
@@ -23,6 +23,13 @@ export interface Config {
   host: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  /**
+   * SPOOL_DIR: where the answer spools live; unset, in DATA_DIR. Set to a directory that every
+   * replica shares, a spool whose process is gone for good is replayed by another (PostgreSQL).
+   */
+  spoolDir: string | undefined;
+  /** INSTANCE_NAME: this process's host as spools and leases name it; the hostname unless set. */
+  instanceName: string;
   /** Per process: each worker has a pool of its own. */
   dbPoolMax: number;
   /** askbase processes sharing the port (node:cluster); 1 runs no cluster at all. */
@@ -117,6 +124,8 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     host: read.string('HOST', '127.0.0.1'),
     databaseUrl,
     dataDir: read.string('DATA_DIR', './data'),
+    spoolDir: read.optional('SPOOL_DIR'),
+    instanceName: read.string('INSTANCE_NAME', hostname()),
     dbPoolMax: read.integer('DB_POOL_MAX', 10, { min: 1, max: 1000 }),
     // `auto` is what this setup can use: the embedded database lives in one process.
     workers:

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import cluster from 'node:cluster';
 import { createServer as createNetServer } from 'node:net';
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
@@ -86,7 +85,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if (!cluster.isWorker) await ensurePortFree(config.host, config.port);
   const options = databaseOptions(config, logger);
   const database = await openDatabase(options);
-  const spool = await OutcomeSpool.openFreeSlot(resolve(config.dataDir), logger);
+  // In a spool directory replicas share (SPOOL_DIR), each host has its own family of slots.
+  const spool = config.spoolDir
+    ? await OutcomeSpool.openFreeSlot(resolve(config.spoolDir), logger, config.instanceName)
+    : await OutcomeSpool.openFreeSlot(resolve(config.dataDir), logger);
   const client = isLlmConfigured(config.openai) ? createOpenAIClient(config.openai) : undefined;
   const answerer = client && new OpenAIAnswerer(client, config.openai, logger);
   const upstream = client && new OpenAIChatUpstream(client, config.openai, logger);
@@ -108,19 +110,31 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const metrics = new Metrics(() => database.poolStats());
   // Which pending rows are this process's own (see `owner` in the schema): an instance is a
   // host and a spool slot, which one process at a time holds; a restart is a new owner of it.
-  const instance = `${hostname()}:${spool.directory}`;
+  const instance = `${config.instanceName}:${spool.directory}`;
   const owner = `${instance}#${randomUUID()}`;
   const repository = new QuestionRepository(database, owner);
   const leases = database.driver === 'postgres' ? new LeaseRepository(database) : undefined;
   const lease =
     leases &&
     new Lease({ store: leases, owner, instance, ttlMs: config.durability.leaseTtlMs, logger });
+  await spool.markOwner(owner);
   const conversations = new ConversationRepository(database);
   const outcomes = new OutcomeRecorder({
     store: repository,
     spool,
     storeAttempts: config.durability.storeAttempts,
     storeBackoffMs: config.durability.storeBackoffMs,
+    // A shared SPOOL_DIR: a gone host's spool is claimed once its lease expired, and only
+    // while this process may judge (see Lease).
+    foreign:
+      config.spoolDir && lease && leases
+        ? {
+            owner,
+            gone: async (other) =>
+              lease.sweep().judgeOthers &&
+              (await leases.expired(other, config.durability.leaseTtlMs)),
+          }
+        : undefined,
     logger,
   });
   const attempts = new AnswerAttempts({

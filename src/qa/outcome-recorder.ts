@@ -11,6 +11,11 @@ export interface OutcomeRecorderDeps {
   /** Attempts to store an outcome, with exponential backoff from `storeBackoffMs`. */
   storeAttempts: number;
   storeBackoffMs: number;
+  /**
+   * In a spool directory several hosts share (SPOOL_DIR): this process's lease owner, and
+   * whether another owner's process is gone (its lease expired), so that its spool is claimed.
+   */
+  foreign?: { owner: string; gone: (owner: string) => Promise<boolean> } | undefined;
   logger: Logger;
 }
 
@@ -50,6 +55,7 @@ export class OutcomeRecorder {
     const { spool, logger } = this.deps;
     const apply = (outcome: SpooledOutcome) => this.applySpooled(outcome);
     await spool.replay(apply);
+    await this.claimForeign();
     // Outcomes a process that is gone spooled beside ours: nobody else would write them.
     for (const orphan of await spool.adoptAbandoned()) {
       try {
@@ -60,6 +66,18 @@ export class OutcomeRecorder {
       }
     }
     return spool.size() === 0;
+  }
+
+  /** The spools of other hosts whose process is gone become this host's, to replay below. */
+  private async claimForeign(): Promise<void> {
+    const { spool, foreign, logger } = this.deps;
+    if (!foreign) return;
+    for (const { directory, owner } of await spool.foreignSlots()) {
+      if (!(await foreign.gone(owner))) continue;
+      if (await spool.claim(directory, foreign.owner)) {
+        logger.warn({ spool: directory }, 'claimed the spool of a process on a host that is gone');
+      }
+    }
   }
 
   private apply(outcome: SpooledOutcome): Promise<QuestionAnswer | undefined> {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -43,13 +44,19 @@ export class OutcomeSpool {
     private readonly rejectedFile: string,
     private readonly logger: Logger,
     pending: number,
+    private readonly family: SlotFamily,
     private readonly lock?: DataDirLock,
   ) {
     this.pending = pending;
   }
 
   /** The spool in `directory`, without a lock: for a directory only one process ever uses. */
-  static async open(directory: string, logger: Logger, lock?: DataDirLock): Promise<OutcomeSpool> {
+  static async open(
+    directory: string,
+    logger: Logger,
+    lock?: DataDirLock,
+    family: SlotFamily = slotFamily(undefined),
+  ): Promise<OutcomeSpool> {
     mkdirSync(directory, { recursive: true });
     const file = join(directory, 'outcomes.jsonl');
     const pending = (await readLines(file)).length;
@@ -60,15 +67,21 @@ export class OutcomeSpool {
       join(directory, 'outcomes.rejected.jsonl'),
       logger,
       pending,
+      family,
       lock,
     );
   }
 
-  /** This process's spool under `dataDir`: the first slot no live process holds. */
-  static async openFreeSlot(dataDir: string, logger: Logger): Promise<OutcomeSpool> {
+  /**
+   * This process's spool under `dataDir`: the first slot no live process holds. Slots are
+   * `spool`, `spool-2`, …, or, in a directory several hosts share (SPOOL_DIR), one family per
+   * host: `spool@<host>`, `spool@<host>#2`, … (a pid means nothing on another host).
+   */
+  static async openFreeSlot(dataDir: string, logger: Logger, host?: string): Promise<OutcomeSpool> {
     mkdirSync(dataDir, { recursive: true });
+    const family = slotFamily(host);
     for (let slot = 1; slot <= MAX_SLOTS; slot += 1) {
-      const directory = join(dataDir, slot === 1 ? 'spool' : `spool-${slot}`);
+      const directory = join(dataDir, family.name(slot));
       let lock: DataDirLock;
       try {
         lock = lockDataDir(directory);
@@ -76,26 +89,22 @@ export class OutcomeSpool {
         if (error instanceof DataDirLockedError) continue;
         throw error;
       }
-      return OutcomeSpool.open(directory, logger, lock);
+      return OutcomeSpool.open(directory, logger, lock, family);
     }
     throw new Error(`every spool slot under ${dataDir} is held by a live process`);
   }
 
   /**
-   * The other slots beside this one that hold outcomes and whose process is gone, each now
-   * locked by this process: replay them, then close them.
+   * The other slots of this host's family that hold outcomes and whose process is gone, each
+   * now locked by this process: replay them, then close them.
    */
   async adoptAbandoned(): Promise<OutcomeSpool[]> {
     const dataDir = dirname(this.directory);
     const adopted: OutcomeSpool[] = [];
     for (const name of await readdir(dataDir)) {
-      if (!/^spool(-\d+)?$/.test(name) || name === basename(this.directory)) continue;
+      if (!this.family.has(name) || name === basename(this.directory)) continue;
       const directory = join(dataDir, name);
-      const size = await stat(join(directory, 'outcomes.jsonl')).then(
-        (info) => info.size,
-        () => 0,
-      );
-      if (size === 0) continue;
+      if ((await sizeOf(join(directory, 'outcomes.jsonl'))) === 0) continue;
       try {
         adopted.push(await OutcomeSpool.open(directory, this.logger, lockDataDir(directory)));
       } catch (error) {
@@ -103,6 +112,45 @@ export class OutcomeSpool {
       }
     }
     return adopted;
+  }
+
+  /** Records which process (its lease's owner) writes this spool, for other hosts to judge. */
+  async markOwner(owner: string): Promise<void> {
+    await writeFile(join(this.directory, OWNER_FILE), owner, { flush: true });
+  }
+
+  /** Spools of other hosts in a shared directory that hold outcomes, with their owners. */
+  async foreignSlots(): Promise<{ directory: string; owner: string }[]> {
+    const dataDir = dirname(this.directory);
+    const found: { directory: string; owner: string }[] = [];
+    for (const name of await readdir(dataDir)) {
+      if (!isHostSlot(name) || this.family.has(name)) continue;
+      const directory = join(dataDir, name);
+      if ((await sizeOf(join(directory, 'outcomes.jsonl'))) === 0) continue;
+      const owner = await readFile(join(directory, OWNER_FILE), 'utf8').catch(() => undefined);
+      if (owner) found.push({ directory, owner });
+    }
+    return found;
+  }
+
+  /**
+   * Takes a gone host's spool into this host's family, for adoptAbandoned to replay: renamed
+   * first under a name no one scans (the rename is the claim; of two claimants one fails),
+   * marked with this process as its owner, then renamed into the family. False when another
+   * process claimed it first.
+   */
+  async claim(directory: string, owner: string): Promise<boolean> {
+    const id = randomUUID();
+    const claiming = join(dirname(this.directory), `.claiming-${id}`);
+    try {
+      await rename(directory, claiming);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    await writeFile(join(claiming, OWNER_FILE), owner, { flush: true });
+    await rename(claiming, join(dirname(this.directory), this.family.name(`adopted-${id}`)));
+    return true;
   }
 
   /** Lets another process take this slot. */
@@ -169,6 +217,43 @@ export class OutcomeSpool {
 
 /** More processes than this on one DATA_DIR is a misconfiguration, not a workload. */
 const MAX_SLOTS = 256;
+
+/** The file in a spool naming the process (its lease's owner) that writes it. */
+const OWNER_FILE = 'owner';
+
+/** The slots of one host: their names, and whether a name is one of them. */
+interface SlotFamily {
+  name(slot: number | string): string;
+  has(name: string): boolean;
+}
+
+/** `spool`, `spool-2`, … without a host; `spool@<host>`, `spool@<host>#2`, … with one. */
+function slotFamily(host: string | undefined): SlotFamily {
+  if (host === undefined) {
+    return {
+      name: (slot) => (slot === 1 ? 'spool' : `spool-${slot}`),
+      has: (name) => /^spool(-\d+)?$/.test(name),
+    };
+  }
+  // '#' is no hostname's, so one host's names never look like another's.
+  const base = `spool@${host.replace(/[^\w.-]/g, '_')}`;
+  return {
+    name: (slot) => (slot === 1 ? base : `${base}#${slot}`),
+    has: (name) =>
+      name === base || (name.startsWith(`${base}#`) && !name.slice(base.length + 1).includes('#')),
+  };
+}
+
+function isHostSlot(name: string): boolean {
+  return name.startsWith('spool@');
+}
+
+async function sizeOf(file: string): Promise<number> {
+  return stat(file).then(
+    (info) => info.size,
+    () => 0,
+  );
+}
 
 async function appendDurably(file: string, text: string) {
   const handle = await open(file, 'a');

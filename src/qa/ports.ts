@@ -138,6 +138,8 @@ export interface LeaseStore {
   /** Creates or renews `owner`'s lease: its heartbeat. */
   renew(owner: string): Promise<void>;
   release(owner: string): Promise<void>;
+  /** Whether `owner` has no lease renewed within `ttlMs`: its process is gone. */
+  expired(owner: string, ttlMs: number): Promise<boolean>;
   /**
    * Fails the pending rows of processes that are gone: an earlier process of this instance,
    * and, when judging others, any owner whose lease expired. Returns how many.

@@ -28,6 +28,18 @@ export class LeaseRepository implements LeaseStore {
     });
   }
 
+  expired(owner: string, ttlMs: number): Promise<boolean> {
+    return runStatement(this.database, async () => {
+      const fresh = await this.database.db
+        .select({ owner: leases.owner })
+        .from(leases)
+        .where(
+          sql`${leases.owner} = ${owner} and ${leases.heartbeatAt} > now() - ${ttlMs} * interval '1 millisecond'`,
+        );
+      return fresh.length === 0;
+    });
+  }
+
   failOrphaned(
     { owner, instance, ttlMs, judgeOthers }: OrphanSweep,
     failure: { code: string; message: string },
