@@ -38,8 +38,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY drizzle ./drizzle
 COPY package.json ./
-# Only the embedded PGlite database (used when DATABASE_URL is unset) writes, under ./data.
-RUN mkdir -p /app/data && chown node:node /app/data
+# Only the embedded PGlite database (used when DATABASE_URL is unset) and the answer spool
+# write, under ./data, and /spools when replicas share their spools there (SPOOL_DIR).
+RUN mkdir -p /app/data /spools && chown node:node /app/data /spools
 USER node
 EXPOSE 3000
 # Liveness without curl: Node's own fetch.

@@ -46,6 +46,8 @@ render "fixed replicas, no autoscaler or budget, an existing Secret" ConfigMap,S
 render "several workers per pod, a load balancer" ConfigMap,Secret,Service,Deployment \
   "${secret[@]}" --set config.WORKERS=auto --set service.type=LoadBalancer \
   --set resources.requests.cpu=2 --set image.tag=1.2.3
+render "spools on a shared volume" ConfigMap,Secret,Service,Deployment \
+  "${secret[@]}" --set sharedSpool.existingClaim=askbase-spools
 
 echo "== without a database the chart refuses to render"
 if "$helm" template askbase "$chart" >/dev/null 2>&1; then

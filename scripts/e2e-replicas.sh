@@ -81,21 +81,25 @@ sql() { # one value from PostgreSQL
   dc exec -T db sh -c 'PGPASSWORD="$POSTGRES_PASSWORD" psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "$1"' sh "$1"
 }
 
+wait_healthy() { # until 3 replicas are healthy and the load balancer answers
+  local deadline=$((SECONDS + 240)) healthy ready id
+  while :; do
+    mapfile -t apps < <(dc ps -q app)
+    healthy=0
+    for id in "${apps[@]}"; do
+      [ "$(docker inspect -f '{{.State.Health.Status}}' "$id" 2>/dev/null)" = healthy ] && healthy=$((healthy + 1))
+    done
+    ready=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$base/health/ready" || true)
+    [ "$healthy" -eq 3 ] && [ "$ready" = 200 ] && return
+    [ "$SECONDS" -lt "$deadline" ] || fail "not ready after 240 s ($healthy/3 replicas healthy, LB $ready)"
+    sleep 1
+  done
+}
+
 log "building and starting 3 replicas behind HAProxy"
 dc build >/dev/null
 dc up -d --scale app=3
-deadline=$((SECONDS + 240))
-while :; do
-  mapfile -t apps < <(dc ps -q app)
-  healthy=0
-  for id in "${apps[@]}"; do
-    [ "$(docker inspect -f '{{.State.Health.Status}}' "$id" 2>/dev/null)" = healthy ] && healthy=$((healthy + 1))
-  done
-  ready=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$base/health/ready" || true)
-  [ "$healthy" -eq 3 ] && [ "$ready" = 200 ] && break
-  [ "$SECONDS" -lt "$deadline" ] || fail "not ready after 240 s ($healthy/3 replicas healthy, LB $ready)"
-  sleep 1
-done
+wait_healthy
 log "ok: 3 replicas healthy, the load balancer answers"
 
 log "300 asks, 30 at a time; killing one replica and stopping another on the way"
@@ -145,4 +149,40 @@ log "ok: nothing left pending ($interrupted asks of the killed replica failed as
 code=$(docker inspect -f '{{.State.ExitCode}}' "${apps[1]}")
 [ "$code" = 0 ] || fail "the replica stopped with SIGTERM exited $code"
 log "ok: the replica stopped with SIGTERM drained and exited 0"
+
+log "a replica that never comes back: it spools answers while PostgreSQL is down, and is removed"
+dc up -d --scale app=3 >/dev/null 2>&1
+wait_healthy
+doomed=${apps[0]}
+marker="lost-replica-$project"
+# Asks sent to that replica alone, stored as pending while PostgreSQL is still up; the fake
+# LLM takes five seconds over them ([llm-slow]), so PostgreSQL is gone when they are answered.
+docker exec -d "$doomed" node -e '
+  for (let i = 0; i < 5; i += 1)
+    fetch("http://127.0.0.1:3000/ask", { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ question: `Kept ${i} [llm-slow] (${process.argv[1]})` }) }).catch(() => {});
+  setTimeout(() => {}, 30000);
+' "$marker"
+deadline=$((SECONDS + 30))
+until [ "$(sql "select count(*) from question_answers where question like '%($marker)' and status = 'pending'")" = 5 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "the 5 asks to the doomed replica were not stored as pending"
+  sleep 0.2
+done
+dc stop db >/dev/null 2>&1
+# The LLM answers within its second; the database is away, so each answer is spooled.
+deadline=$((SECONDS + 60))
+until [ "$(docker logs "$doomed" 2>&1 | grep -c 'outcome spooled to disk')" -ge 5 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "the doomed replica did not spool its 5 answers"
+  sleep 0.5
+done
+docker rm -f "$doomed" >/dev/null
+dc start db >/dev/null 2>&1
+deadline=$((SECONDS + 120))
+until [ "$(sql "select count(*) from question_answers where question like '%($marker)' and status = 'answered' and answer = 'Answer to: ' || question" 2>/dev/null)" = 5 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "the removed replica's spooled answers were not all stored 120 s after PostgreSQL returned"
+  sleep 1
+done
+rows=$(sql "select count(*) from question_answers where question like '%($marker)'")
+[ "$rows" = 5 ] || fail "$rows rows for the 5 asks"
+log "ok: another replica stored every one of the removed replica's 5 spooled answers, each once"
 log "passed in $((SECONDS - started_at)) s"

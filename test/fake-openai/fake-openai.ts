@@ -162,6 +162,9 @@ export function questionOf(request: Pick<ChatRequest, 'messages'>): string {
 /** Run standalone, the fake answers 500 to a question containing this. */
 export const FAIL_MARKER = '[llm-fails]';
 
+/** Run standalone, the fake takes five seconds to answer a question containing this. */
+export const SLOW_MARKER = '[llm-slow]';
+
 const DEFAULTS: Behavior = { latencyMs: 0, fault: 'none', chunkDelayMs: 0 };
 
 export async function startFakeOpenAI(
@@ -794,9 +797,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const latencyMs = Number(arg('latency-ms') ?? 0);
   // --no-responses: a server with only chat completions (404 to the Responses API).
   const responsesApi = !process.argv.includes('--no-responses');
-  // A question that says FAIL_MARKER gets a 500, so end-to-end tests can mix in LLM failures.
+  // A question that says FAIL_MARKER gets a 500, so end-to-end tests can mix in LLM failures;
+  // one that says SLOW_MARKER takes five seconds, so they can act while it waits.
   fake.setBehavior((request) => ({
-    latencyMs,
+    latencyMs: questionOf(request).includes(SLOW_MARKER) ? 5_000 : latencyMs,
     responsesApi,
     ...(questionOf(request).includes(FAIL_MARKER) && { fault: 'server_error' }),
   }));
