@@ -107,6 +107,15 @@ export const inputItemsQuery = {
   },
 } as const;
 
+/** The headers that name a stored exchange, on every /v1 answer that stores one. */
+export const askbaseIdHeaders = {
+  'x-askbase-id': { type: 'integer', description: 'The stored exchange (GET /qa/{id})' },
+  'x-askbase-conversation-id': {
+    type: 'integer',
+    description: 'Its conversation (GET /conversations/{id})',
+  },
+} as const;
+
 const openAiError = {
   type: 'object',
   required: ['error'],

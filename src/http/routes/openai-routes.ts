@@ -2,11 +2,16 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { ChatCall, ChatResult, ChatService } from '../../gateway/chat-service.js';
 import type { Json } from '../../gateway/completion.js';
-import type { QuestionAnswer } from '../../domain/question-answer.js';
 import { toErrorResponse } from '../error-handler.js';
 import { EventStream } from '../event-stream.js';
 import { methodNotAllowed } from '../method-not-allowed.js';
-import { chatBody, chatHeaders, openAiErrorResponses } from '../openai-schemas.js';
+import {
+  askbaseIdHeaders,
+  chatBody,
+  chatHeaders,
+  openAiErrorResponses,
+} from '../openai-schemas.js';
+import { setAskbaseIds } from '../askbase-ids.js';
 
 export interface OpenAiRoutesOptions {
   chat: ChatService;
@@ -38,13 +43,7 @@ export const openAiRoutes: FastifyPluginAsyncJsonSchemaToTs<{
         response: {
           200: {
             description: "The LLM's chat.completion, or its chunks as server-sent events",
-            headers: {
-              'x-askbase-id': { type: 'integer', description: 'The stored exchange' },
-              'x-askbase-conversation-id': {
-                type: 'integer',
-                description: 'Its conversation (GET /conversations/{id})',
-              },
-            },
+            headers: askbaseIdHeaders,
             content: {
               'application/json': { schema: { type: 'object', additionalProperties: true } },
               'text/event-stream': {
@@ -70,7 +69,7 @@ export const openAiRoutes: FastifyPluginAsyncJsonSchemaToTs<{
       };
       if (request.body.stream === true) return streamChat(chat, call, request, reply);
       const result = await chat.complete(call);
-      setIds(reply, result.row);
+      setAskbaseIds(reply, result.row);
       return reply.type(JSON_TYPE).send(JSON.stringify(result.completion));
     },
   );
@@ -119,11 +118,6 @@ export const openAiRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   });
 };
 
-function setIds(reply: FastifyReply, row: Pick<QuestionAnswer, 'id' | 'conversationId'>): void {
-  reply.header('x-askbase-id', String(row.id));
-  reply.header('x-askbase-conversation-id', String(row.conversationId ?? row.id));
-}
-
 /**
  * A streamed exchange: nothing is sent until it is stored as pending, so refusals stay plain
  * errors with their status; then each chunk as it arrives, and `data: [DONE]`. A failure after
@@ -138,11 +132,11 @@ async function streamChat(
   const events = new EventStream(reply);
   try {
     const result = await chat.complete(call, {
-      created: (pending) => setIds(reply, pending),
+      created: (pending) => setAskbaseIds(reply, pending),
       chunk: (chunk) => events.data(JSON.stringify(chunk)),
     });
     if (result.replayed) {
-      setIds(reply, result.row);
+      setAskbaseIds(reply, result.row);
       for (const chunk of replayChunks(result, call)) events.data(JSON.stringify(chunk));
     }
     events.data('[DONE]');

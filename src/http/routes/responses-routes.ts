@@ -10,12 +10,14 @@ import { toErrorResponse } from '../error-handler.js';
 import { EventStream } from '../event-stream.js';
 import { methodNotAllowed } from '../method-not-allowed.js';
 import {
+  askbaseIdHeaders,
   inputItemsQuery,
   openAiErrorResponses,
   responseIdParams,
   responsesBody,
   responsesHeaders,
 } from '../openai-schemas.js';
+import { setAskbaseIds } from '../askbase-ids.js';
 
 export interface ResponsesRoutesOptions {
   responses: ResponsesService;
@@ -54,13 +56,7 @@ export const responsesRoutes: FastifyPluginAsyncJsonSchemaToTs<{
         response: {
           200: {
             description: 'The Response, or its events as server-sent events',
-            headers: {
-              'x-askbase-id': { type: 'integer', description: 'The stored row' },
-              'x-askbase-conversation-id': {
-                type: 'integer',
-                description: 'Its conversation (GET /conversations/{id})',
-              },
-            },
+            headers: askbaseIdHeaders,
             content: {
               'application/json': { schema: anyObject },
               'text/event-stream': {
@@ -85,7 +81,7 @@ export const responsesRoutes: FastifyPluginAsyncJsonSchemaToTs<{
       };
       if (request.body.stream === true) return streamResponse(responses, call, request, reply);
       const result = await responses.create(call);
-      setIds(reply, result.row);
+      setAskbaseIds(reply, result.row);
       return reply.type(JSON_TYPE).send(JSON.stringify(result.response));
     },
   );
@@ -125,11 +121,6 @@ export const responsesRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   notAllowed('/v1/responses/:id/input_items', ['GET']);
 };
 
-function setIds(reply: FastifyReply, row: { id: number; conversationId: number | null }): void {
-  reply.header('x-askbase-id', String(row.id));
-  reply.header('x-askbase-conversation-id', String(row.conversationId ?? row.id));
-}
-
 /**
  * A streamed response: nothing is sent until it is stored as pending, so refusals stay plain
  * errors with their status; then each event as it arrives. A failure after that is the
@@ -145,11 +136,11 @@ async function streamResponse(
   const send = (event: Json) => events.send(String(event.type), event);
   try {
     const result = await responses.create(call, {
-      created: (pending) => setIds(reply, pending),
+      created: (pending) => setAskbaseIds(reply, pending),
       event: send,
     });
     if (result.replayed) {
-      setIds(reply, result.row);
+      setAskbaseIds(reply, result.row);
       for (const event of replayEvents(result)) send(event);
     }
   } catch (error) {
