@@ -126,15 +126,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     storeBackoffMs: config.durability.storeBackoffMs,
     // A shared SPOOL_DIR: a gone host's spool is claimed once its lease expired, and only
     // while this process may judge (see Lease).
-    foreign:
-      config.spoolDir && lease && leases
-        ? {
-            owner,
-            gone: async (other) =>
-              lease.sweep().judgeOthers &&
-              (await leases.expired(other, config.durability.leaseTtlMs)),
-          }
-        : undefined,
+    foreign: config.spoolDir && lease ? { owner, gone: (other) => lease.isGone(other) } : undefined,
     logger,
   });
   const attempts = new AnswerAttempts({
@@ -223,6 +215,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await rateLimitCounter
         ?.forgetIdle()
         .catch((error: unknown) => logger.warn({ err: error }, 'rate-limit cleanup deferred'));
+      await leases
+        ?.forgetExpired()
+        .catch((error: unknown) => logger.warn({ err: error }, 'lease cleanup deferred'));
     })().finally(() => (housekeeping = undefined)));
   };
   const recover = () => {

@@ -49,6 +49,14 @@ export class Lease {
     return { owner, instance, ttlMs, judgeOthers };
   }
 
+  /**
+   * Whether `other`'s process is gone: its lease expired, as this process may judge now. A
+   * spool in a shared SPOOL_DIR is claimed only then.
+   */
+  async isGone(other: string): Promise<boolean> {
+    return this.sweep().judgeOthers && this.options.store.expired(other, this.options.ttlMs);
+  }
+
   /** Stops the heartbeat and gives the lease up (at shutdown, once asks are stored). */
   async stop(): Promise<void> {
     clearInterval(this.timer);

@@ -145,6 +145,8 @@ export interface LeaseStore {
    * and, when judging others, any owner whose lease expired. Returns how many.
    */
   failOrphaned(sweep: OrphanSweep, failure: { code: string; message: string }): Promise<number>;
+  /** Deletes leases expired a day ago and more (housekeeping): their rows are long failed. */
+  forgetExpired(): Promise<void>;
 }
 
 /** A stored turn found by the digest of its conversation's state (see ConversationState). */

@@ -59,10 +59,15 @@ export class LeaseRepository implements LeaseStore {
               and (${earlierOfMine}${judgeOthers ? sql` or ${leaseExpired}` : sql``})`,
         )
         .returning({ id: q.id });
+      return rows.length;
+    });
+  }
+
+  forgetExpired(): Promise<void> {
+    return runStatement(this.database, async () => {
       await this.database.db
         .delete(leases)
         .where(sql`${leases.heartbeatAt} < now() - ${FORGET_AFTER}`);
-      return rows.length;
     });
   }
 }
