@@ -28,6 +28,7 @@ import { OutcomeRecorder } from './qa/outcome-recorder.js';
 import { OutcomeSpool } from './qa/outcome-spool.js';
 import { ModelPrices } from './pricing/model-prices.js';
 import { Lease } from './qa/lease.js';
+import { Recovery } from './qa/recovery.js';
 import { QaService } from './qa/qa-service.js';
 import { Retention } from './qa/retention.js';
 import { ConversationRepository } from './repository/conversation-repository.js';
@@ -57,6 +58,8 @@ export interface RunningServer {
   app: FastifyInstance;
   database: Database;
   qa: QaService;
+  /** Crash recovery, which also runs at start and every SPOOL_REPLAY_INTERVAL_MS. */
+  recovery: Recovery;
   /** RETENTION_DAYS' job, when it is set; it also runs every HOUSEKEEPING_INTERVAL_MS. */
   retention: Retention | undefined;
   /**
@@ -140,7 +143,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     conversations,
     answerer,
     attempts,
-    outcomes,
     maxQuestionLength: config.maxQuestionLength,
     storeText: config.storeText,
     cache: {
@@ -150,6 +152,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     },
     cacheLookups: (result) => metrics.cacheLookup(result),
     askTimeoutMs: config.askTimeoutMs,
+    logger,
+  });
+  const recovery = new Recovery({
+    outcomes,
+    store: repository,
     exclusiveDatabase: database.driver === 'pglite',
     lease,
     leases,
@@ -221,8 +228,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     })().finally(() => (housekeeping = undefined)));
   };
   const recover = () => {
-    recovering ??= qa
-      .recover(recoveryMarginMs(config.durability))
+    recovering ??= recovery
+      .run(recoveryMarginMs(config.durability))
       .catch((error: unknown) => logger.warn({ err: error }, 'recovery deferred'))
       .finally(() => (recovering = undefined));
     return recovering;
@@ -284,7 +291,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     housekeepingTimer.unref();
   });
 
-  return { app, database, qa, retention, housekeep, port, ready, stop: () => app.close() };
+  return {
+    app,
+    database,
+    qa,
+    recovery,
+    retention,
+    housekeep,
+    port,
+    ready,
+    stop: () => app.close(),
+  };
 }
 
 /** Another process listens on the port askbase was told to use. */

@@ -44,7 +44,7 @@ describe('the ask lifecycle: attempts, deadlines', () => {
 
     const retrying = fetch(`${askbase.url}/qa/${id}/retry`, { method: 'POST' });
     await waitFor(() => gate.held() === 1, { what: 'the retry to reach the LLM' });
-    await askbase.qa.recover(0); // what the periodic recovery does, with no margin at all
+    await askbase.recovery.run(0); // what the periodic recovery does, with no margin at all
 
     const second = await fetch(`${askbase.url}/qa/${id}/retry`, { method: 'POST' });
     await expectError(second, 409, 'not_retryable');

@@ -9,7 +9,6 @@ import {
   StoredFailureError,
 } from '../errors.js';
 import {
-  INTERRUPTED,
   type ListFilter,
   type Page,
   type QuestionAnswer,
@@ -17,16 +16,8 @@ import {
 } from '../domain/question-answer.js';
 import type { Logger } from '../logger.js';
 import type { AnswerAttempts } from './answer-attempts.js';
-import type { OutcomeRecorder } from './outcome-recorder.js';
 import { settled } from './settled.js';
-import type { Lease } from './lease.js';
-import type {
-  Answerer,
-  ChatMessage,
-  ConversationStore,
-  LeaseStore,
-  QuestionStore,
-} from './ports.js';
+import type { Answerer, ChatMessage, ConversationStore, QuestionStore } from './ports.js';
 
 /** Rows read per query when exporting. */
 const EXPORT_PAGE_ROWS = 1_000;
@@ -46,8 +37,6 @@ export interface QaServiceDeps {
   answerer: Answerer | undefined;
   /** Runs each attempt at an answer: deadline, shutdown, and recording its outcome. */
   attempts: AnswerAttempts;
-  /** Where outcomes are stored, spooled while the database is away, and replayed from. */
-  outcomes: OutcomeRecorder;
   maxQuestionLength: number;
   /** Whether an ask keeps its text unless it says otherwise (STORE_TEXT). */
   storeText: boolean;
@@ -57,15 +46,6 @@ export interface QaServiceDeps {
   cacheLookups: (result: 'hit' | 'miss' | 'waited') => void;
   /** The most one attempt at an answer may take; stored with the row as its deadline. */
   askTimeoutMs: number;
-  /**
-   * True when no other process can use the database (the embedded one, locked to this
-   * process): a pending row of another process is then failed at once, not at its deadline.
-   */
-  exclusiveDatabase?: boolean;
-  /** On a shared database: this process's lease, by which others' dead processes are found. */
-  lease?: Lease | undefined;
-  /** Where the leases are kept (with `lease`). */
-  leases?: LeaseStore | undefined;
   logger: Logger;
 }
 
@@ -299,31 +279,6 @@ export class QaService {
       yield* page.items;
       afterId = page.nextAfterId;
     } while (afterId !== undefined);
-  }
-
-  /**
-   * Writes spooled outcomes to the database, then fails questions whose process died: on
-   * PostgreSQL those whose owner's lease expired (or an earlier process of this instance),
-   * and those still pending `marginMs` after their attempt's deadline; on the embedded
-   * database (one process only) every pending one another process owns, at once. Run at
-   * start and periodically.
-   */
-  async recover(marginMs: number): Promise<void> {
-    const { repository, logger, outcomes } = this.deps;
-    // While spooled outcomes cannot be written the database is still away: recovery waits.
-    if (!(await outcomes.replay())) return;
-    const failure = {
-      code: INTERRUPTED,
-      message: 'askbase stopped before this question was answered; POST /qa/{id}/retry asks again',
-    };
-    const { exclusiveDatabase, lease, leases } = this.deps;
-    const orphaned = lease && leases ? await leases.failOrphaned(lease.sweep(), failure) : 0;
-    const interrupted =
-      orphaned +
-      (exclusiveDatabase
-        ? await repository.failPendingOfOthers(failure)
-        : await repository.failStalePending(marginMs, failure));
-    if (interrupted > 0) logger.warn({ interrupted }, 'marked interrupted questions as failed');
   }
 
   /**

@@ -7,6 +7,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { Database } from '../../src/db/database.js';
 import type { QaService } from '../../src/qa/qa-service.js';
+import type { Recovery } from '../../src/qa/recovery.js';
 import type { Retention } from '../../src/qa/retention.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 
@@ -15,8 +16,10 @@ export interface RunningAskbase {
   url: string;
   app: FastifyInstance;
   database: Database;
-  /** The ask lifecycle, for tests that run what its timers run (recovery) at a moment of their choosing. */
+  /** The ask lifecycle. */
   qa: QaService;
+  /** Crash recovery, for tests that run what its timer runs at a moment of their choosing. */
+  recovery: Recovery;
   /** RETENTION_DAYS' job, for tests that run it at a moment of their choosing. */
   retention: Retention | undefined;
   /** Runs the housekeeping (retention, search indexing) now, or joins the run in progress. */
@@ -80,6 +83,7 @@ export async function startAskbase(
     app: server.app,
     database: server.database,
     qa: server.qa,
+    recovery: server.recovery,
     retention: server.retention,
     housekeep: () => server.housekeep(),
     config,
