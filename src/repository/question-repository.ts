@@ -2,7 +2,6 @@ import { type SQL, and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import {
-  type ExchangeKind,
   type StoredAnswer,
   type ListFilter,
   type Page,
@@ -20,6 +19,7 @@ import {
   storableJson,
   toQuestionAnswer,
 } from './question-columns.js';
+import { type PendingParams, pendingRow } from './pending-row.js';
 import { matching } from './question-filters.js';
 import { searchTerms } from './search-terms.js';
 import { withoutAnswerText } from './stored-response.js';
@@ -28,49 +28,6 @@ import { runStatement } from './statements.js';
 import { statsOf } from './stats-query.js';
 
 const { searchTerms: searchTermsColumn } = questionAnswers;
-
-/** What a pending row is inserted with, as bound to its statement. */
-type PendingParams = {
-  question: string | null;
-  idempotencyKey: string | null;
-  keyName: string | null;
-  cacheKey: string | null;
-  textStored: boolean;
-  kind: ExchangeKind;
-  parentId: number | null;
-  conversationId: number | null;
-  requestMessages: string | null;
-  requestParams: string | null;
-  requestDigest: string | null;
-  responseId: string | null;
-  owner: string | null;
-  searchTerms: string[];
-  deadlineMs: number;
-};
-
-/**
- * A pending row's values, each from `value(name)`: a placeholder of the prepared statement,
- * or the parameter itself inside a transaction. One definition for both.
- */
-function pendingRow(value: (name: keyof PendingParams) => SQL) {
-  return {
-    question: value('question'),
-    idempotencyKey: value('idempotencyKey'),
-    keyName: value('keyName'),
-    cacheKey: value('cacheKey'),
-    textStored: value('textStored'),
-    kind: value('kind'),
-    parentId: value('parentId'),
-    conversationId: value('conversationId'),
-    requestMessages: sql`${value('requestMessages')}::jsonb`,
-    requestParams: sql`${value('requestParams')}::jsonb`,
-    requestDigest: value('requestDigest'),
-    responseId: value('responseId'),
-    owner: value('owner'),
-    searchTerms: sql`${value('searchTerms')}::text[]`,
-    deadlineAt: sql`now() + ${value('deadlineMs')} * interval '1 millisecond'`,
-  };
-}
 
 /** A page of a listing stops adding rows once their text passes this many bytes (1 MiB). */
 export const PAGE_MAX_TEXT_BYTES = 1_048_576;
