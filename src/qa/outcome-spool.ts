@@ -201,6 +201,8 @@ export class OutcomeSpool {
       const tmp = `${this.file}.tmp`;
       await writeFile(tmp, keep.map((line) => `${line}\n`).join(''), { flush: true });
       await rename(tmp, this.file);
+      // Else a power loss could bring back the lines just replayed.
+      await syncDirectory(dirname(this.file));
       const replayed = lines.length - keep.length;
       if (replayed > 0)
         this.logger.info({ replayed, left: keep.length }, 'spooled outcomes replayed');
@@ -257,8 +259,21 @@ async function sizeOf(file: string): Promise<number> {
 
 async function appendDurably(file: string, text: string) {
   const handle = await open(file, 'a');
+  let created: boolean;
   try {
+    created = (await handle.stat()).size === 0;
     await handle.appendFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  // A new file's name is in its directory, which a power loss can lose unless it is synced too.
+  if (created) await syncDirectory(dirname(file));
+}
+
+async function syncDirectory(directory: string) {
+  const handle = await open(directory, 'r');
+  try {
     await handle.sync();
   } finally {
     await handle.close();
