@@ -24,6 +24,11 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   /**
+   * EMBEDDED_FSYNC: the embedded database syncs each commit to disk, so an answer it returned
+   * survives a power loss. false for tests and throwaway data: faster, not durable.
+   */
+  embeddedFsync: boolean;
+  /**
    * SPOOL_DIR: where the answer spools live; unset, in DATA_DIR. Set to a directory that every
    * replica shares, a spool whose process is gone for good is replayed by another (PostgreSQL).
    */
@@ -124,6 +129,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     host: read.string('HOST', '127.0.0.1'),
     databaseUrl,
     dataDir: read.string('DATA_DIR', './data'),
+    embeddedFsync: read.boolean('EMBEDDED_FSYNC', true),
     spoolDir: read.optional('SPOOL_DIR'),
     instanceName: read.string('INSTANCE_NAME', hostname()),
     dbPoolMax: read.integer('DB_POOL_MAX', 10, { min: 1, max: 1000 }),

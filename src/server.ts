@@ -110,7 +110,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if (!client) {
     logger.warn('no LLM configured (OPENAI_API_KEY or OPENAI_BASE_URL): /ask and /v1 answer 503');
   }
-  const metrics = new Metrics(() => database.poolStats());
+  const metrics = new Metrics(database);
   // Which pending rows are this process's own (see `owner` in the schema): an instance is a
   // host and a spool slot, which one process at a time holds; a restart is a new owner of it.
   const instance = `${config.instanceName}:${spool.directory}`;
@@ -330,8 +330,12 @@ function startupSummary(config: Config, options: DatabaseOptions, port: number) 
   const database =
     'url' in options
       ? `PostgreSQL at ${withoutUser(options.url)}`
-      : // PGlite's file system on Node has no fsync: said where a user looks first.
-        `embedded PGlite in ${options.dataDir} (not fsynced: a power loss may lose recent answers; DATABASE_URL for that)`;
+      : // Whether an answer survives a power loss: said where a user looks first.
+        `embedded PGlite in ${options.dataDir} (${
+          options.fsync === false
+            ? 'EMBEDDED_FSYNC=false: not synced to disk, a power loss may lose recent answers'
+            : 'each commit synced to disk'
+        })`;
   const llm = isLlmConfigured(config.openai)
     ? `${config.openai.baseUrl ? withoutCredentials(config.openai.baseUrl) : 'the OpenAI API'}, model ${config.openai.model}`
     : 'none configured (/ask answers 503)';

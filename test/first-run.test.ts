@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,20 @@ describe('the first run: the prepared embedded database', { timeout: 120_000 }, 
   it('when DATA_DIR is empty and a template exists for this PGlite, then the database starts from it, already migrated', async () => {
     const result = await openAndInspect(join(root, 'fresh'), templateDir);
     expect(result).toEqual({ fromTemplate: true, rows: 1 });
+  });
+
+  it('when DATA_DIR is made from the template, then every file of it is synced to disk before the database is ready', async () => {
+    const dataDir = join(root, 'synced');
+    const database = await openDatabase({ dataDir, logger, templateDir });
+    try {
+      await database.migrate();
+      const files = (await readdir(dataDir, { recursive: true, withFileTypes: true })).filter(
+        (entry) => entry.isFile(),
+      );
+      expect(database.fileSyncs()).toBeGreaterThanOrEqual(files.length);
+    } finally {
+      await database.close();
+    }
   });
 
   it('when DATA_DIR already holds a database, then it is opened as it is and the template is not applied over it', async () => {
@@ -117,17 +131,26 @@ describe('the first run: what a person sees at start', { timeout: 120_000 }, () 
     }
   });
 
-  it('when askbase starts on the embedded database, then its one line says the database cannot sync its files', async () => {
+  it('when askbase starts on the embedded database, then its one line says each commit is synced to disk, and an answer is', async () => {
     const askbase = await spawnAskbase({ OPENAI_BASE_URL: fake.baseUrl });
-    const line = askbase
-      .output()
-      .split('\n')
-      .find((text) => text.includes('askbase listening on'));
-    expect((JSON.parse(line ?? '{}') as { msg?: string }).msg).toContain(
-      'embedded PGlite in ' +
-        join(askbase.cwd, 'data', 'pglite') +
-        ' (not fsynced: a power loss may lose recent answers',
+
+    expect(startupLine(askbase.output())).toContain(
+      `embedded PGlite in ${join(askbase.cwd, 'data', 'pglite')} (each commit synced to disk)`,
     );
+    const before = await embeddedFsyncs(askbase.url);
+    await askOnce(askbase.url);
+    // The pending row's commit and the answer's: the write-ahead log synced for each.
+    expect(await embeddedFsyncs(askbase.url)).toBeGreaterThanOrEqual(before + 2);
+  });
+
+  it('when EMBEDDED_FSYNC=false, then its one line says a power loss may lose recent answers, and nothing is synced', async () => {
+    const askbase = await spawnAskbase({ OPENAI_BASE_URL: fake.baseUrl, EMBEDDED_FSYNC: 'false' });
+
+    expect(startupLine(askbase.output())).toContain(
+      `embedded PGlite in ${join(askbase.cwd, 'data', 'pglite')} (EMBEDDED_FSYNC=false: not synced to disk, a power loss may lose recent answers)`,
+    );
+    await askOnce(askbase.url);
+    expect(await embeddedFsyncs(askbase.url)).toBe(0);
   });
 
   it('when askbase starts, then one line says where it listens, which database and LLM it uses, and where the docs are, with no password', async () => {
@@ -168,3 +191,25 @@ describe('the first run: what a person sees at start', { timeout: 120_000 }, () 
     }
   });
 });
+
+function startupLine(output: string): string | undefined {
+  const line = output.split('\n').find((text) => text.includes('askbase listening on'));
+  return (JSON.parse(line ?? '{}') as { msg?: string }).msg;
+}
+
+async function askOnce(url: string): Promise<void> {
+  const response = await fetch(`${url}/ask`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ question: 'Is it on disk?' }),
+  });
+  expect(response.status).toBe(200);
+}
+
+/** askbase_embedded_fsyncs_total from /metrics. */
+async function embeddedFsyncs(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const match = /^askbase_embedded_fsyncs_total (\d+)$/m.exec(text);
+  if (!match?.[1]) throw new Error('no askbase_embedded_fsyncs_total in /metrics');
+  return Number(match[1]);
+}

@@ -27,7 +27,7 @@ describe('the embedded database on its own thread', { timeout: 120_000 }, () => 
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'askbase-test-thread-'));
-    thread = startPgliteThread({ dataDir, logger });
+    thread = startPgliteThread({ dataDir, logger, fsync: true });
     pool = new pg.Pool({
       max: 1,
       stream: () => thread.connect(),
@@ -43,6 +43,15 @@ describe('the embedded database on its own thread', { timeout: 120_000 }, () => 
     await pool?.end();
     await thread?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('when a row is committed, then PostgreSQL has synced its log to disk before the commit returns', async () => {
+    await pool.query('create table if not exists synced (note text not null)');
+    const before = thread.syncs();
+    await pool.query("insert into synced (note) values ('on disk')");
+
+    expect(thread.synced()).toBe(true);
+    expect(thread.syncs()).toBeGreaterThan(before);
   });
 
   it('when a query runs in PGlite, then the main thread’s event loop keeps turning meanwhile', async () => {

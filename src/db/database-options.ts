@@ -7,5 +7,5 @@ import type { DatabaseOptions } from './database.js';
 export function databaseOptions(config: Config, logger: Logger): DatabaseOptions {
   return config.databaseUrl !== undefined
     ? { url: config.databaseUrl, poolMax: config.dbPoolMax, logger }
-    : { dataDir: resolve(config.dataDir, 'pglite'), logger };
+    : { dataDir: resolve(config.dataDir, 'pglite'), logger, fsync: config.embeddedFsync };
 }

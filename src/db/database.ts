@@ -31,6 +31,8 @@ export interface Database {
   ping(): Promise<void>;
   /** Connection pool counters; PGlite is one connection to its thread, and reports none. */
   poolStats(): PoolStats | undefined;
+  /** The fsyncs the embedded database has made; PostgreSQL's server syncs its own: undefined. */
+  fileSyncs(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,8 @@ export type DatabaseOptions =
       logger: Logger;
       /** Where the prepared data directory lives; a fresh dataDir starts from it. */
       templateDir?: string;
+      /** Sync each commit to disk (EMBEDDED_FSYNC); true unless said otherwise. */
+      fsync?: boolean;
     };
 
 /** A request waits at most this long for a connection instead of queueing forever. */
@@ -96,6 +100,7 @@ function openPostgres(options: { url: string; poolMax: number; logger: Logger })
       waiting: pool.waitingCount,
       max: options.poolMax,
     }),
+    fileSyncs: () => undefined,
     close: () => pool.end(),
   };
 }
@@ -104,13 +109,14 @@ async function openPglite(options: {
   dataDir: string;
   logger: Logger;
   templateDir?: string;
+  fsync?: boolean;
 }): Promise<Database> {
   mkdirSync(options.dataDir, { recursive: true });
   // Before opening: a second process on the same directory would corrupt it.
   const lock = lockDataDir(options.dataDir);
   // PGlite starts on its own thread (creating the directory from the template when it is new)
   // while askbase builds its app and listens; migrate() waits for it.
-  const thread = startPgliteThread(options);
+  const thread = startPgliteThread({ ...options, fsync: options.fsync ?? true });
   // PGlite is one session: one connection keeps each transaction's statements together.
   const pool = new pg.Pool({
     max: 1,
@@ -143,6 +149,7 @@ async function openPglite(options: {
       await pool.query('select 1');
     },
     poolStats: () => undefined,
+    fileSyncs: () => thread.syncs(),
     async close() {
       try {
         await pool.end();

@@ -24,6 +24,17 @@ export const META_FILE = 'meta.json';
  */
 export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
+/**
+ * The same, syncing: PGlite starts with fsync off (`-F`). On, PostgreSQL syncs the write-ahead
+ * log at each commit with fsync, the one call SyncingNodeFS makes real (its fdatasync does
+ * nothing).
+ */
+export const PGLITE_SYNCED_START_PARAMS = [
+  ...PGLITE_START_PARAMS.filter((param) => param !== '-F'),
+  '-c',
+  'wal_sync_method=fsync',
+];
+
 export interface TemplateMeta {
   pgliteVersion: string;
   /** What the migrations were when it was made; a build remakes it when they change. */

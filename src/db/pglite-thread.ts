@@ -22,6 +22,10 @@ export interface PgliteThread {
   ready(): Promise<void>;
   /** How many times the thread has been started (1 until it dies). */
   starts(): number;
+  /** Whether commits are synced to disk: known once ready; false until then. */
+  synced(): boolean;
+  /** How many fsyncs PostgreSQL has made, over every start. */
+  syncs(): number;
   /** Stops the thread; PGlite closes its files first. */
   close(): Promise<void>;
 }
@@ -32,8 +36,13 @@ interface Running {
   exited: Promise<void>;
 }
 
-export function startPgliteThread(options: PgliteWorkerData & { logger: Logger }): PgliteThread {
-  const { logger, ...data } = options;
+export function startPgliteThread(
+  options: Omit<PgliteWorkerData, 'syncCount'> & { logger: Logger },
+): PgliteThread {
+  const { logger, ...rest } = options;
+  const data: PgliteWorkerData = { ...rest, syncCount: new SharedArrayBuffer(4) };
+  const syncCount = new Int32Array(data.syncCount);
+  let synced = false;
   let running: Running | undefined;
   /** A thread found dead whose exit is not yet complete: the next one opens after it. */
   let dying: Promise<void> | undefined;
@@ -61,8 +70,16 @@ export function startPgliteThread(options: PgliteWorkerData & { logger: Logger }
             ? 'creating the embedded database from the prepared template'
             : 'creating the embedded database with initdb (no template for this PGlite version)',
         );
-      } else if (event.type === 'ready') settle?.resolve();
-      else if (event.type === 'failed') settle?.reject(new Error(event.message));
+      } else if (event.type === 'ready') {
+        synced = event.synced;
+        if (data.fsync && !synced) {
+          logger.warn(
+            { dataDir: data.dataDir },
+            'this PGlite cannot sync its files: a power loss may lose the last answers',
+          );
+        }
+        settle?.resolve();
+      } else if (event.type === 'failed') settle?.reject(new Error(event.message));
     });
     let failure: Error | undefined;
     worker.once('error', (error) => (failure = error));
@@ -104,6 +121,8 @@ export function startPgliteThread(options: PgliteWorkerData & { logger: Logger }
     },
     ready: () => current().ready,
     starts: () => starts,
+    synced: () => synced,
+    syncs: () => Atomics.load(syncCount, 0),
     async close() {
       closing = true;
       const thread = running;

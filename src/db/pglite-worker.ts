@@ -12,16 +12,29 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type MessagePort, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLITE_START_PARAMS, readTemplate, unpackTemplate } from './pglite-template.js';
+import {
+  PGLITE_START_PARAMS,
+  PGLITE_SYNCED_START_PARAMS,
+  readTemplate,
+  unpackTemplate,
+} from './pglite-template.js';
+import { SyncingNodeFS } from './syncing-node-fs.js';
 
 export interface PgliteWorkerData {
   dataDir: string;
   templateDir?: string;
+  /** Sync every commit to disk (EMBEDDED_FSYNC); else PGlite's own default, nothing synced. */
+  fsync: boolean;
+  /** One Int32 cell: how many fsyncs PostgreSQL has made, read by the starting thread. */
+  syncCount: SharedArrayBuffer;
 }
 
 /** What the worker tells the thread that started it. */
 export type PgliteWorkerEvent =
-  { type: 'creating'; prepared: boolean } | { type: 'ready' } | { type: 'failed'; message: string };
+  | { type: 'creating'; prepared: boolean }
+  /** `synced`: every commit is synced to disk (false when asked not to, or when it cannot be). */
+  | { type: 'ready'; synced: boolean }
+  | { type: 'failed'; message: string };
 
 /** What the starting thread tells the worker. */
 export type PgliteWorkerCommand =
@@ -68,13 +81,23 @@ async function run(parent: MessagePort, data: PgliteWorkerData): Promise<void> {
 
   await openAllowed;
   let db: PGlite;
+  let synced = false;
   try {
     if (!existsSync(join(data.dataDir, 'PG_VERSION'))) {
       const template = await readTemplate(data.templateDir);
       tell({ type: 'creating', prepared: template !== undefined });
+      // Written through the page cache, not synced: the template is a running instance's
+      // files, so PostgreSQL recovers it at this first open, and with fsync on, recovery
+      // starts by syncing the whole directory (SyncDataDirectory).
       if (template) unpackTemplate(template, data.dataDir);
     }
-    db = await PGlite.create(data.dataDir, { startParams: PGLITE_START_PARAMS });
+    if (data.fsync) {
+      const fs = new SyncingNodeFS(data.dataDir, new Int32Array(data.syncCount));
+      db = await PGlite.create({ fs, startParams: PGLITE_SYNCED_START_PARAMS });
+      synced = fs.installed;
+    } else {
+      db = await PGlite.create(data.dataDir, { startParams: PGLITE_START_PARAMS });
+    }
   } catch (error) {
     tell({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
     parent.close();
@@ -147,7 +170,7 @@ async function run(parent: MessagePort, data: PgliteWorkerData): Promise<void> {
   };
   state.handle = handle;
   for (const command of early.splice(0)) handle(command);
-  tell({ type: 'ready' });
+  tell({ type: 'ready', synced });
 }
 
 if (!isMainThread && parentPort) await run(parentPort, workerData as PgliteWorkerData);

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PoolStats } from '../db/database.js';
+import type { Database, PoolStats } from '../db/database.js';
 import type { LlmCall, LlmCallRecorder } from '../qa/ports.js';
 import { joinClusterMetrics, scrapeCluster } from './cluster-metrics.js';
 
@@ -70,10 +70,14 @@ export class Metrics implements LlmCallRecorder {
     registers: [this.registry],
   });
 
-  /** `poolStats` is read at each scrape; PGlite (one connection to its thread) gets no pool gauges. */
-  constructor(poolStats: () => PoolStats | undefined) {
+  /**
+   * The database's counters are read at each scrape: PostgreSQL's pool, or the embedded
+   * database's fsyncs (one connection to its thread, no pool).
+   */
+  constructor(database: Pick<Database, 'poolStats' | 'fileSyncs'>) {
     collectDefaultMetrics({ register: this.registry });
-    if (poolStats() !== undefined) this.registerPoolGauges(poolStats);
+    if (database.poolStats() !== undefined) this.registerPoolGauges(() => database.poolStats());
+    if (database.fileSyncs() !== undefined) this.registerFileSyncs(() => database.fileSyncs());
     if (cluster.isWorker) joinClusterMetrics(this.registry);
   }
 
@@ -110,6 +114,18 @@ export class Metrics implements LlmCallRecorder {
       this.llmTokens.inc({ kind: 'prompt' }, usage.promptTokens);
       this.llmTokens.inc({ kind: 'completion' }, usage.completionTokens);
     }
+  }
+
+  private registerFileSyncs(fileSyncs: () => number | undefined): void {
+    new Counter({
+      name: 'askbase_embedded_fsyncs_total',
+      help: 'Files the embedded database synced to disk (EMBEDDED_FSYNC): its log at each commit, data at each checkpoint',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(fileSyncs() ?? 0);
+      },
+    });
   }
 
   private registerPoolGauges(poolStats: () => PoolStats | undefined): void {
