@@ -49,7 +49,7 @@ const reasonOf = async (promise: Promise<unknown>) =>
     (error: unknown) => error as Error & { cause?: { code?: string } },
   );
 
-describe('httpFetch, the SDK’s fetch over node:http', () => {
+describe('httpFetch, the SDK’s fetch over undici’s request', () => {
   const server = useServer();
 
   it('when a JSON response comes, then its status, headers and body read as fetch’s would, and the request carried method, headers and body', async () => {
