@@ -7,12 +7,12 @@
 import {
   ApiError,
   type QuestionAnswer,
-  apiKey,
   askStreaming,
   exportFile,
   getConversation,
   getOne,
   listPage,
+  messageOf,
   remove,
   retry,
 } from './api.js';
@@ -21,6 +21,7 @@ import { conversationSection } from './conversation.js';
 import { factsList, kindBadge, turnHint } from './facts.js';
 import { currentFilters, hasFilters, onFiltersChange, readUrl, writeUrl } from './filters.js';
 import { formatCost, formatLatency, formatTime, formatTokens, preview } from './format.js';
+import { startKeyPrompt, withKey } from './key-prompt.js';
 import { renderMarkdown } from './markdown.js';
 
 const askForm = byId<HTMLFormElement>('ask-form');
@@ -34,51 +35,10 @@ const loadMoreButton = byId<HTMLButtonElement>('load-more');
 const detail = byId<HTMLDialogElement>('detail');
 const detailContent = byId('detail-content');
 const detailActions = byId('detail-actions');
-const keyDialog = byId<HTMLDialogElement>('key-dialog');
-const keyForm = byId<HTMLFormElement>('key-form');
-const keyField = byId<HTMLInputElement>('api-key');
-const keyError = byId('key-error');
 
 if (/Mac|iPhone|iPad/.test(navigator.platform)) byId('ask-hint').textContent = '⌘+Enter sends';
 
-// ---- API keys -------------------------------------------------------------------------------
-
-let keyPrompt: Promise<void> | undefined;
-
-function askForKey(rejected: boolean): Promise<void> {
-  keyPrompt ??= new Promise((resolve) => {
-    keyError.textContent = rejected ? 'That key was not accepted. Check it and try again.' : '';
-    keyDialog.showModal();
-    keyForm.onsubmit = (event) => {
-      event.preventDefault();
-      apiKey.set(keyField.value.trim());
-      keyField.value = '';
-      keyDialog.close();
-      keyPrompt = undefined;
-      resolve();
-    };
-  });
-  return keyPrompt;
-}
-// Without a key nothing works, so Escape does not dismiss the prompt.
-keyDialog.addEventListener('cancel', (event) => event.preventDefault());
-
-/** Runs an API call; when askbase wants a key, asks for one (again, if it was wrong) and retries. */
-async function withKey<T>(action: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await action();
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 401)) throw error;
-      const rejected = apiKey.get() !== undefined;
-      apiKey.clear();
-      await askForKey(rejected);
-    }
-  }
-}
-
-const messageOf = (error: unknown) =>
-  error instanceof ApiError ? error.message : 'Something went wrong in the page.';
+startKeyPrompt();
 
 // ---- History --------------------------------------------------------------------------------
 
