@@ -21,6 +21,7 @@ import { conversationSection } from './conversation.js';
 import { factsList, kindBadge, turnHint } from './facts.js';
 import { currentFilters, hasFilters, onFiltersChange, readUrl, writeUrl } from './filters.js';
 import { formatCost, formatLatency, formatTime, formatTokens, preview } from './format.js';
+import { showStatus } from './history-status.js';
 import { startKeyPrompt, withKey } from './key-prompt.js';
 import { renderMarkdown } from './markdown.js';
 
@@ -28,7 +29,6 @@ const askForm = byId<HTMLFormElement>('ask-form');
 const questionField = byId<HTMLTextAreaElement>('question');
 const askButton = byId<HTMLButtonElement>('ask-button');
 const current = byId('current');
-const historyStatus = byId('history-status');
 const historyList = byId<HTMLUListElement>('history-list');
 const historyEnd = byId('history-end');
 const loadMoreButton = byId<HTMLButtonElement>('load-more');
@@ -49,21 +49,22 @@ async function reload(): Promise<void> {
   listing.controller.abort();
   listing = { controller: new AbortController(), next: undefined };
   const { controller } = listing;
-  historyStatus.textContent = 'Loading…';
+  showStatus('Loading…');
   try {
     const page = await withKey(() => listPage(currentFilters(), controller.signal));
     if (controller.signal.aborted) return;
     historyList.replaceChildren(...page.items.map(historyItem));
     listing.next = page.next;
-    historyStatus.textContent =
+    showStatus(
       page.items.length === 0
         ? hasFilters()
           ? 'No stored question matches.'
           : 'Nothing stored yet. Ask something above.'
-        : '';
+        : '',
+    );
   } catch (error) {
     if (controller.signal.aborted) return;
-    historyStatus.textContent = messageOf(error);
+    showStatus(messageOf(error));
   }
   showMore();
 }
@@ -72,16 +73,16 @@ async function loadMore(): Promise<void> {
   const { controller, next } = listing;
   if (!next || loading) return;
   loading = true;
-  historyStatus.textContent = 'Loading more…';
+  showStatus('Loading more…');
   try {
     const page = await withKey(() => listPage(next, controller.signal));
     if (controller.signal.aborted) return;
     const shown = new Set([...historyList.children].map((li) => (li as HTMLElement).dataset.id));
     historyList.append(...page.items.filter((qa) => !shown.has(String(qa.id))).map(historyItem));
     listing.next = page.next;
-    historyStatus.textContent = '';
+    showStatus('');
   } catch (error) {
-    if (!controller.signal.aborted) historyStatus.textContent = messageOf(error);
+    if (!controller.signal.aborted) showStatus(messageOf(error));
   } finally {
     loading = false;
     showMore();
@@ -152,7 +153,7 @@ function showInHistory(qa: QuestionAnswer): void {
   const existing = historyList.querySelector(`li[data-id="${qa.id}"]`);
   if (existing) existing.replaceWith(item);
   else if (!hasFilters()) historyList.prepend(item);
-  if (historyList.children.length > 0 && !hasFilters()) historyStatus.textContent = '';
+  if (historyList.children.length > 0 && !hasFilters()) showStatus('');
 }
 
 // ---- Actions --------------------------------------------------------------------------------
@@ -160,21 +161,21 @@ function showInHistory(qa: QuestionAnswer): void {
 async function copy(text: string): Promise<void> {
   try {
     await navigator.clipboard.writeText(text);
-    historyStatus.textContent = 'Answer copied.';
+    showStatus('Answer copied.');
   } catch {
-    historyStatus.textContent = 'The browser did not allow copying.';
+    showStatus('The browser did not allow copying.');
   }
 }
 
 async function retryQuestion(id: number): Promise<void> {
-  historyStatus.textContent = `Asking #${id} again…`;
+  showStatus(`Asking #${id} again…`);
   try {
     const qa = await withKey(() => retry(id));
     showInHistory(qa);
     if (detail.open) showDetail(qa);
-    historyStatus.textContent = `#${id} answered.`;
+    showStatus(`#${id} answered.`);
   } catch (error) {
-    historyStatus.textContent = messageOf(error);
+    showStatus(messageOf(error));
     await refresh(id);
   }
 }
@@ -185,9 +186,9 @@ async function deleteQuestion(id: number): Promise<void> {
     await withKey(() => remove(id));
     historyList.querySelector(`li[data-id="${id}"]`)?.remove();
     if (detail.open && detail.dataset.id === String(id)) detail.close();
-    historyStatus.textContent = `#${id} deleted.`;
+    showStatus(`#${id} deleted.`);
   } catch (error) {
-    historyStatus.textContent = messageOf(error);
+    showStatus(messageOf(error));
   }
 }
 
@@ -204,15 +205,15 @@ async function refresh(id: number): Promise<void> {
 
 /** Downloads what the list shows, all of it, with the key when one is needed. */
 async function download(format: 'csv' | 'ndjson'): Promise<void> {
-  historyStatus.textContent = 'Exporting…';
+  showStatus('Exporting…');
   try {
     const { blob, name } = await withKey(() => exportFile(format, currentFilters()));
     const link = h('a', { href: URL.createObjectURL(blob), download: name });
     link.click();
     setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
-    historyStatus.textContent = `Exported ${name}.`;
+    showStatus(`Exported ${name}.`);
   } catch (error) {
-    historyStatus.textContent = messageOf(error);
+    showStatus(messageOf(error));
   }
 }
 byId('export-csv').addEventListener('click', () => void download('csv'));
@@ -227,7 +228,7 @@ async function openDetail(id: number): Promise<void> {
     if (!detail.open) detail.showModal();
     writeUrl(id);
   } catch (error) {
-    historyStatus.textContent = messageOf(error);
+    showStatus(messageOf(error));
   }
 }
 
