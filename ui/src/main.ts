@@ -8,7 +8,6 @@ import {
   ApiError,
   type QuestionAnswer,
   askStreaming,
-  exportFile,
   getConversation,
   getOne,
   listPage,
@@ -21,6 +20,7 @@ import { conversationSection } from './conversation.js';
 import { factsList, kindBadge, turnHint } from './facts.js';
 import { currentFilters, hasFilters, onFiltersChange, readUrl, writeUrl } from './filters.js';
 import { formatCost, formatLatency, formatTime, formatTokens, preview } from './format.js';
+import { startExport } from './history-export.js';
 import { showStatus } from './history-status.js';
 import { startKeyPrompt, withKey } from './key-prompt.js';
 import { renderMarkdown } from './markdown.js';
@@ -203,21 +203,7 @@ async function refresh(id: number): Promise<void> {
   }
 }
 
-/** Downloads what the list shows, all of it, with the key when one is needed. */
-async function download(format: 'csv' | 'ndjson'): Promise<void> {
-  showStatus('Exporting…');
-  try {
-    const { blob, name } = await withKey(() => exportFile(format, currentFilters()));
-    const link = h('a', { href: URL.createObjectURL(blob), download: name });
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
-    showStatus(`Exported ${name}.`);
-  } catch (error) {
-    showStatus(messageOf(error));
-  }
-}
-byId('export-csv').addEventListener('click', () => void download('csv'));
-byId('export-ndjson').addEventListener('click', () => void download('ndjson'));
+startExport();
 
 // ---- One question ---------------------------------------------------------------------------
 
