@@ -8,7 +8,6 @@ import {
   ApiError,
   type QuestionAnswer,
   askStreaming,
-  getConversation,
   getOne,
   listPage,
   messageOf,
@@ -16,9 +15,16 @@ import {
   retry,
 } from './api.js';
 import { button, byId, h } from './dom.js';
-import { conversationSection } from './conversation.js';
-import { factsList, kindBadge, turnHint } from './facts.js';
-import { currentFilters, hasFilters, onFiltersChange, readUrl, writeUrl } from './filters.js';
+import {
+  closeDetail,
+  detailShows,
+  openDetail,
+  openFromUrl,
+  showDetail,
+  startDetail,
+} from './detail-view.js';
+import { kindBadge, questionText, turnHint } from './facts.js';
+import { currentFilters, hasFilters, onFiltersChange, readUrl } from './filters.js';
 import { formatCost, formatLatency, formatTime, formatTokens, preview } from './format.js';
 import { startExport } from './history-export.js';
 import { showStatus } from './history-status.js';
@@ -32,9 +38,6 @@ const current = byId('current');
 const historyList = byId<HTMLUListElement>('history-list');
 const historyEnd = byId('history-end');
 const loadMoreButton = byId<HTMLButtonElement>('load-more');
-const detail = byId<HTMLDialogElement>('detail');
-const detailContent = byId('detail-content');
-const detailActions = byId('detail-actions');
 
 if (/Mac|iPhone|iPad/.test(navigator.platform)) byId('ask-hint').textContent = '⌘+Enter sends';
 
@@ -134,11 +137,6 @@ function historyItem(qa: QuestionAnswer): HTMLLIElement {
   );
 }
 
-/** A question without its stored text (`"store": false`) still shows what it was. */
-function questionText(qa: QuestionAnswer): string {
-  return qa.question ?? `Question #${qa.id} (text not stored)`;
-}
-
 function actions(qa: QuestionAnswer): HTMLButtonElement[] {
   return [
     qa.answer !== null && button('Copy', () => void copy(qa.answer ?? '')),
@@ -172,7 +170,7 @@ async function retryQuestion(id: number): Promise<void> {
   try {
     const qa = await withKey(() => retry(id));
     showInHistory(qa);
-    if (detail.open) showDetail(qa);
+    if (detailShows()) showDetail(qa);
     showStatus(`#${id} answered.`);
   } catch (error) {
     showStatus(messageOf(error));
@@ -185,7 +183,7 @@ async function deleteQuestion(id: number): Promise<void> {
   try {
     await withKey(() => remove(id));
     historyList.querySelector(`li[data-id="${id}"]`)?.remove();
-    if (detail.open && detail.dataset.id === String(id)) detail.close();
+    if (detailShows(id)) closeDetail();
     showStatus(`#${id} deleted.`);
   } catch (error) {
     showStatus(messageOf(error));
@@ -197,7 +195,7 @@ async function refresh(id: number): Promise<void> {
   try {
     const qa = await withKey(() => getOne(id));
     showInHistory(qa);
-    if (detail.open && detail.dataset.id === String(id)) showDetail(qa);
+    if (detailShows(id)) showDetail(qa);
   } catch {
     // The list stays as it was; the message already shown says what went wrong.
   }
@@ -205,38 +203,7 @@ async function refresh(id: number): Promise<void> {
 
 startExport();
 
-// ---- One question ---------------------------------------------------------------------------
-
-async function openDetail(id: number): Promise<void> {
-  try {
-    const qa = await withKey(() => getOne(id));
-    showDetail(qa);
-    if (!detail.open) detail.showModal();
-    writeUrl(id);
-  } catch (error) {
-    showStatus(messageOf(error));
-  }
-}
-
-function showDetail(qa: QuestionAnswer): void {
-  detail.dataset.id = String(qa.id);
-  byId('detail-heading').textContent = `Question #${qa.id}`;
-  detailContent.replaceChildren(
-    h('p', { class: 'detail-question' }, questionText(qa)),
-    h('div', { class: 'answer' }, qa.answer !== null && renderMarkdown(qa.answer)),
-    h('p', { class: 'error' }, qa.error && `${qa.error.message} (${qa.error.code})`),
-    factsList(qa),
-    ...conversationSection(qa, {
-      load: (id) => withKey(() => getConversation(id)),
-      // The link pressed is gone with the old content: focus goes to the new heading.
-      open: (id) => void openDetail(id).then(() => byId('detail-heading').focus()),
-      messageOf,
-    }),
-  );
-  detailActions.replaceChildren(...actions(qa));
-}
-
-detail.addEventListener('close', () => writeUrl());
+startDetail(actions);
 
 // ---- Asking ---------------------------------------------------------------------------------
 
@@ -324,5 +291,4 @@ questionField.addEventListener('keydown', (event) => {
 onFiltersChange(() => void reload());
 readUrl();
 void reload();
-const openId = Number(new URLSearchParams(location.search).get('id'));
-if (Number.isInteger(openId) && openId > 0) void openDetail(openId);
+openFromUrl();
