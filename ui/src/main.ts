@@ -9,24 +9,16 @@ import {
   type QuestionAnswer,
   askStreaming,
   getOne,
-  listPage,
   messageOf,
   remove,
   retry,
 } from './api.js';
 import { button, byId, h } from './dom.js';
-import {
-  closeDetail,
-  detailShows,
-  openDetail,
-  openFromUrl,
-  showDetail,
-  startDetail,
-} from './detail-view.js';
-import { kindBadge, questionText, turnHint } from './facts.js';
-import { currentFilters, hasFilters, onFiltersChange, readUrl } from './filters.js';
-import { formatCost, formatLatency, formatTime, formatTokens, preview } from './format.js';
+import { closeDetail, detailShows, openFromUrl, showDetail, startDetail } from './detail-view.js';
+import { onFiltersChange, readUrl } from './filters.js';
+import { formatCost, formatLatency, formatTokens } from './format.js';
 import { startExport } from './history-export.js';
+import { removeFromHistory, reload, showInHistory, startHistory } from './history-list.js';
 import { showStatus } from './history-status.js';
 import { startKeyPrompt, withKey } from './key-prompt.js';
 import { renderMarkdown } from './markdown.js';
@@ -35,107 +27,12 @@ const askForm = byId<HTMLFormElement>('ask-form');
 const questionField = byId<HTMLTextAreaElement>('question');
 const askButton = byId<HTMLButtonElement>('ask-button');
 const current = byId('current');
-const historyList = byId<HTMLUListElement>('history-list');
-const historyEnd = byId('history-end');
-const loadMoreButton = byId<HTMLButtonElement>('load-more');
 
 if (/Mac|iPhone|iPad/.test(navigator.platform)) byId('ask-hint').textContent = '⌘+Enter sends';
 
 startKeyPrompt();
 
-// ---- History --------------------------------------------------------------------------------
-
-let listing = { controller: new AbortController(), next: undefined as string | undefined };
-let loading = false;
-
-async function reload(): Promise<void> {
-  listing.controller.abort();
-  listing = { controller: new AbortController(), next: undefined };
-  const { controller } = listing;
-  showStatus('Loading…');
-  try {
-    const page = await withKey(() => listPage(currentFilters(), controller.signal));
-    if (controller.signal.aborted) return;
-    historyList.replaceChildren(...page.items.map(historyItem));
-    listing.next = page.next;
-    showStatus(
-      page.items.length === 0
-        ? hasFilters()
-          ? 'No stored question matches.'
-          : 'Nothing stored yet. Ask something above.'
-        : '',
-    );
-  } catch (error) {
-    if (controller.signal.aborted) return;
-    showStatus(messageOf(error));
-  }
-  showMore();
-}
-
-async function loadMore(): Promise<void> {
-  const { controller, next } = listing;
-  if (!next || loading) return;
-  loading = true;
-  showStatus('Loading more…');
-  try {
-    const page = await withKey(() => listPage(next, controller.signal));
-    if (controller.signal.aborted) return;
-    const shown = new Set([...historyList.children].map((li) => (li as HTMLElement).dataset.id));
-    historyList.append(...page.items.filter((qa) => !shown.has(String(qa.id))).map(historyItem));
-    listing.next = page.next;
-    showStatus('');
-  } catch (error) {
-    if (!controller.signal.aborted) showStatus(messageOf(error));
-  } finally {
-    loading = false;
-    showMore();
-  }
-}
-
-function showMore(): void {
-  loadMoreButton.hidden = listing.next === undefined;
-}
-
-// The next page loads when the end of the list comes near; the button is there for keyboards.
-new IntersectionObserver(
-  (entries) => {
-    if (entries.some((entry) => entry.isIntersecting)) void loadMore();
-  },
-  { rootMargin: '400px' },
-).observe(historyEnd);
-loadMoreButton.addEventListener('click', () => void loadMore());
-
-function historyItem(qa: QuestionAnswer): HTMLLIElement {
-  const open = h('a', { href: `?id=${qa.id}`, class: 'item-question' }, questionText(qa));
-  open.addEventListener('click', (event) => {
-    event.preventDefault();
-    void openDetail(qa.id);
-  });
-  const summary =
-    qa.status === 'answered' && qa.answer !== null
-      ? h('p', { class: 'item-preview' }, preview(qa.answer))
-      : qa.status === 'answered'
-        ? h('p', { class: 'item-preview' }, 'Answered; the text was not stored.')
-        : qa.error
-          ? h('p', { class: 'item-preview item-error' }, qa.error.message)
-          : h('p', { class: 'item-preview' }, 'Waiting for the answer…');
-  return h(
-    'li',
-    { class: 'item', 'data-id': String(qa.id), 'data-status': qa.status },
-    h('div', { class: 'item-head' }, open),
-    h(
-      'p',
-      { class: 'item-meta' },
-      h('span', { class: `badge badge-${qa.status}` }, qa.status),
-      ...kindBadge(qa),
-      ` #${qa.id} · ${formatTime(qa.created_at)}`,
-      qa.model ? ` · ${qa.model}` : '',
-      turnHint(qa),
-    ),
-    summary,
-    h('div', { class: 'item-actions' }, ...actions(qa)),
-  );
-}
+startHistory(actions);
 
 function actions(qa: QuestionAnswer): HTMLButtonElement[] {
   return [
@@ -143,15 +40,6 @@ function actions(qa: QuestionAnswer): HTMLButtonElement[] {
     qa.status === 'failed' && qa.text_stored && button('Retry', () => void retryQuestion(qa.id)),
     button('Delete', () => void deleteQuestion(qa.id), { class: 'danger' }),
   ].filter((node): node is HTMLButtonElement => node !== false);
-}
-
-/** Puts a fresh copy of a question in the list: in its place, or first when it is new. */
-function showInHistory(qa: QuestionAnswer): void {
-  const item = historyItem(qa);
-  const existing = historyList.querySelector(`li[data-id="${qa.id}"]`);
-  if (existing) existing.replaceWith(item);
-  else if (!hasFilters()) historyList.prepend(item);
-  if (historyList.children.length > 0 && !hasFilters()) showStatus('');
 }
 
 // ---- Actions --------------------------------------------------------------------------------
@@ -182,7 +70,7 @@ async function deleteQuestion(id: number): Promise<void> {
   if (!confirm(`Delete question #${id}? This cannot be undone.`)) return;
   try {
     await withKey(() => remove(id));
-    historyList.querySelector(`li[data-id="${id}"]`)?.remove();
+    removeFromHistory(id);
     if (detailShows(id)) closeDetail();
     showStatus(`#${id} deleted.`);
   } catch (error) {
