@@ -4,24 +4,16 @@
  * makes a bounded number of requests: one list request at a time, a search only after typing
  * pauses, the next page only when the end of the list comes into view.
  */
-import {
-  ApiError,
-  type QuestionAnswer,
-  askStreaming,
-  getOne,
-  messageOf,
-  remove,
-  retry,
-} from './api.js';
+import { ApiError, type QuestionAnswer, askStreaming, messageOf, retry } from './api.js';
 import { button, byId, h } from './dom.js';
-import { closeDetail, detailShows, openFromUrl, showDetail, startDetail } from './detail-view.js';
+import { openFromUrl, startDetail } from './detail-view.js';
 import { onFiltersChange, readUrl } from './filters.js';
 import { formatCost, formatLatency, formatTokens } from './format.js';
 import { startExport } from './history-export.js';
-import { removeFromHistory, reload, showInHistory, startHistory } from './history-list.js';
-import { showStatus } from './history-status.js';
+import { reload, showInHistory, startHistory } from './history-list.js';
 import { startKeyPrompt, withKey } from './key-prompt.js';
 import { renderMarkdown } from './markdown.js';
+import { questionActions, refresh } from './question-actions.js';
 
 const askForm = byId<HTMLFormElement>('ask-form');
 const questionField = byId<HTMLTextAreaElement>('question');
@@ -32,66 +24,11 @@ if (/Mac|iPhone|iPad/.test(navigator.platform)) byId('ask-hint').textContent = '
 
 startKeyPrompt();
 
-startHistory(actions);
-
-function actions(qa: QuestionAnswer): HTMLButtonElement[] {
-  return [
-    qa.answer !== null && button('Copy', () => void copy(qa.answer ?? '')),
-    qa.status === 'failed' && qa.text_stored && button('Retry', () => void retryQuestion(qa.id)),
-    button('Delete', () => void deleteQuestion(qa.id), { class: 'danger' }),
-  ].filter((node): node is HTMLButtonElement => node !== false);
-}
-
-// ---- Actions --------------------------------------------------------------------------------
-
-async function copy(text: string): Promise<void> {
-  try {
-    await navigator.clipboard.writeText(text);
-    showStatus('Answer copied.');
-  } catch {
-    showStatus('The browser did not allow copying.');
-  }
-}
-
-async function retryQuestion(id: number): Promise<void> {
-  showStatus(`Asking #${id} again…`);
-  try {
-    const qa = await withKey(() => retry(id));
-    showInHistory(qa);
-    if (detailShows()) showDetail(qa);
-    showStatus(`#${id} answered.`);
-  } catch (error) {
-    showStatus(messageOf(error));
-    await refresh(id);
-  }
-}
-
-async function deleteQuestion(id: number): Promise<void> {
-  if (!confirm(`Delete question #${id}? This cannot be undone.`)) return;
-  try {
-    await withKey(() => remove(id));
-    removeFromHistory(id);
-    if (detailShows(id)) closeDetail();
-    showStatus(`#${id} deleted.`);
-  } catch (error) {
-    showStatus(messageOf(error));
-  }
-}
-
-/** Shows the stored state of one question again (after a failure that may have changed it). */
-async function refresh(id: number): Promise<void> {
-  try {
-    const qa = await withKey(() => getOne(id));
-    showInHistory(qa);
-    if (detailShows(id)) showDetail(qa);
-  } catch {
-    // The list stays as it was; the message already shown says what went wrong.
-  }
-}
+startHistory(questionActions);
 
 startExport();
 
-startDetail(actions);
+startDetail(questionActions);
 
 // ---- Asking ---------------------------------------------------------------------------------
 
