@@ -19,6 +19,10 @@ export class ApiError extends Error {
   }
 }
 
+/** What to tell the reader when a call failed: an ApiError's message is written for them. */
+export const messageOf = (error: unknown) =>
+  error instanceof ApiError ? error.message : 'Something went wrong in the page.';
+
 const KEY_STORAGE = 'askbase.api-key';
 
 export const apiKey = {

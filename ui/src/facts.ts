@@ -21,6 +21,11 @@ export function turnHint(qa: QuestionAnswer): string {
     : '';
 }
 
+/** A question without its stored text (`"store": false`) still shows what it was. */
+export function questionText(qa: QuestionAnswer): string {
+  return qa.question ?? `Question #${qa.id} (text not stored)`;
+}
+
 const KIND_NAMES: Record<QuestionAnswer['kind'], string> = {
   ask: 'ask (POST /ask)',
   chat: 'chat (POST /v1/chat/completions)',
