@@ -33,12 +33,17 @@ import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from '
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeCursor } from '../src/http/serialize.js';
-import { type FirstRun, measureFirstRun } from './lib/first-run.js';
-import { type ExportResult, measureExport } from './lib/export.js';
-import { type WebPageResult, measureWebPage } from './lib/web-page.js';
-import { type DbWritesResult, measureDbWrites } from './lib/db-writes.js';
-import { measureGateway } from './lib/gateway.js';
-import { type SearchResult, insertMixedRows, kanjiNumber, measureSearch } from './lib/search.js';
+import { type FirstRun, measureFirstRun } from './scenarios/first-run.js';
+import { type ExportResult, measureExport } from './scenarios/export.js';
+import { type WebPageResult, measureWebPage } from './scenarios/web-page.js';
+import { type DbWritesResult, measureDbWrites } from './scenarios/db-writes.js';
+import { measureGateway } from './lib/gateway-chat.js';
+import {
+  type SearchResult,
+  insertMixedRows,
+  kanjiNumber,
+  measureSearch,
+} from './scenarios/search.js';
 import { type LoadSpec, type Round, runRound, summarize } from './lib/load.js';
 import { type BenchPostgres, startPostgres } from './lib/postgres.js';
 import {

@@ -1,9 +1,9 @@
 /**
- * Scenario (k)'s targets and its section of BENCHMARKS.md (the measuring is in gateway.ts and
- * gateway-responses.ts).
+ * Scenario (k)'s targets and its section of BENCHMARKS.md (the measuring is in
+ * lib/gateway-chat.ts and lib/gateway-responses.ts).
  */
-import { CHAT_PATH, CONNECTIONS, GATEWAY_LIMITS, MODEL } from './gateway.js';
-import { RESPONSES_PATH } from './gateway-responses.js';
+import { CHAT_PATH, CONNECTIONS, GATEWAY_LIMITS, MODEL } from '../lib/gateway-chat.js';
+import { RESPONSES_PATH } from '../lib/gateway-responses.js';
 import {
   type GatewayResult,
   type Results,
@@ -13,7 +13,7 @@ import {
   type Target,
   find,
   ratio,
-} from './results.js';
+} from '../lib/results.js';
 
 const num = (value: number) =>
   value >= 100 ? Math.round(value).toLocaleString('en-US') : String(Math.round(value * 10) / 10);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, sleep } from './processes.js';
+import { freePort, sleep } from '../lib/processes.js';
 
 /** One start of askbase, from spawn to ready, on the embedded database. */
 export interface StartMeasure {

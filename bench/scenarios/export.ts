@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { startSampler } from './sampler.js';
+import { startSampler } from '../lib/sampler.js';
 
 /** One full export, timed, with the server's memory sampled throughout. */
 export interface ExportRun {

@@ -1,4 +1,4 @@
-import type { BenchPostgres } from './postgres.js';
+import type { BenchPostgres } from '../lib/postgres.js';
 
 /** One search, repeated: what it looks for, how many rows it found, each request's time. */
 export interface SearchQuery {
