@@ -131,6 +131,12 @@ export function find(
 export const ratio = (numerator: number, denominator: number) =>
   denominator > 0 ? Math.round((numerator / denominator) * 100) / 100 : 0;
 
+/** The middle value (the lower of the two middle ones for an even count). */
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+};
+
 /** Scenario (k): askbase as an OpenAI-compatible gateway (bench/lib/gateway-chat.ts). */
 export interface Percentiles {
   n: number;

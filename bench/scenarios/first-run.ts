@@ -1,8 +1,16 @@
+/**
+ * Scenario (f): askbase started the way a newcomer starts it, on the embedded database: a fresh
+ * and an existing DATA_DIR with `node dist/main.js`, and `npm start`.
+ */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ROOT } from '../lib/config.js';
+import { log } from '../lib/log.js';
 import { freePort, sleep } from '../lib/processes.js';
+import { type Results, type Target, median, ratio } from '../lib/results.js';
+import type { Scenario } from '../lib/scenario.js';
 
 /** One start of askbase, from spawn to ready, on the embedded database. */
 export interface StartMeasure {
@@ -23,6 +31,86 @@ export interface FirstRun {
   existing: StartMeasure[];
   /** `npm start` on a built tree and an existing DATA_DIR: npm and its prestart check included. */
   npmStart: StartMeasure[];
+}
+
+/** Starts of each kind. */
+const FIRST_RUN_REPEATS = 3;
+
+export const firstRun: Scenario = {
+  id: 'f',
+  title: 'First run on the embedded database',
+  async run({ workDir, fakes }) {
+    log('first run on the embedded database: fresh and existing DATA_DIR, npm start');
+    return {
+      firstRun: await measureFirstRun({
+        root: ROOT,
+        workDir,
+        llmBaseUrl: fakes.get(0)?.baseUrl ?? '',
+        repeats: FIRST_RUN_REPEATS,
+      }),
+    };
+  },
+  targets,
+  render,
+};
+
+/** Issue 11's targets: the embedded database at start. */
+function targets({ firstRun: f }: Results): Target[] {
+  if (!f) return [];
+  const m = (runs: StartMeasure[], key: keyof StartMeasure) => median(runs.map((r) => r[key]));
+  const worst = (runs: StartMeasure[], key: keyof StartMeasure) =>
+    Math.max(...runs.map((r) => r[key]));
+  const npmRatio = ratio(m(f.npmStart, 'listeningMs'), m(f.existing, 'listeningMs'));
+  return [
+    {
+      id: 'f-npm-start',
+      description: '(f) `npm start` to /is_up on a built tree ≤ 1.5× `node dist/main.js`',
+      figure: `${m(f.npmStart, 'listeningMs')} vs ${m(f.existing, 'listeningMs')} ms (medians) = ${npmRatio}×`,
+      met: npmRatio <= 1.5,
+    },
+    {
+      id: 'f-fresh-ready',
+      description: '(f) fresh DATA_DIR to ready ≤ 2.5 s',
+      figure: `median ${m(f.fresh, 'readyMs')} ms, worst ${worst(f.fresh, 'readyMs')} ms`,
+      met: m(f.fresh, 'readyMs') <= 2500,
+    },
+    {
+      id: 'f-fresh-memory',
+      description: '(f) fresh DATA_DIR: peak RSS ≤ 350 MB (taken as MiB)',
+      figure: `peak ${worst(f.fresh, 'peakRssMb')} MiB, idle ${m(f.fresh, 'idleRssMb')} MiB (median)`,
+      met: worst(f.fresh, 'peakRssMb') <= 350,
+    },
+    {
+      id: 'f-existing',
+      description: '(f) existing DATA_DIR: ready ≤ 1 s, idle RSS ≤ 220 MB (taken as MiB)',
+      figure: `ready ${m(f.existing, 'readyMs')} ms, idle ${m(f.existing, 'idleRssMb')} MiB (medians)`,
+      met: m(f.existing, 'readyMs') <= 1000 && m(f.existing, 'idleRssMb') <= 220,
+    },
+  ];
+}
+
+function render({ firstRun: f }: Results): string[] {
+  if (!f) return [];
+  const lines = [
+    '',
+    '### First run on the embedded database (f)',
+    '',
+    `Each start ${f.fresh.length} times, alternating; spawn to /is_up (listening) and to /health/ready (migrated), VmRSS 2 s after ready and the peak sampled every 20 ms from spawn.`,
+    '',
+    '| start | listening ms | ready ms | idle RSS MiB | peak RSS MiB |',
+    '| --- | --: | --: | --: | --: |',
+  ];
+  for (const [name, runs] of [
+    ['`node dist/main.js`, fresh DATA_DIR', f.fresh],
+    ['`node dist/main.js`, existing DATA_DIR', f.existing],
+    ['`npm start`, built tree, existing DATA_DIR (npm included)', f.npmStart],
+  ] as const) {
+    const all = (key: keyof StartMeasure) => runs.map((r) => r[key]).join(', ');
+    lines.push(
+      `| ${name} | ${all('listeningMs')} | ${all('readyMs')} | ${all('idleRssMb')} | ${all('peakRssMb')} |`,
+    );
+  }
+  return lines;
 }
 
 /**
@@ -141,8 +229,3 @@ function descendants(pid: number): number[] {
     return [];
   }
 }
-
-export const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
-};

@@ -1,9 +1,21 @@
 /**
- * Scenario (k)'s targets and its section of BENCHMARKS.md (the measuring is in
- * lib/gateway-chat.ts and lib/gateway-responses.ts).
+ * Scenario (k): askbase as an OpenAI-compatible gateway, against the fake LLM called directly and
+ * Portkey in front of it. The measuring is in lib/gateway-chat.ts, lib/gateway-responses.ts and
+ * lib/gateway-stream.ts; here are its targets and its section of BENCHMARKS.md.
  */
-import { CHAT_PATH, CONNECTIONS, GATEWAY_LIMITS, MODEL } from '../lib/gateway-chat.js';
+import { ROOT } from '../lib/config.js';
+import { fmt as num } from '../lib/format.js';
+import {
+  CHAT_PATH,
+  CONNECTIONS,
+  GATEWAY_LIMITS,
+  MODEL,
+  measureGateway,
+} from '../lib/gateway-chat.js';
 import { RESPONSES_PATH } from '../lib/gateway-responses.js';
+import { log } from '../lib/log.js';
+import { childEnv } from '../lib/processes.js';
+import type { Scenario } from '../lib/scenario.js';
 import {
   type GatewayResult,
   type Results,
@@ -14,9 +26,46 @@ import {
   find,
   ratio,
 } from '../lib/results.js';
+import type { Server } from '../lib/servers.js';
 
-const num = (value: number) =>
-  value >= 100 ? Math.round(value).toLocaleString('en-US') : String(Math.round(value * 10) / 10);
+const DATABASE = 'askbase_gateway';
+
+export const gateway: Scenario = {
+  id: 'k',
+  title: 'askbase as an OpenAI-compatible gateway',
+  databases: [DATABASE],
+  async run({ workDir, pg, fakes, withServers, measure }) {
+    const fake0 = fakes.get(0);
+    if (!fake0) return undefined;
+    const database = { name: DATABASE };
+    const result = await withServers(
+      ['askbase'],
+      0,
+      ([askbase]) =>
+        measureGateway({
+          root: ROOT,
+          workDir,
+          env: childEnv({}),
+          askbase: askbase as Server,
+          direct: {
+            kind: 'direct',
+            child: fake0.child,
+            baseUrl: fake0.baseUrl.replace(/\/v1$/, ''),
+          },
+          pg,
+          database: database.name,
+          measure: (items) =>
+            measure(items.map((item) => ({ ...item, server: { ...item.server, database } }))),
+          log,
+        }),
+      database,
+    );
+    return { gateway: result };
+  },
+  targets: gatewayTargets,
+  render: renderGateway,
+};
+
 const ms2 = (value: number) => String(Math.round(value * 100) / 100);
 
 /** One API of scenario (k): where its runs are and what it measured of streams. */
@@ -72,7 +121,7 @@ function apis(g: GatewayResult): { chat: Api; responses: Api | undefined } {
 }
 
 /** Scenario (k)'s targets: the same for each API, then the chain of responses. */
-export function gatewayTargets(results: Pick<Results, 'runs' | 'gateway'>): Target[] {
+function gatewayTargets(results: Pick<Results, 'runs' | 'gateway'>): Target[] {
   const g = results.gateway;
   if (!g) return [];
   const { chat, responses } = apis(g);
@@ -172,7 +221,7 @@ function apiTargets(results: Pick<Results, 'runs' | 'gateway'>, api: Api): Targe
 }
 
 /** Scenario (k)'s section of the generated block of BENCHMARKS.md. */
-export function renderGateway(results: Pick<Results, 'runs' | 'gateway'>): string[] {
+function renderGateway(results: Pick<Results, 'runs' | 'gateway'>): string[] {
   const g = results.gateway;
   if (!g) return [];
   const { chat, responses } = apis(g);
