@@ -31,15 +31,21 @@ export interface BenchContext {
 export interface Scenario {
   /** Its name in BENCH_ONLY: a … k, or chart. */
   id: string;
-  /** What it measures, in a few words (its heading in BENCHMARKS.md). */
+  /** What it measures, in a few words: its heading in BENCHMARKS.md (after its letter). */
   title: string;
   /** The databases its servers use, created and migrated before any scenario runs. */
   databases?: readonly string[];
   /** The fake-LLM latencies (ms) it needs besides 0, which always runs. */
   llmLatencies?: (config: BenchConfig) => number[];
   run(ctx: BenchContext): Promise<Measured | undefined>;
-  /** Its targets, judged on a run's results (the latest.json of a full run, say). */
+  /**
+   * Its targets, judged on a run's results (the latest.json of a full run, say): each with its
+   * threshold and the figure it is judged on, in a few words, for the one table of targets.
+   */
   targets(results: Results): Target[];
-  /** Its part of the generated block of BENCHMARKS.md; none when it was not measured. */
+  /**
+   * Its section of the generated block of BENCHMARKS.md, under a heading of its title: a compact
+   * table of its key figures (the rest stays in latest.json); none when it was not measured.
+   */
   render(results: Results): string[];
 }

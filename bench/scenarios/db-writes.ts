@@ -18,7 +18,7 @@ const DATABASE = 'askbase_writes';
 
 export const dbWrites: Scenario = {
   id: 'j',
-  title: 'What one PostgreSQL takes of askbase’s writes',
+  title: 'askbase’s writes alone on PostgreSQL',
   databases: [DATABASE],
   async run({ config, pg }) {
     const dbWrites: DbWritesResult[] = [];
@@ -37,19 +37,14 @@ export const dbWrites: Scenario = {
   render,
 };
 
+/** Each ask's two statements (insert the pending row, record its answer) from a `pg` pool. */
 function render({ dbWrites }: Results): string[] {
   if (!dbWrites) return [];
   return [
-    '',
-    '### What one PostgreSQL takes of askbase’s writes (j)',
-    '',
-    'Each ask’s two statements (insert the pending row, record its answer) straight from a `pg` pool, no askbase, no LLM, on the benchmark’s PostgreSQL (same machine, `synchronous_commit=off`).',
-    '',
-    '| clients | seconds | asks | asks/s | bytes per row (table and indexes) |',
-    '| --: | --: | --: | --: | --: |',
+    '| clients | asks/s | bytes per row (with indexes) |',
+    '| --: | --: | --: |',
     ...dbWrites.map(
-      (run) =>
-        `| ${run.connections} | ${run.seconds} | ${fmt(run.asks)} | ${fmt(run.asksPerSecond)} | ${fmt(run.bytesPerRow)} |`,
+      (run) => `| ${run.connections} | ${fmt(run.asksPerSecond)} | ${fmt(run.bytesPerRow)} |`,
     ),
   ];
 }

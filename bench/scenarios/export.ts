@@ -72,44 +72,43 @@ function targets({ exported }: Results): Target[] {
   return [
     {
       id: 'h-memory',
-      description: `(h) exporting ${exported.rows.toLocaleString('en-US')} rows: every row, server RSS < 150 MB (taken as MiB)`,
-      figure: `peak ${peak} MiB; ${complete ? 'every row exported' : 'ROWS MISSING'}`,
+      description: 'every row, RSS < 150 MiB',
+      figure: `${peak} MiB${complete ? '' : ', ROWS MISSING'}`,
       met: peak < 150 && complete,
     },
     {
       id: 'h-stats',
-      description: `(h) GET /stats over all ${exported.rows.toLocaleString('en-US')} rows, totals and grouped: < 2 s each`,
-      figure: (exported.stats ?? []).map((s) => `${s.path} ${Math.max(...s.ms)} ms`).join('; '),
+      description: 'GET /stats < 2 s each',
+      figure: `worst ${Math.max(...(exported.stats ?? []).flatMap((s) => s.ms))} ms`,
       met: (exported.stats ?? []).every((s) => Math.max(...s.ms) < 2000),
     },
     {
       id: 'h-throughput',
-      description: `(h) CSV export ≥ ${EXPORT_MIN_RATIO_TO_COPY}× the rows/s of COPY … TO STDOUT`,
-      figure: `${fmt(best(http.filter((r) => r.what.endsWith('csv'))))} vs ${fmt(best(copy))} rows/s = ${csvRatio}×`,
+      description: `CSV ≥ ${EXPORT_MIN_RATIO_TO_COPY}× COPY's rows/s`,
+      figure: `${csvRatio}×`,
       met: csvRatio >= EXPORT_MIN_RATIO_TO_COPY,
     },
   ];
 }
 
+/** Each way's best rate and highest memory over the rounds, and GET /stats's worst time. */
 function render({ exported }: Results): string[] {
   if (!exported) return [];
-  const lines = [
-    '',
-    `### Exporting ${exported.rows.toLocaleString('en-US')} rows (h)`,
-    '',
-    'Each export read to the end by a client that keeps nothing; alternating with PostgreSQL’s `COPY (select … order by id desc) TO STDOUT WITH CSV` of the same columns over the same server (what `psql \\copy` runs).',
-    '',
-    '| export | rows | MB | seconds | rows/s | askbase peak RSS MiB |',
-    '| --- | --: | --: | --: | --: | --: |',
+  const ways = [...new Set(exported.runs.map((run) => run.what))].map((what) => {
+    const runs = exported.runs.filter((run) => run.what === what);
+    const rss = runs.flatMap((run) => (run.peakRssMb === undefined ? [] : [run.peakRssMb]));
+    const name = what.startsWith('COPY') ? 'COPY … TO STDOUT, CSV' : what.replace(/.*format=/, '');
+    return `| ${name} | ${fmt(Math.max(...runs.map((r) => r.rowsPerSecond)))} | ${fmt(Math.max(...runs.map((r) => r.bytes)) / 1e6)} | ${rss.length > 0 ? fmt(Math.max(...rss)) : '–'} |`;
+  });
+  const stats = (exported.stats ?? []).map(
+    (s) => `\`${s.path.replace('/stats?', '')}\` ${Math.max(...s.ms)}`,
+  );
+  return [
+    `| export, ${exported.rows.toLocaleString('en-US')} rows | rows/s (best) | MB | RSS MiB |`,
+    '| --- | --: | --: | --: |',
+    ...ways,
+    ...(stats.length > 0 ? ['', `GET /stats over them, worst of 3: ${stats.join(', ')} ms.`] : []),
   ];
-  for (const run of exported.runs) {
-    lines.push(
-      `| ${run.what} | ${run.rows} | ${fmt(run.bytes / 1e6)} | ${run.seconds} | ${fmt(run.rowsPerSecond)} | ${run.peakRssMb ?? '–'} |`,
-    );
-  }
-  lines.push('', '| GET /stats over every row | ms (three requests) |', '| --- | --: |');
-  for (const { path, ms } of exported.stats ?? []) lines.push(`| \`${path}\` | ${ms.join(', ')} |`);
-  return lines;
 }
 
 /** Reads a body to the end, counting bytes and newlines (rows), keeping none of it. */

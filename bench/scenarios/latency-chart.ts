@@ -3,15 +3,14 @@
  * BENCH_LATENCIES with BENCH_CHART_CONNECTIONS (drawn by lib/chart-svg.ts).
  */
 import { SVG_NAME } from '../lib/config.js';
-import { fmt } from '../lib/format.js';
 import { askItem } from '../lib/measure.js';
-import { type ChartPoint, find, ratio } from '../lib/results.js';
+import { type ChartPoint, find } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
 import { BOTH, SERVER_DATABASES } from '../lib/servers.js';
 
 export const latencyChart: Scenario = {
   id: 'chart',
-  title: 'Throughput against LLM latency',
+  title: 'POST /ask throughput against LLM latency',
   databases: SERVER_DATABASES,
   llmLatencies: (config) => config.latencies,
   async run({ config, runs, withServers, measure }) {
@@ -42,22 +41,9 @@ export const latencyChart: Scenario = {
   targets: () => [],
   render(results) {
     if (results.chart.length === 0) return [];
-    const lines = [
-      '',
-      '### Throughput against LLM latency',
-      '',
-      `POST /ask with ${results.config.chartConnections} connections at each fake-LLM latency; "ideal" is connections / latency.`,
-      '',
-      `![Throughput against LLM latency](bench/results/${SVG_NAME})`,
-      '',
-      '| LLM latency ms | askbase req/s | baseline req/s | askbase / baseline | ideal req/s |',
-      '| --: | --: | --: | --: | --: |',
+    // The chart labels each point with its req/s; latest.json has them too.
+    return [
+      `![POST /ask req/s, ${results.config.chartConnections} connections](bench/results/${SVG_NAME})`,
     ];
-    for (const point of results.chart) {
-      lines.push(
-        `| ${point.latencyMs} | ${fmt(point.askbase)} | ${fmt(point.baseline)} | ${ratio(point.askbase, point.baseline)}× | ${point.ideal === null ? '–' : fmt(point.ideal)} |`,
-      );
-    }
-    return lines;
   },
 };

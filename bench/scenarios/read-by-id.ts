@@ -1,5 +1,7 @@
 /** Scenario (c): GET /qa/{id} of random rows, askbase against the baseline. */
 import type { Item } from '../lib/measure.js';
+import { find } from '../lib/results.js';
+import { runTable } from '../lib/run-table.js';
 import type { Scenario } from '../lib/scenario.js';
 import { BOTH, SERVER_DATABASES, databaseName } from '../lib/servers.js';
 import { versusBaseline } from '../lib/targets.js';
@@ -38,6 +40,10 @@ export const readById: Scenario = {
     return undefined;
   },
   // Issue 14's threshold.
-  targets: (results) => versusBaseline(results, 'c', 'GET /qa/{id}, 100 connections', 0.9),
-  render: () => [],
+  targets: (results) => versusBaseline(results, 'c', 0.9),
+  render: (results) =>
+    runTable('server', [
+      ['baseline', find(results, 'c', 'baseline')],
+      ['askbase', find(results, 'c', 'askbase')],
+    ]),
 };

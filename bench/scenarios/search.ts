@@ -4,7 +4,6 @@
  * time.
  */
 import { LARGE_TABLE_ROWS } from '../lib/databases.js';
-import { fmt } from '../lib/format.js';
 import { log } from '../lib/log.js';
 import type { BenchPostgres } from '../lib/postgres.js';
 import { type Results, type Target, median } from '../lib/results.js';
@@ -91,8 +90,8 @@ function targets({ searched }: Results): Target[] {
   return [
     {
       id: 'i',
-      description: `(i) GET /qas?q=… over ${searched.rows.toLocaleString('en-US')} rows in English and Japanese: every search < 1 s`,
-      figure: `worst ${worst} ms; medians ${searched.queries.map((query) => median(query.ms)).join(', ')} ms`,
+      description: 'every search < 1 s',
+      figure: `worst ${worst} ms`,
       met: worst < 1000,
     },
   ];
@@ -100,17 +99,14 @@ function targets({ searched }: Results): Target[] {
 
 function render({ searched }: Results): string[] {
   if (!searched) return [];
+  const { backfill } = searched;
   return [
+    `${searched.otherScriptRows.toLocaleString('en-US')} of ${searched.rows.toLocaleString('en-US')} rows in Japanese, indexed by the background job in ${backfill.seconds} s; ${searched.queries[0]?.ms.length ?? 0} requests each:`,
     '',
-    `### Search in two scripts over ${searched.rows.toLocaleString('en-US')} rows (i)`,
-    '',
-    `${searched.otherScriptRows.toLocaleString('en-US')} rows in Japanese, the rest in English. They were seeded without search terms, as an older version stored them; askbase's background job indexed them in ${searched.backfill.seconds} s (${fmt(searched.backfill.rows / Math.max(searched.backfill.seconds, 0.1))} rows/s) while idle otherwise. Then each search, one request at a time:`,
-    '',
-    '| search | q | rows found (page) | median ms | worst ms |',
-    '| --- | --- | --: | --: | --: |',
+    '| q | median ms | worst ms |',
+    '| --- | --: | --: |',
     ...searched.queries.map(
-      (query) =>
-        `| ${query.what} | \`${query.q}\` | ${query.found} | ${median(query.ms)} | ${Math.max(...query.ms)} |`,
+      (query) => `| \`${query.q}\` | ${median(query.ms)} | ${Math.max(...query.ms)} |`,
     ),
   ];
 }
