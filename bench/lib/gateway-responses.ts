@@ -1,5 +1,5 @@
 /**
- * Scenario (k) for `POST /v1/responses` (OpenAI's Responses API), measured as gateway.ts
+ * Scenario (k) for `POST /v1/responses` (OpenAI's Responses API), measured as gateway-chat.ts
  * measures `/v1/chat/completions`: askbase (forwarding to the fake's own /v1/responses, its
  * RESPONSES_API=auto default), the fake LLM (0 ms) directly, and Portkey in front of the same
  * fake, with the same client and the same rounds:

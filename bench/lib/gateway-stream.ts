@@ -1,7 +1,7 @@
 /**
  * What scenario (k) measures alike for `/v1/chat/completions` and `/v1/responses`: the time to
  * a stream's first chunk, one request at a time to each server in turn, and the rows askbase
- * stored for the streamed requests (gateway.ts and gateway-responses.ts use it).
+ * stored for the streamed requests (gateway-chat.ts and gateway-responses.ts use it).
  */
 import { Agent, request } from 'node:http';
 import type { BenchPostgres } from './postgres.js';

@@ -82,6 +82,17 @@ function signal(pid: number, name: NodeJS.Signals) {
 
 export { freePort } from '../../test/helpers/free-port.js';
 
+/** A child's environment: only what it needs from this one (never DATABASE_URL & co.), and `extra`. */
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
+  return {
+    ...Object.fromEntries(
+      keep.flatMap((key) => (process.env[key] ? [[key, process.env[key]]] : [])),
+    ),
+    ...extra,
+  };
+}
+
 /**
  * Polls `url` with GET until it answers with a status `accept` likes (default: 200), the child
  * dies, or `timeoutMs` passes.

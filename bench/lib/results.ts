@@ -1,9 +1,9 @@
 import type { LoadResult } from './load.js';
-import type { FirstRun } from './first-run.js';
-import type { ExportResult } from './export.js';
-import type { SearchResult } from './search.js';
-import type { DbWritesResult } from './db-writes.js';
-import type { WebPageResult } from './web-page.js';
+import type { FirstRun } from '../scenarios/first-run.js';
+import type { ExportResult } from '../scenarios/export.js';
+import type { SearchResult } from '../scenarios/search.js';
+import type { DbWritesResult } from '../scenarios/db-writes.js';
+import type { WebPageResult } from '../scenarios/web-page.js';
 import type { Samples } from './sampler.js';
 
 /** Scenario (k) adds the fake LLM called directly and Portkey's gateway in front of it. */
@@ -131,7 +131,13 @@ export function find(
 export const ratio = (numerator: number, denominator: number) =>
   denominator > 0 ? Math.round((numerator / denominator) * 100) / 100 : 0;
 
-/** Scenario (k): askbase as an OpenAI-compatible gateway (bench/lib/gateway.ts). */
+/** The middle value (the lower of the two middle ones for an even count). */
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+};
+
+/** Scenario (k): askbase as an OpenAI-compatible gateway (bench/lib/gateway-chat.ts). */
 export interface Percentiles {
   n: number;
   p50Ms: number;

@@ -1,5 +1,11 @@
+/** Scenario (g): the web page over a million rows, in Chromium: paint, pages, searches, requests. */
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../../test/helpers/browser.js';
+import { LARGE_TABLE_ROWS, ensureRows } from '../lib/databases.js';
+import { log } from '../lib/log.js';
+import { type Results, type Target, median } from '../lib/results.js';
+import type { Scenario } from '../lib/scenario.js';
+import { LIST_DATABASE } from './list-pages.js';
 
 /** One visit to the web page, in a fresh browser context (nothing cached). */
 export interface PageVisit {
@@ -23,6 +29,96 @@ export interface WebPageResult {
   visits: PageVisit[];
   /** Why it was not measured, when it was not. */
   skipped?: string;
+}
+
+/** Visits to the page. */
+const PAGE_VISITS = 3;
+
+export const webPage: Scenario = {
+  id: 'g',
+  title: 'The web page in Chromium',
+  databases: [LIST_DATABASE],
+  async run({ pg, withServers }) {
+    const rows = await ensureRows(pg, LIST_DATABASE, LARGE_TABLE_ROWS);
+    log(`the web page in Chromium over ${rows.toLocaleString('en-US')} rows`);
+    const result = await withServers(
+      ['askbase'],
+      0,
+      ([server]) =>
+        measureWebPage({
+          baseUrl: server?.baseUrl ?? '',
+          rows,
+          repeats: PAGE_VISITS,
+          // In one row's question, and in every row's.
+          rareWord: '777777',
+          commonWord: 'benchmark',
+        }),
+      { name: LIST_DATABASE },
+    );
+    if (result.skipped) log(`(g) not measured: ${result.skipped}`);
+    return { webPage: result };
+  },
+  targets,
+  render,
+};
+
+/** Issue 12's targets: the web page over a million rows, fast and without request storms. */
+function targets({ webPage }: Results): Target[] {
+  if (!webPage) return [];
+  if (webPage.visits.length === 0) {
+    return [
+      {
+        id: 'g',
+        description: 'measured in Chromium',
+        figure: 'not measured',
+        met: false,
+      },
+    ];
+  }
+  const worst = (key: keyof Omit<PageVisit, 'requests'>) =>
+    Math.max(...webPage.visits.map((v) => v[key]));
+  const requests = webPage.visits.map((v) => v.requests);
+  const onePerAction = requests.every((r) => Object.values(r).every((count) => count === 1));
+  return [
+    {
+      id: 'g-first-paint',
+      description: 'first paint and first page < 1 s',
+      figure: `worst ${worst('firstPaintMs')}, ${worst('firstPageMs')} ms`,
+      met: worst('firstPaintMs') < 1000 && worst('firstPageMs') < 1000,
+    },
+    {
+      id: 'g-pages',
+      description: 'next page and searches < 1 s each',
+      figure: `worst ${Math.max(worst('nextPageMs'), worst('searchRareMs'), worst('searchCommonMs'))} ms`,
+      met: Math.max(worst('nextPageMs'), worst('searchRareMs'), worst('searchCommonMs')) < 1000,
+    },
+    {
+      id: 'g-requests',
+      description: 'one API request per action',
+      figure: onePerAction
+        ? `1 each, ${requests.length} visits`
+        : requests
+            .map((r) => `${r.firstPage}/${r.nextPage}/${r.searchRare}/${r.searchCommon}`)
+            .join(', '),
+      met: onePerAction,
+    },
+  ];
+}
+
+/** Medians over the visits, by the page's own clock. */
+function render({ webPage: page }: Results): string[] {
+  if (!page) return [];
+  if (page.visits.length === 0) {
+    return [`Not measured: ${page.skipped?.split('\n')[0] ?? 'no visits'}`];
+  }
+  const m = (key: keyof Omit<PageVisit, 'requests'>) => median(page.visits.map((v) => v[key]));
+  return [
+    `Over ${page.rows.toLocaleString('en-US')} rows; ms, medians of ${page.visits.length} visits; the page is ${m('pageBytes').toLocaleString('en-US')} bytes compressed.`,
+    '',
+    '| first paint | first page | next page | search, rare word | search, common word |',
+    '| --: | --: | --: | --: | --: |',
+    `| ${m('firstPaintMs')} | ${m('firstPageMs')} | ${m('nextPageMs')} | ${m('searchRareMs')} | ${m('searchCommonMs')} |`,
+  ];
 }
 
 /**

@@ -1,4 +1,9 @@
+/** Scenario (j): askbase's writes alone, straight to PostgreSQL, at two client counts. */
 import pg from 'pg';
+import { fmt } from '../lib/format.js';
+import { log } from '../lib/log.js';
+import type { Results } from '../lib/results.js';
+import type { Scenario } from '../lib/scenario.js';
 
 export interface DbWritesResult {
   connections: number;
@@ -7,6 +12,41 @@ export interface DbWritesResult {
   asksPerSecond: number;
   /** Table and index size after the run, per row written (bytes). */
   bytesPerRow: number;
+}
+
+const DATABASE = 'askbase_writes';
+
+export const dbWrites: Scenario = {
+  id: 'j',
+  title: 'askbase’s writes alone on PostgreSQL',
+  databases: [DATABASE],
+  async run({ config, pg }) {
+    const dbWrites: DbWritesResult[] = [];
+    for (const connections of [10, 50]) {
+      const result = await measureDbWrites({
+        url: pg.url(DATABASE),
+        connections,
+        seconds: config.durationS,
+      });
+      log(`(j) ${connections} clients: ${result.asksPerSecond} asks/s of writes`);
+      dbWrites.push(result);
+    }
+    return { dbWrites };
+  },
+  targets: () => [],
+  render,
+};
+
+/** Each ask's two statements (insert the pending row, record its answer) from a `pg` pool. */
+function render({ dbWrites }: Results): string[] {
+  if (!dbWrites) return [];
+  return [
+    '| clients | asks/s | bytes per row (with indexes) |',
+    '| --: | --: | --: |',
+    ...dbWrites.map(
+      (run) => `| ${run.connections} | ${fmt(run.asksPerSecond)} | ${fmt(run.bytesPerRow)} |`,
+    ),
+  ];
 }
 
 /**

@@ -1,8 +1,16 @@
+/**
+ * Scenario (f): askbase started the way a newcomer starts it, on the embedded database: a fresh
+ * and an existing DATA_DIR with `node dist/main.js`, and `npm start`.
+ */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, sleep } from './processes.js';
+import { ROOT } from '../lib/config.js';
+import { log } from '../lib/log.js';
+import { freePort, sleep } from '../lib/processes.js';
+import { type Results, type Target, median, ratio } from '../lib/results.js';
+import type { Scenario } from '../lib/scenario.js';
 
 /** One start of askbase, from spawn to ready, on the embedded database. */
 export interface StartMeasure {
@@ -23,6 +31,83 @@ export interface FirstRun {
   existing: StartMeasure[];
   /** `npm start` on a built tree and an existing DATA_DIR: npm and its prestart check included. */
   npmStart: StartMeasure[];
+}
+
+/** Starts of each kind. */
+const FIRST_RUN_REPEATS = 3;
+
+export const firstRun: Scenario = {
+  id: 'f',
+  title: 'First run on the embedded database',
+  async run({ workDir, fakes }) {
+    log('first run on the embedded database: fresh and existing DATA_DIR, npm start');
+    return {
+      firstRun: await measureFirstRun({
+        root: ROOT,
+        workDir,
+        llmBaseUrl: fakes.get(0)?.baseUrl ?? '',
+        repeats: FIRST_RUN_REPEATS,
+      }),
+    };
+  },
+  targets,
+  render,
+};
+
+/** Issue 11's targets: the embedded database at start. */
+function targets({ firstRun: f }: Results): Target[] {
+  if (!f) return [];
+  const m = (runs: StartMeasure[], key: keyof StartMeasure) => median(runs.map((r) => r[key]));
+  const worst = (runs: StartMeasure[], key: keyof StartMeasure) =>
+    Math.max(...runs.map((r) => r[key]));
+  const npmRatio = ratio(m(f.npmStart, 'listeningMs'), m(f.existing, 'listeningMs'));
+  return [
+    {
+      id: 'f-npm-start',
+      description: '`npm start` ≤ 1.5× `node`, listening',
+      figure: `${npmRatio}×`,
+      met: npmRatio <= 1.5,
+    },
+    {
+      id: 'f-fresh-ready',
+      description: 'ready ≤ 2.5 s',
+      figure: `${m(f.fresh, 'readyMs')} ms`,
+      met: m(f.fresh, 'readyMs') <= 2500,
+    },
+    {
+      id: 'f-fresh-memory',
+      description: 'peak RSS ≤ 350 MiB',
+      figure: `${worst(f.fresh, 'peakRssMb')} MiB`,
+      met: worst(f.fresh, 'peakRssMb') <= 350,
+    },
+    {
+      id: 'f-existing',
+      description: 'ready ≤ 1 s, idle RSS ≤ 220 MiB',
+      figure: `${m(f.existing, 'readyMs')} ms, ${m(f.existing, 'idleRssMb')} MiB`,
+      met: m(f.existing, 'readyMs') <= 1000 && m(f.existing, 'idleRssMb') <= 220,
+    },
+  ];
+}
+
+/** Medians of the starts of each kind, and the highest peak. */
+function render({ firstRun: f }: Results): string[] {
+  if (!f) return [];
+  const rows = (
+    [
+      ['`node`, fresh', f.fresh],
+      ['`node`, existing', f.existing],
+      ['`npm start`, existing', f.npmStart],
+    ] as const
+  ).map(([name, runs]) => {
+    const m = (key: keyof StartMeasure) => median(runs.map((r) => r[key]));
+    const peak = Math.max(...runs.map((r) => r.peakRssMb));
+    return `| ${name} | ${m('listeningMs')} | ${m('readyMs')} | ${m('idleRssMb')} | ${peak} |`;
+  });
+  return [
+    `| DATA_DIR, median of ${f.fresh.length} | listening ms | ready ms | idle MiB | max peak MiB |`,
+    '| --- | --: | --: | --: | --: |',
+    ...rows,
+  ];
 }
 
 /**
@@ -141,8 +226,3 @@ function descendants(pid: number): number[] {
     return [];
   }
 }
-
-export const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
-};
