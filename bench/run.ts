@@ -21,7 +21,7 @@
  *   BENCH_CHART_CONNECTIONS=100
  *   BENCH_LIST_ROWS=10000,1000000    table sizes for GET /qas
  *   BENCH_LIST_CONNECTIONS=100
- *   BENCH_ONLY=a,b,c,d,e,f,g,h,i,j,k,chart run a subset (writes bench/results/partial.tmp only)
+ *   BENCH_ONLY=a,b,c,d,e,f,g,h,i,j,k,l,chart run a subset (writes bench/results/partial.tmp only)
  *   BENCH_CPU_PROF=1         run the servers under --cpu-prof (profiles in bench/results/profiles/)
  *   BENCH_NODE_ARGS=…        extra node flags for both servers (e.g. --max-semi-space-size=4)
  *   BENCH_LOG_LEVEL=warn     askbase's LOG_LEVEL (default: unset, askbase's own default, info)
@@ -56,6 +56,7 @@ import { firstRun } from './scenarios/first-run.js';
 import { gateway } from './scenarios/gateway.js';
 import { latencyChart } from './scenarios/latency-chart.js';
 import { listPages } from './scenarios/list-pages.js';
+import { llmClient } from './scenarios/llm-client.js';
 import { readById } from './scenarios/read-by-id.js';
 import { search } from './scenarios/search.js';
 import { webPage } from './scenarios/web-page.js';
@@ -74,6 +75,7 @@ const SCENARIOS: readonly Scenario[] = [
   search,
   dbWrites,
   gateway,
+  llmClient,
 ];
 
 const config = readConfig(process.env);

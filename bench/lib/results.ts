@@ -4,6 +4,7 @@ import type { ExportResult } from '../scenarios/export.js';
 import type { SearchResult } from '../scenarios/search.js';
 import type { DbWritesResult } from '../scenarios/db-writes.js';
 import type { WebPageResult } from '../scenarios/web-page.js';
+import type { LlmClientResult } from '../scenarios/llm-client.js';
 import type { Samples } from './sampler.js';
 
 /** Scenario (k) adds the fake LLM called directly and Portkey's gateway in front of it. */
@@ -11,7 +12,7 @@ export type ServerKind = 'askbase' | 'baseline' | 'direct' | 'portkey';
 
 /** One measured autocannon run against one server. */
 export interface RunRecord {
-  /** Scenario id: a, b, c, d, e, k, k-seq, k-responses, k-responses-seq or chart. */
+  /** Scenario id: a, b, c, d, e, e-unsynced, k, k-seq, k-responses, k-responses-seq or chart. */
   scenario: string;
   /** What was measured, for the table. */
   label: string;
@@ -111,6 +112,8 @@ export interface Results {
   dbWrites?: DbWritesResult[];
   /** Scenario (k): askbase as an OpenAI-compatible gateway, against the direct call and Portkey. */
   gateway?: GatewayResult;
+  /** Scenario (l): CPU per SDK call, askbase's fetch against the global fetch. */
+  llmClient?: LlmClientResult;
   targets: Target[];
 }
 

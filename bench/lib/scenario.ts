@@ -12,7 +12,17 @@ import type { WithServers } from './servers.js';
 
 /** What a scenario measured besides its autocannon runs (those go to `runs`). */
 export type Measured = Partial<
-  Pick<Results, 'chart' | 'firstRun' | 'webPage' | 'exported' | 'searched' | 'dbWrites' | 'gateway'>
+  Pick<
+    Results,
+    | 'chart'
+    | 'firstRun'
+    | 'webPage'
+    | 'exported'
+    | 'searched'
+    | 'dbWrites'
+    | 'gateway'
+    | 'llmClient'
+  >
 >;
 
 /** Everything a scenario measures with, set up by bench/run.ts. */

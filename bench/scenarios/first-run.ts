@@ -31,6 +31,9 @@ export interface FirstRun {
   existing: StartMeasure[];
   /** `npm start` on a built tree and an existing DATA_DIR: npm and its prestart check included. */
   npmStart: StartMeasure[];
+  /** fresh and existing again with EMBEDDED_FSYNC=false: what syncing each commit costs. */
+  freshUnsynced?: StartMeasure[];
+  existingUnsynced?: StartMeasure[];
 }
 
 /** Starts of each kind. */
@@ -97,11 +100,14 @@ function render({ firstRun: f }: Results): string[] {
       ['`node`, fresh', f.fresh],
       ['`node`, existing', f.existing],
       ['`npm start`, existing', f.npmStart],
+      ['`node`, fresh, `EMBEDDED_FSYNC=false`', f.freshUnsynced],
+      ['`node`, existing, `EMBEDDED_FSYNC=false`', f.existingUnsynced],
     ] as const
-  ).map(([name, runs]) => {
+  ).flatMap(([name, runs]) => {
+    if (!runs?.length) return [];
     const m = (key: keyof StartMeasure) => median(runs.map((r) => r[key]));
     const peak = Math.max(...runs.map((r) => r.peakRssMb));
-    return `| ${name} | ${m('listeningMs')} | ${m('readyMs')} | ${m('idleRssMb')} | ${peak} |`;
+    return [`| ${name} | ${m('listeningMs')} | ${m('readyMs')} | ${m('idleRssMb')} | ${peak} |`];
   });
   return [
     `| DATA_DIR, median of ${f.fresh.length} | listening ms | ready ms | idle MiB | max peak MiB |`,
@@ -120,18 +126,34 @@ export async function measureFirstRun(options: {
   llmBaseUrl: string;
   repeats: number;
 }): Promise<FirstRun> {
-  const result: FirstRun = { fresh: [], existing: [], npmStart: [] };
+  const result: Required<FirstRun> = {
+    fresh: [],
+    existing: [],
+    npmStart: [],
+    freshUnsynced: [],
+    existingUnsynced: [],
+  };
   const existingDir = await mkdtemp(join(options.workDir, 'first-run-existing-'));
   const node = [process.execPath, [join(options.root, 'dist/main.js')]] as const;
+  const unsynced = { EMBEDDED_FSYNC: 'false' };
   await startOnce(options, node, existingDir); // creates it
-  for (let i = 0; i < options.repeats; i += 1) {
+  const fresh = async (env: Record<string, string> = {}) => {
     const freshDir = await mkdtemp(join(options.workDir, 'first-run-fresh-'));
-    result.fresh.push(await startOnce(options, node, freshDir));
-    await rm(freshDir, { recursive: true, force: true });
+    try {
+      return await startOnce(options, node, freshDir, env);
+    } finally {
+      await rm(freshDir, { recursive: true, force: true });
+    }
+  };
+  for (let i = 0; i < options.repeats; i += 1) {
+    result.fresh.push(await fresh());
     result.existing.push(await startOnce(options, node, existingDir));
     result.npmStart.push(
       await startOnce(options, ['npm', ['start', '--silent']] as const, existingDir),
     );
+    // The defaults' tuned twin, each beside its default start: the cost of syncing commits.
+    result.freshUnsynced.push(await fresh(unsynced));
+    result.existingUnsynced.push(await startOnce(options, node, existingDir, unsynced));
   }
   return result;
 }
@@ -140,6 +162,7 @@ async function startOnce(
   options: { root: string; llmBaseUrl: string },
   [command, args]: readonly [string, readonly string[]],
   dataDir: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<StartMeasure> {
   const port = await freePort();
   const started = performance.now();
@@ -153,6 +176,7 @@ async function startOnce(
       DATA_DIR: dataDir,
       OPENAI_BASE_URL: options.llmBaseUrl,
       LOG_LEVEL: 'warn',
+      ...extraEnv,
     },
     stdio: 'ignore',
     // npm start: its node child is in the same group, so one signal stops both.
