@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { MIGRATIONS_DIR, ROOT, TEMPLATE_DIR } from '../paths.js';
 
@@ -120,6 +120,54 @@ export function unpackTemplate(gzippedTar: Buffer, dataDir: string): void {
   writeFileSync(marker.path, marker.body, { mode: marker.mode });
 }
 
+/**
+ * A data directory as a gzipped ustar archive, the shape unpackTemplate reads: its directories
+ * and files, names relative to it.
+ */
+export function packDirectory(root: string): Buffer {
+  const blocks: Buffer[] = [];
+  const walk = (directory: string) => {
+    for (const entry of readdirSync(directory, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(directory, entry.name);
+      const name = relative(root, path);
+      // PostgreSQL's own modes (owner only), whatever the umask the template was made under.
+      if (entry.isDirectory()) {
+        blocks.push(tarHeader(name, '5', 0o700, 0));
+        walk(path);
+      } else if (entry.isFile()) {
+        const body = readFileSync(path);
+        blocks.push(tarHeader(name, '0', 0o600, body.length), body);
+        blocks.push(Buffer.alloc((512 - (body.length % 512)) % 512));
+      }
+    }
+  };
+  walk(root);
+  blocks.push(Buffer.alloc(1024)); // two zero blocks end the archive
+  return gzipSync(Buffer.concat(blocks));
+}
+
+function tarHeader(name: string, type: '0' | '5', mode: number, size: number): Buffer {
+  if (Buffer.byteLength(name) > 100) throw new Error(`a template path is too long: ${name}`);
+  const header = Buffer.alloc(512);
+  const octal = (value: number, offset: number, length: number) =>
+    header.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'latin1');
+  header.write(name, 0, 100, 'utf8');
+  octal(mode & 0o777, 100, 8);
+  octal(0, 108, 8); // uid
+  octal(0, 116, 8); // gid
+  octal(size, 124, 12);
+  octal(0, 136, 12); // mtime
+  header.write(type, 156, 1, 'latin1');
+  header.write('ustar\0' + '00', 257, 8, 'latin1');
+  // The checksum is taken with its own field as spaces.
+  header.fill(' ', 148, 156);
+  const sum = header.reduce((total, byte) => total + byte, 0);
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+  return header;
+}
+
 interface TarEntry {
   name: string;
   type: 'file' | 'directory';
@@ -127,7 +175,7 @@ interface TarEntry {
   body: Buffer;
 }
 
-/** The entries of a ustar archive as PGlite's dumpDataDir writes it: files and directories. */
+/** The entries of a ustar archive as packDirectory writes it: files and directories. */
 function* tarEntries(tar: Buffer): Generator<TarEntry> {
   const field = (header: Buffer, offset: number, length: number) => {
     const bytes = header.subarray(offset, offset + length);

@@ -18,7 +18,7 @@ import {
   readTemplate,
   unpackTemplate,
 } from './pglite-template.js';
-import { SyncingNodeFS } from './syncing-node-fs.js';
+import { SyncingNodeFS, syncTree } from './syncing-node-fs.js';
 
 export interface PgliteWorkerData {
   dataDir: string;
@@ -86,10 +86,11 @@ async function run(parent: MessagePort, data: PgliteWorkerData): Promise<void> {
     if (!existsSync(join(data.dataDir, 'PG_VERSION'))) {
       const template = await readTemplate(data.templateDir);
       tell({ type: 'creating', prepared: template !== undefined });
-      // Written through the page cache, not synced: the template is a running instance's
-      // files, so PostgreSQL recovers it at this first open, and with fsync on, recovery
-      // starts by syncing the whole directory (SyncDataDirectory).
-      if (template) unpackTemplate(template, data.dataDir);
+      if (template) {
+        unpackTemplate(template, data.dataDir);
+        // Written through the page cache: on disk before the first commit is said to be.
+        if (data.fsync) await syncTree(data.dataDir, new Int32Array(data.syncCount));
+      }
     }
     if (data.fsync) {
       const fs = new SyncingNodeFS(data.dataDir, new Int32Array(data.syncCount));
