@@ -3,15 +3,23 @@ import type { Database } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
 import {
   type StoredAnswer,
-  type ListFilter,
   type Page,
   type QuestionAnswer,
-  type Stats,
   type StatsGroupBy,
 } from '../domain/question-answer.js';
 import { storableText } from '../domain/storable-text.js';
 import { ParentGoneError } from '../errors.js';
-import type { CreatePendingOptions, CreatePendingResult, QuestionStore } from '../qa/ports.js';
+import type {
+  AttemptFailure,
+  CreateCachedOptions,
+  CreatePendingOptions,
+  CreatePendingResult,
+  Failure,
+  ListPageOptions,
+  QuestionStore,
+  StatsFilter,
+  StatsResult,
+} from '../qa/ports.js';
 import {
   type Row,
   columns,
@@ -228,7 +236,7 @@ export class QuestionRepository implements QuestionStore {
   createCached(
     question: string | null,
     source: QuestionAnswer,
-    options: Parameters<QuestionStore['createCached']>[2],
+    options: CreateCachedOptions,
   ): Promise<CreatePendingResult> {
     return this.run(async () => {
       const key = options.idempotencyKey ?? null;
@@ -322,7 +330,7 @@ export class QuestionRepository implements QuestionStore {
   markFailed(
     id: number,
     attempt: number,
-    error: { code: string; message: string; partialAnswer?: string | undefined },
+    error: AttemptFailure,
   ): Promise<QuestionAnswer | undefined> {
     const partial = storableText(error.partialAnswer ?? null);
     return this.run(async () => {
@@ -378,18 +386,18 @@ export class QuestionRepository implements QuestionStore {
    * answering them would have recorded an outcome by then, so it died. Time is the database's,
    * so the clocks of replicas do not matter. Returns how many.
    */
-  failStalePending(marginMs: number, failure: { code: string; message: string }): Promise<number> {
+  failStalePending(marginMs: number, failure: Failure): Promise<number> {
     return this.failPending(
       lt(questionAnswers.deadlineAt, sql`now() - ${marginMs} * interval '1 millisecond'`),
       failure,
     );
   }
 
-  failPendingOfOthers(failure: { code: string; message: string }): Promise<number> {
+  failPendingOfOthers(failure: Failure): Promise<number> {
     return this.failPending(sql`${questionAnswers.owner} is distinct from ${this.owner}`, failure);
   }
 
-  private failPending(which: SQL, failure: { code: string; message: string }): Promise<number> {
+  private failPending(which: SQL, failure: Failure): Promise<number> {
     return this.run(async () => {
       const rows = await this.db
         .update(questionAnswers)
@@ -418,10 +426,7 @@ export class QuestionRepository implements QuestionStore {
   }
 
   /** Totals, and totals per group, over what the filter matches: see stats-query.ts. */
-  stats(
-    filter: Pick<ListFilter, 'since' | 'until' | 'keyName' | 'kind'>,
-    groupBy?: StatsGroupBy,
-  ): Promise<{ totals: Stats; groups: ({ group: string | null } & Stats)[] }> {
+  stats(filter: StatsFilter, groupBy?: StatsGroupBy): Promise<StatsResult> {
     return this.run(() => statsOf(this.database, filter, groupBy));
   }
 
@@ -491,9 +496,7 @@ export class QuestionRepository implements QuestionStore {
    * them stays exact while rows are added. A page ends early once its text passes
    * PAGE_MAX_TEXT_BYTES (it always holds at least one row); the next page goes on from there.
    */
-  listPage(
-    options: { limit: number; afterId?: number } & ListFilter,
-  ): Promise<Page<QuestionAnswer>> {
+  listPage(options: ListPageOptions): Promise<Page<QuestionAnswer>> {
     return this.run(async () => {
       if (options.search === undefined)
         return this.toPage(await this.select(options, 'by-id'), options.limit);
@@ -508,10 +511,7 @@ export class QuestionRepository implements QuestionStore {
     });
   }
 
-  private select(
-    options: { limit: number; afterId?: number } & ListFilter,
-    plan: 'by-id' | 'newest-window' | 'by-match',
-  ) {
+  private select(options: ListPageOptions, plan: 'by-id' | 'newest-window' | 'by-match') {
     const { limit, afterId } = options;
     const after = afterId === undefined ? undefined : lt(questionAnswers.id, afterId);
     return (
