@@ -19,10 +19,11 @@ import type { ChatService } from '../gateway/chat-service.js';
 import type { ResponsesService } from '../gateway/responses-service.js';
 import type { QaService } from '../qa/qa-service.js';
 import { BUILT_UI_DIR } from '../paths.js';
-import { registerApiDocs } from './api-docs.js';
+import { openApiDocument, registerApiDocs } from './api-docs.js';
 import { isDateTime } from './date-time-format.js';
 import { clientErrorHandler, errorHandler } from './error-handler.js';
 import { streamOutcomeStatus } from './event-stream.js';
+import { answerOtherMethodsWith405 } from './method-not-allowed.js';
 import { conversationRoutes } from './routes/conversation-routes.js';
 import { exportRoutes } from './routes/export-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -217,26 +218,24 @@ export async function buildApp({
   });
 
   const limitAsks = await registerSecurity(app, config.security, rateLimitCounter);
-  const corsEnabled = config.security.corsOrigins.length > 0;
-  registerApiDocs(app, { corsEnabled, apiKeysRequired: config.security.apiKeys.length > 0 });
-  await app.register(healthRoutes, { database, corsEnabled, logLevel: config.logLevel });
-  await app.register(qaRoutes, { qa, limitAsks, corsEnabled });
-  await app.register(conversationRoutes, { qa, corsEnabled });
-  await app.register(openAiRoutes, {
-    chat,
-    limitAsks,
-    bodyLimit: config.chatBodyLimitBytes,
-    corsEnabled,
+  registerApiDocs(app, { apiKeysRequired: config.security.apiKeys.length > 0 });
+  // askbase's own routes, in a scope where the other methods on each of their URLs are 405s.
+  await app.register(async (api) => {
+    answerOtherMethodsWith405(api, { corsEnabled: config.security.corsOrigins.length > 0 });
+    await api.register(openApiDocument);
+    await api.register(healthRoutes, { database, logLevel: config.logLevel });
+    await api.register(qaRoutes, { qa, limitAsks });
+    await api.register(conversationRoutes, { qa });
+    await api.register(openAiRoutes, { chat, limitAsks, bodyLimit: config.chatBodyLimitBytes });
+    await api.register(responsesRoutes, {
+      responses,
+      limitAsks,
+      bodyLimit: config.chatBodyLimitBytes,
+    });
+    await api.register(exportRoutes, { qa });
+    await api.register(statsRoutes, { qa });
+    await api.register(metricsRoutes, { metrics });
+    if (config.uiEnabled) await api.register(webUi, { dir: BUILT_UI_DIR });
   });
-  await app.register(responsesRoutes, {
-    responses,
-    limitAsks,
-    bodyLimit: config.chatBodyLimitBytes,
-    corsEnabled,
-  });
-  await app.register(exportRoutes, { qa, corsEnabled });
-  await app.register(statsRoutes, { qa, corsEnabled });
-  await app.register(metricsRoutes, { metrics, corsEnabled });
-  if (config.uiEnabled) await app.register(webUi, { dir: BUILT_UI_DIR, corsEnabled });
   return app;
 }

@@ -4,12 +4,10 @@ import { extname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../errors.js';
-import { methodNotAllowed } from './method-not-allowed.js';
 
 export interface WebUiOptions {
   /** A directory holding index.html and assets/ with content-hashed file names. */
   dir: string;
-  corsEnabled: boolean;
 }
 
 /**
@@ -49,7 +47,7 @@ interface StaticFile {
  * them for a year without asking; the HTML is revalidated on every visit (ETag), so a new build
  * is seen at once. Text is gzipped once, at start.
  */
-export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { dir, corsEnabled }) => {
+export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { dir }) => {
   const index = join(dir, 'index.html');
   if (!existsSync(index)) {
     app.log.warn({ dir }, 'web page not built, so / is not served (run `npm run build`)');
@@ -79,8 +77,6 @@ export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { dir, corsEn
       return send(request, reply, file);
     },
   );
-  methodNotAllowed(app, '/', ['GET'], { corsEnabled });
-  methodNotAllowed(app, '/assets/:file', ['GET'], { corsEnabled });
 };
 
 function load(path: string): StaticFile {

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { QaService } from '../../qa/qa-service.js';
-import { methodNotAllowed } from '../method-not-allowed.js';
 import { EVERY_ROUTE_CODES, errorResponses } from '../schemas.js';
 import { toStatsJson } from '../serialize.js';
 import { statsBody, statsQuery } from '../stats-schemas.js';
@@ -8,13 +7,12 @@ import { listFilter } from './list-query.js';
 
 export interface StatsRoutesOptions {
   qa: QaService;
-  corsEnabled: boolean;
 }
 
 /** GET /stats: what was asked, answered, failed, spent and how fast, in a period. */
 export const statsRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   Options: StatsRoutesOptions;
-}> = async (app, { qa, corsEnabled }) => {
+}> = async (app, { qa }) => {
   app.get(
     '/stats',
     {
@@ -40,5 +38,4 @@ export const statsRoutes: FastifyPluginAsyncJsonSchemaToTs<{
       };
     },
   );
-  methodNotAllowed(app, '/stats', ['GET'], { corsEnabled });
 };
