@@ -12,8 +12,8 @@ const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 /**
  * The OpenAPI 3.1 document, built from the route schemas themselves so it cannot drift from
  * what the server validates (served by `openApiDocument`); Swagger UI at GET /docs, its assets
- * served from the package (no CDN, so it works offline). Register before the routes it
- * describes.
+ * served from the package (no CDN, so it works offline), open without a key. Register before
+ * the routes it describes.
  */
 export function registerApiDocs(
   app: FastifyInstance,
@@ -53,14 +53,26 @@ export function registerApiDocs(
         typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
   });
-  app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
+  app.register(async (docs) => {
+    // Swagger UI's routes are its own: each is marked open without a key here.
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, public: true };
+    });
+    await docs.register(swaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { persistAuthorization: true },
+    });
+  });
 }
 
-/** GET /openapi.json: the OpenAPI document. */
+/** GET /openapi.json: the OpenAPI document, open without a key. */
 export const openApiDocument: FastifyPluginAsync = async (app) => {
   app.get(
     '/openapi.json',
-    { schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true } } } },
+    {
+      config: { public: true },
+      schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true } } },
+    },
     async () => app.swagger(),
   );
 };

@@ -11,12 +11,14 @@ interface Served {
   /** The URL within the scope that registered it (without the scope's prefix). */
   path: string;
   methods: HTTPMethods[];
+  public: boolean;
 }
 
 /**
  * Every route registered in `app` from now on: the other methods on its URL are answered with
  * 405 and an Allow header (HEAD with GET, as Fastify serves it), instead of a 404, in the
- * error shape of the URL's API. With CORS on, OPTIONS is left to the CORS preflight handler.
+ * error shape of the URL's API, and open without a key when the URL's routes are. With CORS
+ * on, OPTIONS is left to the CORS preflight handler.
  *
  * The 405 route of a URL is added once the plugin that registered its routes has loaded, when
  * every method it serves is known, in that plugin's scope.
@@ -33,7 +35,7 @@ export function answerOtherMethodsWith405(
     if (answered.has(url)) return;
     let entry = served.get(url);
     if (!entry) {
-      const newEntry: Served = { path: route.routePath, methods: [] };
+      const newEntry: Served = { path: route.routePath, methods: [], public: false };
       served.set(url, newEntry);
       entry = newEntry;
       this.after(() => {
@@ -44,6 +46,7 @@ export function answerOtherMethodsWith405(
     // HEAD is Fastify's own route beside each GET.
     const methods = [route.method].flat().filter((method) => method !== 'HEAD');
     entry.methods.push(...methods);
+    entry.public ||= route.config?.public === true;
   });
 }
 
@@ -58,6 +61,7 @@ function addMethodNotAllowedRoute(
   scope.route({
     method: METHODS.filter((method) => !skip.includes(method)),
     url: served.path,
+    config: { public: served.public },
     schema: {
       hide: true,
       response: { 405: isOpenAiPath(url) ? openAiErrorResponses['4xx'] : errorRef },

@@ -60,7 +60,7 @@ export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { dir }) => {
     for (const name of readdirSync(assetDir)) assets.set(name, load(join(assetDir, name)));
   }
 
-  app.get('/', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
     reply
       .header('cache-control', 'no-cache')
       .header('content-security-policy', PAGE_POLICY)
@@ -69,7 +69,7 @@ export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { dir }) => {
   });
   app.get<{ Params: { file: string } }>(
     '/assets/:file',
-    { schema: { hide: true } },
+    { config: { public: true }, schema: { hide: true } },
     async (request, reply) => {
       const file = assets.get(request.params.file);
       if (!file) throw new NotFoundError(`no asset ${request.params.file}`);

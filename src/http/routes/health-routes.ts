@@ -30,6 +30,7 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{
     '/is_up',
     {
       logLevel,
+      config: { public: true },
       schema: {
         tags: ['operations'],
         summary: 'Liveness: the process serves',
@@ -45,6 +46,7 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{
     '/health/ready',
     {
       logLevel,
+      config: { public: true },
       schema: {
         tags: ['operations'],
         summary: 'Readiness: the database is reachable and migrated',
