@@ -4,7 +4,8 @@ import { runPrimary } from './cluster.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createLogger } from './logger.js';
-import { PortInUseError, STORE_MARGIN_MS, startServer } from './server.js';
+import { STORE_MARGIN_MS, startServer } from './server.js';
+import { PortInUseError } from './server/port-probe.js';
 
 async function main() {
   const config = loadConfig();
