@@ -1,4 +1,5 @@
-// The composition root: read the configuration, start the server, stop cleanly on a signal.
+// The process entry: read the configuration, start the server (src/server.ts builds it), stop
+// cleanly on a signal.
 import cluster from 'node:cluster';
 import { runPrimary } from './cluster.js';
 import { ConfigError, loadConfig } from './config.js';
