@@ -2,7 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { serveClusterMetrics } from './metrics/cluster-metrics.js';
-import { STORE_MARGIN_MS, ensurePortFree } from './server.js';
+import { STORE_MARGIN_MS } from './server.js';
+import { ensurePortFree } from './server/port-probe.js';
 
 /**
  * WORKERS > 1: this process only forks that many askbase processes and keeps them running.

@@ -1,7 +1,8 @@
 /**
  * Every error askbase answers with: its code, its HTTP status, and the headers it always
- * carries. The one error handler turns any AppError into `{"error": {"code", "message", …}}`
- * from this table; nothing else decides a status.
+ * carries. The one error handler turns any AppError, and any error Fastify or Node's HTTP
+ * parser raises, into `{"error": {"code", "message", …}}` from this table; nothing else
+ * decides a status.
  */
 export const ERRORS = {
   invalid_request: { status: 400 },
@@ -12,6 +13,8 @@ export const ERRORS = {
   unauthorized: { status: 401, headers: { 'www-authenticate': 'Bearer' } },
   not_found: { status: 404 },
   method_not_allowed: { status: 405 },
+  /** Node's HTTP server gave up waiting for the request (headers or body) to arrive. */
+  request_timeout: { status: 408 },
   request_in_progress: { status: 409, headers: { 'retry-after': '1' } },
   not_retryable: { status: 409 },
   payload_too_large: { status: 413 },

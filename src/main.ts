@@ -1,10 +1,12 @@
-// The composition root: read the configuration, start the server, stop cleanly on a signal.
+// The process entry: read the configuration, start the server (src/server.ts builds it), stop
+// cleanly on a signal.
 import cluster from 'node:cluster';
 import { runPrimary } from './cluster.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createLogger } from './logger.js';
-import { PortInUseError, STORE_MARGIN_MS, startServer } from './server.js';
+import { STORE_MARGIN_MS, startServer } from './server.js';
+import { PortInUseError } from './server/port-probe.js';
 
 async function main() {
   const config = loadConfig();

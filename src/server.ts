@@ -1,22 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import cluster from 'node:cluster';
-import { createServer as createNetServer } from 'node:net';
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { OpenAIAnswerer } from './answerer/openai-answerer.js';
 import { OpenAIResponsesUpstream } from './answerer/openai-responses-upstream.js';
 import { OpenAIChatUpstream } from './answerer/openai-chat-upstream.js';
 import { createOpenAIClient } from './answerer/openai-client.js';
 import { type Config, isLlmConfigured } from './config.js';
+import { connectAndMigrate } from './db/connect.js';
 import { databaseOptions } from './db/database-options.js';
-import {
-  CONNECT_TIMEOUT_MS,
-  type Database,
-  type DatabaseOptions,
-  isConnectionError,
-  openDatabase,
-} from './db/database.js';
+import { CONNECT_TIMEOUT_MS, type Database, openDatabase } from './db/database.js';
 import { ChatService } from './gateway/chat-service.js';
 import { ResponsesRoute } from './gateway/responses-call.js';
 import { ResponsesService } from './gateway/responses-service.js';
@@ -36,12 +29,9 @@ import { LeaseRepository } from './repository/lease-repository.js';
 import { QuestionRepository } from './repository/question-repository.js';
 import { RateLimitCounter } from './repository/rate-limit-counter.js';
 import { backfillSearchTerms } from './repository/search-backfill.js';
-
-/**
- * How often the housekeeping runs (RETENTION_DAYS' job, then the search index's backfill); it
- * also runs once the database is ready.
- */
-const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000;
+import { Housekeeping } from './server/housekeeping.js';
+import { PortInUseError, ensurePortFree } from './server/port-probe.js';
+import { logStartupSummary } from './server/startup-summary.js';
 
 /**
  * How long after an attempt's deadline its outcome may still be on its way to the database:
@@ -207,33 +197,21 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   });
 
   const stopping = new AbortController();
-  let maintenance: NodeJS.Timeout | undefined;
-  let housekeepingTimer: NodeJS.Timeout | undefined;
-  let recovering: Promise<void> | undefined;
-  let housekeeping: Promise<void> | undefined;
-  const housekeep = () => {
-    return (housekeeping ??= (async () => {
-      await retention
-        ?.purge()
-        .catch((error: unknown) => logger.warn({ err: error }, 'retention deferred'));
-      await backfillSearchTerms(repository, logger, stopping.signal).catch((error: unknown) =>
-        logger.warn({ err: error }, 'search indexing deferred'),
-      );
-      await rateLimitCounter
-        ?.forgetIdle()
-        .catch((error: unknown) => logger.warn({ err: error }, 'rate-limit cleanup deferred'));
-      await leases
-        ?.forgetExpired()
-        .catch((error: unknown) => logger.warn({ err: error }, 'lease cleanup deferred'));
-    })().finally(() => (housekeeping = undefined)));
-  };
-  const recover = () => {
-    recovering ??= recovery
-      .run(recoveryMarginMs(config.durability))
-      .catch((error: unknown) => logger.warn({ err: error }, 'recovery deferred'))
-      .finally(() => (recovering = undefined));
-    return recovering;
-  };
+  const housekeeping = new Housekeeping({
+    recover: () => recovery.run(recoveryMarginMs(config.durability)),
+    recoveryIntervalMs: config.durability.spoolReplayIntervalMs,
+    jobs: [
+      retention && { name: 'retention', run: () => retention.purge() },
+      {
+        name: 'search indexing',
+        run: (signal) => backfillSearchTerms(repository, logger, signal),
+      },
+      rateLimitCounter && { name: 'rate-limit cleanup', run: () => rateLimitCounter.forgetIdle() },
+      leases && { name: 'lease cleanup', run: () => leases.forgetExpired() },
+    ],
+    signal: stopping.signal,
+    logger,
+  });
 
   // Closing, step 1 (before in-flight requests finish): stop connecting and recovering, and
   // start the grace: when it is over, asks still waiting on the LLM are ended, stored as
@@ -241,8 +219,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let grace: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     stopping.abort();
-    clearInterval(maintenance);
-    clearInterval(housekeepingTimer);
+    housekeeping.stop();
     grace = setTimeout(() => attempts.interruptAll(), config.shutdownGraceMs);
   });
   // Step 2 (after they finished): asks whose client went away still run; their outcomes are
@@ -251,8 +228,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     try {
       const { unfinished } = await attempts.drain(config.shutdownGraceMs + STORE_MARGIN_MS);
       if (unfinished > 0) logger.warn({ unfinished }, 'asks still unfinished at close');
-      await recovering;
-      await housekeeping;
+      await housekeeping.settled();
     } finally {
       clearTimeout(grace);
       // Every ask is stored (or spooled, and this instance's next process replays it).
@@ -274,21 +250,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const summary = startupSummary(config, options, port);
-  logger.info(
-    summary,
-    `askbase listening on ${summary.url}; database: ${summary.database}; LLM: ${summary.llm}; API docs: ${summary.docs}`,
-  );
+  logStartupSummary(logger, config, options, port);
 
-  const ready = connect(database, config, logger, stopping.signal).then(async () => {
+  const ready = connectAndMigrate(database, {
+    backoffMaxMs: config.durability.connectBackoffMaxMs,
+    logger,
+    signal: stopping.signal,
+  }).then(async () => {
     if (stopping.signal.aborted) return;
     lease?.start();
-    await recover();
-    maintenance = setInterval(() => void recover(), config.durability.spoolReplayIntervalMs);
-    maintenance.unref();
-    void housekeep();
-    housekeepingTimer = setInterval(() => void housekeep(), HOUSEKEEPING_INTERVAL_MS);
-    housekeepingTimer.unref();
+    await housekeeping.start();
   });
 
   return {
@@ -297,80 +268,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     qa,
     recovery,
     retention,
-    housekeep,
+    housekeep: () => housekeeping.housekeep(),
     port,
     ready,
     stop: () => app.close(),
   };
-}
-
-/** Another process listens on the port askbase was told to use. */
-export class PortInUseError extends Error {
-  override name = 'PortInUseError';
-  constructor(host: string, port: number) {
-    super(`port ${port} on ${host} is already in use; stop what listens there, or set PORT`);
-  }
-}
-
-/** Rejects with PortInUseError when another process listens on the port. */
-export function ensurePortFree(host: string, port: number): Promise<void> {
-  if (port === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new PortInUseError(host, port) : error),
-    );
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
-  });
-}
-
-/** Where askbase listens and what it talks to, for the one line a person reads at start. */
-function startupSummary(config: Config, options: DatabaseOptions, port: number) {
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  const database =
-    'url' in options
-      ? `PostgreSQL at ${withoutUser(options.url)}`
-      : // Whether an answer survives a power loss: said where a user looks first.
-        `embedded PGlite in ${options.dataDir} (${
-          options.fsync === false
-            ? 'EMBEDDED_FSYNC=false: not synced to disk, a power loss may lose recent answers'
-            : 'each commit synced to disk'
-        })`;
-  const llm = isLlmConfigured(config.openai)
-    ? `${config.openai.baseUrl ? withoutCredentials(config.openai.baseUrl) : 'the OpenAI API'}, model ${config.openai.model}`
-    : 'none configured (/ask answers 503)';
-  return { url, database, llm, docs: `${url}/docs` };
-}
-
-/** Host, port and database only: never the user or password. */
-function withoutUser(raw: string): string {
-  const { hostname, port, pathname } = new URL(raw);
-  return `${hostname}:${port || 5432}${pathname}`;
-}
-
-function withoutCredentials(raw: string): string {
-  const url = new URL(raw);
-  url.username = '';
-  url.password = '';
-  url.search = '';
-  return url.toString();
-}
-
-/** Migrates, retrying with capped exponential backoff while the database cannot be reached. */
-async function connect(database: Database, config: Config, logger: Logger, signal: AbortSignal) {
-  for (let attempt = 1; !signal.aborted; attempt += 1) {
-    try {
-      await database.migrate();
-      logger.info({ driver: database.driver, attempt }, 'database ready, migrations applied');
-      return;
-    } catch (error) {
-      if (!isConnectionError(error)) throw error;
-      const retryInMs = Math.min(250 * 2 ** attempt, config.durability.connectBackoffMaxMs);
-      logger.warn(
-        { attempt, retryInMs, reason: (error as Error).message },
-        'database not reachable yet; retrying',
-      );
-      await sleep(retryInMs, undefined, { signal }).catch(() => undefined);
-    }
-  }
 }

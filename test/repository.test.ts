@@ -9,7 +9,8 @@ import { questionAnswers } from '../src/db/schema.js';
 import type { Answer, QuestionAnswer } from '../src/domain/question-answer.js';
 import { INTERRUPTED } from '../src/domain/question-answer.js';
 import { ParentGoneError } from '../src/errors.js';
-import { QuestionRepository, SEARCH_WINDOW_ROWS } from '../src/repository/question-repository.js';
+import { SEARCH_WINDOW_ROWS } from '../src/repository/question-listing.js';
+import { QuestionRepository } from '../src/repository/question-repository.js';
 import { createTestDatabase } from './helpers/database.js';
 
 const logger = pino({ level: 'silent' });

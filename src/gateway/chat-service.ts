@@ -9,7 +9,7 @@ import {
 import type { ChatMessage, QuestionAnswer } from '../domain/question-answer.js';
 import { displayedQuestion } from '../domain/storable-text.js';
 import type { AnswerAttempts } from '../qa/answer-attempts.js';
-import type { ConversationStore, QuestionStore } from '../qa/ports.js';
+import type { ConversationStore, CreateCachedOptions, QuestionStore } from '../qa/ports.js';
 import { type Json, answerMessageOf } from './completion.js';
 import { ConversationFinder } from './conversation-finder.js';
 import { ConversationState, textOf } from './conversation-state.js';
@@ -207,7 +207,7 @@ export class ChatService {
    */
   private async fromCache(
     question: string | null,
-    stored: Omit<Parameters<QuestionStore['createCached']>[2], 'latencyMs'>,
+    stored: Omit<CreateCachedOptions, 'latencyMs'>,
     state: ConversationState | undefined,
   ): Promise<ChatResult | undefined> {
     const { repository, conversations, cacheTtlSeconds, cacheLookups } = this.deps;

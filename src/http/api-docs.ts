@@ -2,9 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ROOT } from '../paths.js';
-import { methodNotAllowed } from './method-not-allowed.js';
 
 const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
@@ -12,12 +11,13 @@ const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 
 /**
  * The OpenAPI 3.1 document, built from the route schemas themselves so it cannot drift from
- * what the server validates, at GET /openapi.json; Swagger UI at GET /docs, its assets served
- * from the package (no CDN, so it works offline). Register before the routes it describes.
+ * what the server validates (served by `openApiDocument`); Swagger UI at GET /docs, its assets
+ * served from the package (no CDN, so it works offline), open without a key. Register before
+ * the routes it describes.
  */
 export function registerApiDocs(
   app: FastifyInstance,
-  { corsEnabled, apiKeysRequired }: { corsEnabled: boolean; apiKeysRequired: boolean },
+  { apiKeysRequired }: { apiKeysRequired: boolean },
 ): void {
   app.register(swagger, {
     openapi: {
@@ -53,13 +53,26 @@ export function registerApiDocs(
         typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
   });
-  app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
-  app.register(async (scope) => {
-    scope.get(
-      '/openapi.json',
-      { schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true } } } },
-      async () => app.swagger(),
-    );
-    methodNotAllowed(scope, '/openapi.json', ['GET'], { corsEnabled });
+  app.register(async (docs) => {
+    // Swagger UI's routes are its own: each is marked open without a key here.
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, public: true };
+    });
+    await docs.register(swaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { persistAuthorization: true },
+    });
   });
 }
+
+/** GET /openapi.json: the OpenAPI document, open without a key. */
+export const openApiDocument: FastifyPluginAsync = async (app) => {
+  app.get(
+    '/openapi.json',
+    {
+      config: { public: true },
+      schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true } } },
+    },
+    async () => app.swagger(),
+  );
+};

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.js';
+import { AppError, ERRORS, type ErrorCode } from '../errors.js';
 import type { ErrorResponse } from './error-response.js';
 import { isOpenAiRoute, toOpenAiError } from './openai-errors.js';
 
@@ -14,38 +14,29 @@ interface ErrorReply {
   headers?: Record<string, string>;
 }
 
-/** Fastify's own client errors, by code, mapped to the contract's codes. */
-const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message?: string }> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: {
-    status: 400,
-    code: 'invalid_json',
-    message: 'body is not valid JSON',
-  },
+/** Fastify's own client errors, by their code, as the contract's codes (and so statuses). */
+const FRAMEWORK_ERRORS: Record<string, { code: ErrorCode; message?: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_json', message: 'body is not valid JSON' },
   FST_ERR_CTP_EMPTY_JSON_BODY: {
-    status: 400,
     code: 'invalid_json',
     message: 'body is empty; expected a JSON object',
   },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-    status: 415,
     code: 'unsupported_media_type',
     message: 'Content-Type must be application/json',
   },
   FST_ERR_CTP_BODY_TOO_LARGE: {
-    status: 413,
     code: 'payload_too_large',
     message: 'body is larger than the limit',
   },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_request' },
   FST_ERR_BAD_URL: {
-    status: 400,
     code: 'invalid_request',
     message: 'the URL is not valid: a percent-encoded sequence is malformed',
   },
   // The router refuses a path parameter over 100 characters before any route sees it; it is
   // as invalid as a shorter id that is not a number.
   FST_ERR_MAX_PARAM_LENGTH: {
-    status: 400,
     code: 'invalid_request',
     message: 'a path parameter is longer than 100 characters',
   },
@@ -58,12 +49,13 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message?:
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, message] =
+  const [code, message]: [ErrorCode, string] =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'headers_too_large', 'the request line and headers are larger than 16 KB']
+      ? ['headers_too_large', 'the request line and headers are larger than 16 KB']
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'request_timeout', 'the request was not received in time']
-        : [400, 'invalid_request', 'the request is not valid HTTP/1.1'];
+        ? ['request_timeout', 'the request was not received in time']
+        : ['invalid_request', 'the request is not valid HTTP/1.1'];
+  const { status } = ERRORS[code];
   const body = JSON.stringify({ error: { code, message } });
   // As Node's own handler: only on a connection that has not sent anything yet. When the
   // parser fails after a request on it was answered, a second response would read as the
@@ -133,7 +125,13 @@ function toErrorReply(error: FastifyError): ErrorReply {
     };
   }
   const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
-  if (known) return { ...known, message: known.message ?? error.message };
+  if (known) {
+    return {
+      status: ERRORS[known.code].status,
+      code: known.code,
+      message: known.message ?? error.message,
+    };
+  }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     return { status, code: 'invalid_request', message: error.message };

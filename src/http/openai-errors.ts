@@ -4,7 +4,11 @@ import type { ErrorResponse } from './error-response.js';
 
 /** The routes that speak OpenAI's API, errors included. */
 export function isOpenAiRoute(request: FastifyRequest): boolean {
-  const url = request.url;
+  return isOpenAiPath(request.url);
+}
+
+/** Whether a URL (a route's, or a request's with its query) is one of OpenAI's API. */
+export function isOpenAiPath(url: string): boolean {
   return url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?');
 }
 

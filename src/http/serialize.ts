@@ -1,5 +1,6 @@
-import type { QuestionAnswer } from '../domain/question-answer.js';
+import type { QuestionAnswer, Stats } from '../domain/question-answer.js';
 import type { QuestionAnswerJson } from './schemas.js';
+import type { StatsJson } from './stats-schemas.js';
 
 /** The wire form of a QuestionAnswer (snake_case, ISO-8601 UTC timestamps), as the schema says. */
 export function toJson(qa: QuestionAnswer): QuestionAnswerJson {
@@ -29,6 +30,21 @@ export function toJson(qa: QuestionAnswer): QuestionAnswerJson {
     error: qa.error,
     key_name: qa.keyName,
     text_stored: qa.textStored,
+  };
+}
+
+/** The wire form of Stats, as the schema says. */
+export function toStatsJson(stats: Stats): StatsJson {
+  return {
+    asks: stats.asks,
+    answered: stats.answered,
+    failed: stats.failed,
+    pending: stats.pending,
+    failed_by_code: stats.failedByCode,
+    prompt_tokens: stats.promptTokens,
+    completion_tokens: stats.completionTokens,
+    cost_usd: stats.costUsd,
+    latency_ms: stats.latencyMs,
   };
 }
 

@@ -4,12 +4,10 @@ import { extname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../errors.js';
-import { methodNotAllowed } from './method-not-allowed.js';
 
 export interface WebUiOptions {
   /** A directory holding index.html and assets/ with content-hashed file names. */
   dir: string;
-  corsEnabled: boolean;
 }
 
 /**
@@ -49,7 +47,7 @@ interface StaticFile {
  * them for a year without asking; the HTML is revalidated on every visit (ETag), so a new build
  * is seen at once. Text is gzipped once, at start.
  */
-export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { dir, corsEnabled }) => {
+export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { dir }) => {
   const index = join(dir, 'index.html');
   if (!existsSync(index)) {
     app.log.warn({ dir }, 'web page not built, so / is not served (run `npm run build`)');
@@ -62,7 +60,7 @@ export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { dir, corsEn
     for (const name of readdirSync(assetDir)) assets.set(name, load(join(assetDir, name)));
   }
 
-  app.get('/', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
     reply
       .header('cache-control', 'no-cache')
       .header('content-security-policy', PAGE_POLICY)
@@ -71,7 +69,7 @@ export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { dir, corsEn
   });
   app.get<{ Params: { file: string } }>(
     '/assets/:file',
-    { schema: { hide: true } },
+    { config: { public: true }, schema: { hide: true } },
     async (request, reply) => {
       const file = assets.get(request.params.file);
       if (!file) throw new NotFoundError(`no asset ${request.params.file}`);
@@ -79,8 +77,6 @@ export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { dir, corsEn
       return send(request, reply, file);
     },
   );
-  methodNotAllowed(app, '/', ['GET'], { corsEnabled });
-  methodNotAllowed(app, '/assets/:file', ['GET'], { corsEnabled });
 };
 
 function load(path: string): StaticFile {

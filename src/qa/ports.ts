@@ -60,6 +60,42 @@ export interface CreatePendingOptions {
   responseId?: string | undefined;
 }
 
+/** How a row answered from the cache is created. */
+export interface CreateCachedOptions {
+  idempotencyKey?: string | undefined;
+  keyName?: string | undefined;
+  cacheKey: string;
+  latencyMs: number;
+  /** For a chat turn: as createPending's, and what the exchange stores beside its answer. */
+  kind?: ExchangeKind | undefined;
+  follows?: CreatePendingOptions['follows'];
+  request?: CreatePendingOptions['request'];
+  exchange?: ExchangeRecord | undefined;
+}
+
+/** Why a question got no answer, as its row records it. */
+export interface Failure {
+  code: string;
+  message: string;
+}
+
+/** An attempt's failure, with the part of a streamed answer that arrived before it broke off. */
+export interface AttemptFailure extends Failure {
+  partialAnswer?: string | undefined;
+}
+
+/** A page of a listing: at most `limit` rows after `afterId`, of those the filter matches. */
+export type ListPageOptions = { limit: number; afterId?: number } & ListFilter;
+
+/** What stats are taken over. */
+export type StatsFilter = Pick<ListFilter, 'since' | 'until' | 'keyName' | 'kind'>;
+
+/** Totals, and totals per group (empty without a group). */
+export interface StatsResult {
+  totals: Stats;
+  groups: ({ group: string | null } & Stats)[];
+}
+
 /**
  * Where questions are kept. Every method is one short statement; outcomes are recorded only
  * by the attempt that owns the row. A store that cannot be reached throws
@@ -77,17 +113,7 @@ export interface QuestionStore {
   createCached(
     question: string | null,
     source: QuestionAnswer,
-    options: {
-      idempotencyKey?: string | undefined;
-      keyName?: string | undefined;
-      cacheKey: string;
-      latencyMs: number;
-      /** For a chat turn: as createPending's, and what the exchange stores beside its answer. */
-      kind?: ExchangeKind | undefined;
-      follows?: CreatePendingOptions['follows'];
-      request?: CreatePendingOptions['request'];
-      exchange?: ExchangeRecord | undefined;
-    },
+    options: CreateCachedOptions,
   ): Promise<CreatePendingResult>;
   markAnswered(
     id: number,
@@ -98,25 +124,20 @@ export interface QuestionStore {
   markFailed(
     id: number,
     attempt: number,
-    error: { code: string; message: string; partialAnswer?: string | undefined },
+    error: AttemptFailure,
   ): Promise<QuestionAnswer | undefined>;
   reopenFailed(id: number, deadlineMs: number): Promise<QuestionAnswer | undefined>;
-  failStalePending(marginMs: number, failure: { code: string; message: string }): Promise<number>;
+  failStalePending(marginMs: number, failure: Failure): Promise<number>;
   /**
    * Fails every pending row that another process owns: only for a database no other process
    * can use (the embedded one), where such a row's process is certainly gone.
    */
-  failPendingOfOthers(failure: { code: string; message: string }): Promise<number>;
+  failPendingOfOthers(failure: Failure): Promise<number>;
   get(id: number): Promise<QuestionAnswer | undefined>;
   delete(id: number): Promise<boolean>;
-  listPage(
-    options: { limit: number; afterId?: number } & ListFilter,
-  ): Promise<Page<QuestionAnswer>>;
+  listPage(options: ListPageOptions): Promise<Page<QuestionAnswer>>;
   /** Totals, and totals per group when `groupBy` is given, over what the filter matches. */
-  stats(
-    filter: Pick<ListFilter, 'since' | 'until' | 'keyName' | 'kind'>,
-    groupBy?: StatsGroupBy,
-  ): Promise<{ totals: Stats; groups: ({ group: string | null } & Stats)[] }>;
+  stats(filter: StatsFilter, groupBy?: StatsGroupBy): Promise<StatsResult>;
   /** Deletes up to `limit` questions created before `cutoff`; returns how many it deleted. */
   deleteCreatedBefore(cutoff: Date, limit: number): Promise<number>;
 }
@@ -144,7 +165,7 @@ export interface LeaseStore {
    * Fails the pending rows of processes that are gone: an earlier process of this instance,
    * and, when judging others, any owner whose lease expired. Returns how many.
    */
-  failOrphaned(sweep: OrphanSweep, failure: { code: string; message: string }): Promise<number>;
+  failOrphaned(sweep: OrphanSweep, failure: Failure): Promise<number>;
   /** Deletes leases expired a day ago and more (housekeeping): their rows are long failed. */
   forgetExpired(): Promise<void>;
 }

@@ -17,7 +17,15 @@ import {
 import type { Logger } from '../logger.js';
 import type { AnswerAttempts } from './answer-attempts.js';
 import { settled } from './settled.js';
-import type { Answerer, ChatMessage, ConversationStore, QuestionStore } from './ports.js';
+import type {
+  Answerer,
+  ChatMessage,
+  ConversationStore,
+  ListPageOptions,
+  QuestionStore,
+  StatsFilter,
+  StatsResult,
+} from './ports.js';
 
 /** Rows read per query when exporting. */
 const EXPORT_PAGE_ROWS = 1_000;
@@ -254,12 +262,12 @@ export class QaService {
     }
   }
 
-  list(options: { limit: number; afterId?: number } & ListFilter): Promise<Page<QuestionAnswer>> {
+  list(options: ListPageOptions): Promise<Page<QuestionAnswer>> {
     return this.deps.repository.listPage(options);
   }
 
   /** Totals over stored questions, and per group (model, day or key) when asked. */
-  stats(filter: Pick<ListFilter, 'since' | 'until' | 'keyName' | 'kind'>, groupBy?: StatsGroupBy) {
+  stats(filter: StatsFilter, groupBy?: StatsGroupBy): Promise<StatsResult> {
     return this.deps.repository.stats(filter, groupBy);
   }
 

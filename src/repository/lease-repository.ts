@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { leases, questionAnswers } from '../db/schema.js';
-import type { LeaseStore, OrphanSweep } from '../qa/ports.js';
+import type { Failure, LeaseStore, OrphanSweep } from '../qa/ports.js';
 import { runStatement } from './statements.js';
 
 const q = questionAnswers;
@@ -42,7 +42,7 @@ export class LeaseRepository implements LeaseStore {
 
   failOrphaned(
     { owner, instance, ttlMs, judgeOthers }: OrphanSweep,
-    failure: { code: string; message: string },
+    failure: Failure,
   ): Promise<number> {
     // An earlier process of this instance is gone for certain: this one holds its spool.
     const earlierOfMine = sql`left(${q.owner}, ${instance.length + 1}) = ${`${instance}#`}`;

@@ -1,5 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { ExchangeKind } from '../domain/question-answer.js';
+import type { CreatePendingOptions } from '../qa/ports.js';
+import { storableJson } from './question-columns.js';
+import { searchTerms } from './search-terms.js';
 
 /** What a pending row is inserted with, as bound to its statement. */
 export type PendingParams = {
@@ -19,6 +22,42 @@ export type PendingParams = {
   searchTerms: string[];
   deadlineMs: number;
 };
+
+/** The parameters of `question`'s pending row, owned by `owner`; null `question`: no text kept. */
+export function pendingParams(
+  question: string | null,
+  {
+    idempotencyKey,
+    deadlineMs,
+    keyName,
+    cacheKey,
+    kind = 'ask',
+    follows,
+    request,
+    requestDigest,
+    responseId,
+  }: CreatePendingOptions,
+  owner: string | null,
+): PendingParams {
+  const keepText = question !== null;
+  return {
+    question,
+    idempotencyKey: idempotencyKey ?? null,
+    keyName: keyName ?? null,
+    cacheKey: cacheKey ?? null,
+    textStored: keepText,
+    kind,
+    parentId: follows?.parentId ?? null,
+    conversationId: follows?.conversationId ?? null,
+    requestMessages: keepText && request ? storableJson(request.messages) : null,
+    requestParams: keepText && request ? storableJson(request.params) : null,
+    requestDigest: keepText ? (requestDigest ?? null) : null,
+    responseId: responseId ?? null,
+    owner,
+    searchTerms: searchTerms(question),
+    deadlineMs,
+  };
+}
 
 /**
  * A pending row's values, each from `value(name)`: a placeholder of the prepared statement,

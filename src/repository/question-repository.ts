@@ -1,49 +1,45 @@
 import { type SQL, and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
-import {
-  type StoredAnswer,
-  type ListFilter,
-  type Page,
-  type QuestionAnswer,
-  type Stats,
-  type StatsGroupBy,
+import type {
+  Page,
+  QuestionAnswer,
+  StatsGroupBy,
+  StoredAnswer,
 } from '../domain/question-answer.js';
 import { storableText } from '../domain/storable-text.js';
 import { ParentGoneError } from '../errors.js';
-import type { CreatePendingOptions, CreatePendingResult, QuestionStore } from '../qa/ports.js';
-import {
-  type Row,
-  columns,
-  ownedOpenRow,
-  storableJson,
-  toQuestionAnswer,
-} from './question-columns.js';
-import { type PendingParams, pendingRow } from './pending-row.js';
-import { matching } from './question-filters.js';
+import type {
+  AttemptFailure,
+  CreateCachedOptions,
+  CreatePendingOptions,
+  CreatePendingResult,
+  Failure,
+  ListPageOptions,
+  QuestionStore,
+  StatsFilter,
+  StatsResult,
+} from '../qa/ports.js';
+import { answeredParams } from './answered-row.js';
+import { cachedRow } from './cached-row.js';
+import { type PendingParams, pendingParams, pendingRow } from './pending-row.js';
+import { prepareStatements } from './prepared-statements.js';
+import { columns, ownedOpenRow, toQuestionAnswer } from './question-columns.js';
+import { listPage } from './question-listing.js';
+import { indexUnindexedRows } from './search-backfill.js';
 import { searchTerms } from './search-terms.js';
-import { withoutAnswerText } from './stored-response.js';
-
 import { runStatement } from './statements.js';
 import { statsOf } from './stats-query.js';
 
 const { searchTerms: searchTermsColumn } = questionAnswers;
 
-/** A page of a listing stops adding rows once their text passes this many bytes (1 MiB). */
-export const PAGE_MAX_TEXT_BYTES = 1_048_576;
-
-/** A search looks in this many of the newest rows first (see listPage). */
-export const SEARCH_WINDOW_ROWS = 5_000;
-
 /**
- * The data access layer: every query askbase makes lives here. Each method is one statement,
+ * The question store (qa/ports.ts) over PostgreSQL or PGlite. Each method is one statement,
  * so each runs in its own implicit transaction and holds a pooled connection only for that
  * statement; nothing here ever waits on the LLM. A database that cannot be reached surfaces as
  * DatabaseUnavailableError, whatever the driver said.
  */
 export class QuestionRepository implements QuestionStore {
-  // The statements on every ask and read are built once and prepared; a call only binds its
-  // parameters. Building them per call cost more CPU than the rest of the request.
   private readonly statements;
 
   constructor(
@@ -51,66 +47,7 @@ export class QuestionRepository implements QuestionStore {
     /** This process's id, stamped on each pending row it owns (see `owner` in the schema). */
     private readonly owner: string | null = null,
   ) {
-    const param = (name: string) => sql`${sql.placeholder(name)}`;
-    const { db } = database;
-    this.statements = {
-      insertPending: db
-        .insert(questionAnswers)
-        .values(pendingRow((name) => sql`${sql.placeholder(name)}`))
-        .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
-        .returning(columns)
-        .prepare('askbase_insert_pending'),
-      selectByIdempotencyKey: db
-        .select(columns)
-        .from(questionAnswers)
-        .where(eq(questionAnswers.idempotencyKey, sql.placeholder('idempotencyKey')))
-        .prepare('askbase_select_by_idempotency_key'),
-      markAnswered: db
-        .update(questionAnswers)
-        .set({
-          status: 'answered',
-          answer: param('answer'),
-          // A row an older version stored keeps null, so the background job indexes it whole.
-          searchTerms: sql`case when ${searchTermsColumn} is null then null else ${searchTermsColumn} || ${sql.placeholder('answerTerms')}::text[] end`,
-          model: param('model'),
-          promptTokens: param('promptTokens'),
-          completionTokens: param('completionTokens'),
-          totalTokens: param('totalTokens'),
-          cachedPromptTokens: param('cachedPromptTokens'),
-          reasoningTokens: param('reasoningTokens'),
-          latencyMs: param('latencyMs'),
-          ttftMs: param('ttftMs'),
-          finishReason: param('finishReason'),
-          // Kept while the row's text is: a row asked with "store": false keeps none of it.
-          response: sql`case when ${questionAnswers.textStored} then ${sql.placeholder('response')}::jsonb end`,
-          stateDigest: sql`case when ${questionAnswers.textStored} then ${sql.placeholder('stateDigest')}::text end`,
-          costUsd: param('costUsd'),
-          priceInputPerMtok: param('priceInput'),
-          priceOutputPerMtok: param('priceOutput'),
-          priceCachedInputPerMtok: param('priceCachedInput'),
-          answeredAt: param('answeredAt'),
-          errorCode: null,
-          errorMessage: null,
-        })
-        .where(ownedOpenRow(sql.placeholder('id'), sql.placeholder('attempt')))
-        .returning(columns)
-        .prepare('askbase_mark_answered'),
-      nameConversation: db
-        .update(questionAnswers)
-        .set({ conversationId: questionAnswers.id })
-        .where(
-          and(
-            eq(questionAnswers.id, sql.placeholder('id')),
-            isNull(questionAnswers.conversationId),
-          ),
-        )
-        .prepare('askbase_name_conversation'),
-      selectById: db
-        .select(columns)
-        .from(questionAnswers)
-        .where(eq(questionAnswers.id, sql.placeholder('id')))
-        .prepare('askbase_select_by_id'),
-    };
+    this.statements = prepareStatements(database);
   }
 
   private get db() {
@@ -123,38 +60,11 @@ export class QuestionRepository implements QuestionStore {
    */
   createPending(
     question: string | null,
-    {
-      idempotencyKey,
-      deadlineMs,
-      keyName,
-      cacheKey,
-      kind = 'ask',
-      follows,
-      request,
-      requestDigest,
-      responseId,
-    }: CreatePendingOptions,
+    options: CreatePendingOptions,
   ): Promise<CreatePendingResult> {
     return this.run(async () => {
-      const key = idempotencyKey ?? null;
-      const keepText = question !== null;
-      const params: PendingParams = {
-        question,
-        idempotencyKey: key,
-        keyName: keyName ?? null,
-        cacheKey: cacheKey ?? null,
-        textStored: keepText,
-        kind,
-        parentId: follows?.parentId ?? null,
-        conversationId: follows?.conversationId ?? null,
-        requestMessages: keepText && request ? storableJson(request.messages) : null,
-        requestParams: keepText && request ? storableJson(request.params) : null,
-        requestDigest: keepText ? (requestDigest ?? null) : null,
-        responseId: responseId ?? null,
-        owner: this.owner,
-        searchTerms: searchTerms(question),
-        deadlineMs,
-      };
+      const params = pendingParams(question, options, this.owner);
+      const { follows } = options;
       if (follows?.parentAnswered && follows.parentId !== null) {
         return this.createFollowing(params, follows.parentId);
       }
@@ -164,7 +74,10 @@ export class QuestionRepository implements QuestionStore {
       }
       const [row] = await this.statements.insertPending.execute(params);
       if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
-      return { created: false, questionAnswer: await this.byIdempotencyKey(key) };
+      return {
+        created: false,
+        questionAnswer: await this.byIdempotencyKey(params.idempotencyKey),
+      };
     });
   }
 
@@ -228,48 +141,22 @@ export class QuestionRepository implements QuestionStore {
   createCached(
     question: string | null,
     source: QuestionAnswer,
-    options: Parameters<QuestionStore['createCached']>[2],
+    options: CreateCachedOptions,
   ): Promise<CreatePendingResult> {
     return this.run(async () => {
-      const key = options.idempotencyKey ?? null;
-      const keepText = question !== null;
-      const { follows, request, exchange } = options;
-      if (follows?.nameFirst) {
-        await this.statements.nameConversation.execute({ id: follows.conversationId });
+      if (options.follows?.nameFirst) {
+        await this.statements.nameConversation.execute({ id: options.follows.conversationId });
       }
       const [row] = await this.db
         .insert(questionAnswers)
-        .values({
-          question,
-          answer: question === null ? null : source.answer,
-          status: 'answered',
-          model: source.model,
-          finishReason: source.finishReason,
-          kind: options.kind ?? 'ask',
-          parentId: follows?.parentId ?? null,
-          conversationId: follows?.conversationId ?? null,
-          requestMessages:
-            keepText && request ? sql`${storableJson(request.messages)}::jsonb` : null,
-          requestParams: keepText && request ? sql`${storableJson(request.params)}::jsonb` : null,
-          response:
-            keepText && exchange?.response
-              ? sql`${storableJson(withoutAnswerText(exchange.response, storableText(source.answer)))}::jsonb`
-              : null,
-          stateDigest: keepText ? (exchange?.stateDigest ?? null) : null,
-          latencyMs: options.latencyMs,
-          costUsd: 0,
-          answeredAt: sql`now()`,
-          idempotencyKey: key,
-          keyName: options.keyName ?? null,
-          cacheKey: options.cacheKey,
-          cachedFrom: source.id,
-          textStored: question !== null,
-          searchTerms: question === null ? [] : searchTerms(question, source.answer),
-        })
+        .values(cachedRow(question, source, options))
         .onConflictDoNothing({ target: questionAnswers.idempotencyKey })
         .returning(columns);
       if (row) return { created: true, questionAnswer: toQuestionAnswer(row) };
-      return { created: false, questionAnswer: await this.byIdempotencyKey(key) };
+      return {
+        created: false,
+        questionAnswer: await this.byIdempotencyKey(options.idempotencyKey ?? null),
+      };
     });
   }
 
@@ -288,26 +175,7 @@ export class QuestionRepository implements QuestionStore {
       const [row] = await this.statements.markAnswered.execute({
         id,
         attempt,
-        answer: storableText(answer.text),
-        answerTerms: searchTerms(answer.text),
-        model: answer.model,
-        promptTokens: answer.usage?.promptTokens ?? null,
-        completionTokens: answer.usage?.completionTokens ?? null,
-        totalTokens: answer.usage?.totalTokens ?? null,
-        cachedPromptTokens: answer.usage?.cachedPromptTokens ?? null,
-        reasoningTokens: answer.usage?.reasoningTokens ?? null,
-        latencyMs: answer.latencyMs,
-        ttftMs: answer.ttftMs ?? null,
-        finishReason: answer.finishReason ?? null,
-        response: answer.exchange?.response
-          ? storableJson(withoutAnswerText(answer.exchange.response, storableText(answer.text)))
-          : null,
-        stateDigest: answer.exchange?.stateDigest ?? null,
-        costUsd: answer.costUsd ?? null,
-        priceInput: answer.price?.inputPerMTok ?? null,
-        priceOutput: answer.price?.outputPerMTok ?? null,
-        priceCachedInput: answer.price?.cachedInputPerMTok ?? null,
-        answeredAt: answeredAt.toISOString(),
+        ...answeredParams(answer, answeredAt),
       });
       return row && toQuestionAnswer(row);
     });
@@ -322,7 +190,7 @@ export class QuestionRepository implements QuestionStore {
   markFailed(
     id: number,
     attempt: number,
-    error: { code: string; message: string; partialAnswer?: string | undefined },
+    error: AttemptFailure,
   ): Promise<QuestionAnswer | undefined> {
     const partial = storableText(error.partialAnswer ?? null);
     return this.run(async () => {
@@ -378,18 +246,18 @@ export class QuestionRepository implements QuestionStore {
    * answering them would have recorded an outcome by then, so it died. Time is the database's,
    * so the clocks of replicas do not matter. Returns how many.
    */
-  failStalePending(marginMs: number, failure: { code: string; message: string }): Promise<number> {
+  failStalePending(marginMs: number, failure: Failure): Promise<number> {
     return this.failPending(
       lt(questionAnswers.deadlineAt, sql`now() - ${marginMs} * interval '1 millisecond'`),
       failure,
     );
   }
 
-  failPendingOfOthers(failure: { code: string; message: string }): Promise<number> {
+  failPendingOfOthers(failure: Failure): Promise<number> {
     return this.failPending(sql`${questionAnswers.owner} is distinct from ${this.owner}`, failure);
   }
 
-  private failPending(which: SQL, failure: { code: string; message: string }): Promise<number> {
+  private failPending(which: SQL, failure: Failure): Promise<number> {
     return this.run(async () => {
       const rows = await this.db
         .update(questionAnswers)
@@ -418,10 +286,7 @@ export class QuestionRepository implements QuestionStore {
   }
 
   /** Totals, and totals per group, over what the filter matches: see stats-query.ts. */
-  stats(
-    filter: Pick<ListFilter, 'since' | 'until' | 'keyName' | 'kind'>,
-    groupBy?: StatsGroupBy,
-  ): Promise<{ totals: Stats; groups: ({ group: string | null } & Stats)[] }> {
+  stats(filter: StatsFilter, groupBy?: StatsGroupBy): Promise<StatsResult> {
     return this.run(() => statsOf(this.database, filter, groupBy));
   }
 
@@ -444,113 +309,14 @@ export class QuestionRepository implements QuestionStore {
     });
   }
 
-  /**
-   * Indexes up to `limit` rows an older version stored without search terms (see
-   * search-terms.ts), newest first; returns how many it looked at. Two statements and no
-   * transaction (a client held across them would be one more thing a database restart can
-   * break): a row whose outcome was recorded in between has another status or attempt, is
-   * left alone and comes back in the next batch. Instances doing this at once write the same.
-   */
+  /** One batch of the search terms' backfill: see search-backfill.ts. */
   indexSearchTerms(limit: number): Promise<number> {
-    return this.run(async () => {
-      const rows = await this.db
-        .select({
-          id: questionAnswers.id,
-          status: questionAnswers.status,
-          attempt: questionAnswers.attempt,
-          question: questionAnswers.question,
-          answer: questionAnswers.answer,
-        })
-        .from(questionAnswers)
-        .where(isNull(searchTermsColumn))
-        .orderBy(desc(questionAnswers.id))
-        .limit(limit);
-      if (rows.length === 0) return 0;
-      const indexed = rows.map(({ id, status, attempt, question, answer }) => ({
-        id,
-        status,
-        attempt,
-        terms: searchTerms(question, answer),
-      }));
-      await this.db.execute(
-        sql`update ${questionAnswers} set search_terms = indexed.terms
-              from jsonb_to_recordset(${JSON.stringify(indexed)}::jsonb)
-                as indexed(id bigint, status text, attempt int, terms text[])
-             where ${questionAnswers.id} = indexed.id and ${searchTermsColumn} is null
-               and ${questionAnswers.status}::text = indexed.status
-               and ${questionAnswers.attempt} = indexed.attempt`,
-      );
-      return rows.length;
-    });
+    return this.run(() => indexUnindexedRows(this.database, limit));
   }
 
-  /**
-   * Newest first, by id. Keyset paging: the page after id N is `id < N`, an index range
-   * scan on the primary key, so page 10,000 costs what page 1 costs (OFFSET would not).
-   * Search results keep this order rather than ranking by relevance, so that paging through
-   * them stays exact while rows are added. A page ends early once its text passes
-   * PAGE_MAX_TEXT_BYTES (it always holds at least one row); the next page goes on from there.
-   */
-  listPage(
-    options: { limit: number; afterId?: number } & ListFilter,
-  ): Promise<Page<QuestionAnswer>> {
-    return this.run(async () => {
-      if (options.search === undefined)
-        return this.toPage(await this.select(options, 'by-id'), options.limit);
-      // A search is planned twice over, because no one plan is fast for every word. Walking the
-      // primary key newest first finds a common word's page at once, but crosses the whole table
-      // for a word in few rows (on a million rows, half a second for a word in one row); the
-      // full-text index finds a rare word at once, but collects every row of a common one. So:
-      // the newest rows first, and the index only when they hold less than a page of matches.
-      const recent = await this.select(options, 'newest-window');
-      if (recent.length > options.limit) return this.toPage(recent, options.limit);
-      return this.toPage(await this.select(options, 'by-match'), options.limit);
-    });
-  }
-
-  private select(
-    options: { limit: number; afterId?: number } & ListFilter,
-    plan: 'by-id' | 'newest-window' | 'by-match',
-  ) {
-    const { limit, afterId } = options;
-    const after = afterId === undefined ? undefined : lt(questionAnswers.id, afterId);
-    return (
-      this.db
-        .select({
-          ...columns,
-          textBytes:
-            sql<number>`octet_length(${questionAnswers.question}) + coalesce(octet_length(${questionAnswers.answer}), 0) + coalesce(octet_length(${questionAnswers.errorMessage}), 0)`.mapWith(
-              Number,
-            ),
-        })
-        .from(questionAnswers)
-        .where(
-          and(
-            after,
-            plan === 'newest-window'
-              ? sql`${questionAnswers.id} >= (select min(id) from (select id from ${questionAnswers} ${after ? sql`where ${after}` : sql``} order by id desc limit ${SEARCH_WINDOW_ROWS}) as newest)`
-              : undefined,
-            matching(options),
-          ),
-        )
-        // "+ 0" hides the key's order from the planner, so it finds the matches by the index.
-        .orderBy(
-          plan === 'by-match' ? sql`${questionAnswers.id} + 0 desc` : desc(questionAnswers.id),
-        )
-        .limit(limit + 1)
-    );
-  }
-
-  private toPage(rows: (Row & { textBytes: number })[], limit: number): Page<QuestionAnswer> {
-    const items: QuestionAnswer[] = [];
-    let bytes = 0;
-    for (const row of rows.slice(0, limit)) {
-      bytes += row.textBytes;
-      if (items.length > 0 && bytes > PAGE_MAX_TEXT_BYTES) break;
-      items.push(toQuestionAnswer(row));
-    }
-    const hasMore = rows.length > items.length;
-    return { items, nextAfterId: hasMore ? items.at(-1)?.id : undefined };
+  /** Newest first, a keyset page at a time: see question-listing.ts. */
+  listPage(options: ListPageOptions): Promise<Page<QuestionAnswer>> {
+    return this.run(() => listPage(this.database, options));
   }
 
   private run<T>(query: () => Promise<T>): Promise<T> {

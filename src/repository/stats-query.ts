@@ -1,7 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { questionAnswers } from '../db/schema.js';
-import type { ListFilter, Stats, StatsGroupBy } from '../domain/question-answer.js';
+import type { Stats, StatsGroupBy } from '../domain/question-answer.js';
+import type { StatsFilter, StatsResult } from '../qa/ports.js';
 import { matching } from './question-filters.js';
 import { rowsOf } from './statements.js';
 
@@ -17,9 +18,9 @@ import { rowsOf } from './statements.js';
  */
 export async function statsOf(
   database: Database,
-  filter: Pick<ListFilter, 'since' | 'until' | 'keyName' | 'kind'>,
+  filter: StatsFilter,
   groupBy?: StatsGroupBy,
-): Promise<{ totals: Stats; groups: ({ group: string | null } & Stats)[] }> {
+): Promise<StatsResult> {
   const where = matching(filter);
   const group =
     groupBy === 'model'

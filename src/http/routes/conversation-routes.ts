@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { ErrorCode } from '../../errors.js';
 import type { QaService } from '../../qa/qa-service.js';
-import { methodNotAllowed } from '../method-not-allowed.js';
 import { EVERY_ROUTE_CODES, errorResponses, idParams, questionAnswerRef } from '../schemas.js';
 import { toJson } from '../serialize.js';
 
 export interface ConversationRoutesOptions {
   qa: QaService;
-  corsEnabled: boolean;
 }
 
 const BY_ID_CODES = [
@@ -19,7 +17,7 @@ const BY_ID_CODES = [
 /** Conversations turn by turn, and any stored exchange whole. */
 export const conversationRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   Options: ConversationRoutesOptions;
-}> = async (app, { qa, corsEnabled }) => {
+}> = async (app, { qa }) => {
   app.get(
     '/conversations/:id',
     {
@@ -46,7 +44,6 @@ export const conversationRoutes: FastifyPluginAsyncJsonSchemaToTs<{
       turns: (await qa.conversation(request.params.id)).map(toJson),
     }),
   );
-  methodNotAllowed(app, '/conversations/:id', ['GET'], { corsEnabled });
 
   app.get(
     '/qa/:id/exchange',
@@ -86,5 +83,4 @@ export const conversationRoutes: FastifyPluginAsyncJsonSchemaToTs<{
       );
     },
   );
-  methodNotAllowed(app, '/qa/:id/exchange', ['GET'], { corsEnabled });
 };

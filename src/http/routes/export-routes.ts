@@ -4,14 +4,12 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import type { QuestionAnswer } from '../../domain/question-answer.js';
 import type { QaService } from '../../qa/qa-service.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../export-formats.js';
-import { methodNotAllowed } from '../method-not-allowed.js';
 import { EVERY_ROUTE_CODES, errorResponses, exportQuery, questionAnswerRef } from '../schemas.js';
 import { toJson } from '../serialize.js';
 import { listFilter } from './list-query.js';
 
 export interface ExportRoutesOptions {
   qa: QaService;
-  corsEnabled: boolean;
 }
 
 /** Bytes gathered before they are written: fewer, larger writes, and still a bounded memory. */
@@ -20,7 +18,7 @@ const CHUNK_BYTES = 64 * 1024;
 /** GET /qas/export: every stored question a filter matches, as one streamed file. */
 export const exportRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   Options: ExportRoutesOptions;
-}> = async (app, { qa, corsEnabled }) => {
+}> = async (app, { qa }) => {
   // An export has no outcome to wait for: a stop ends those still running at once (their
   // clients see a cut-off download) rather than wait on a client that may never read on.
   const exporting = new Set<ServerResponse>();
@@ -77,7 +75,6 @@ export const exportRoutes: FastifyPluginAsyncJsonSchemaToTs<{
         );
     },
   );
-  methodNotAllowed(app, '/qas/export', ['GET'], { corsEnabled });
 };
 
 async function* body(

@@ -3,7 +3,6 @@ import { levels } from 'pino';
 import type { LogLevel } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import { DatabaseUnavailableError } from '../../errors.js';
-import { methodNotAllowed } from '../method-not-allowed.js';
 import { errorResponses } from '../schemas.js';
 
 const statusBody = {
@@ -15,14 +14,13 @@ const statusBody = {
 export interface HealthRoutesOptions {
   /** For the readiness check. */
   database: Pick<Database, 'isReady' | 'ping'>;
-  corsEnabled: boolean;
   logLevel: LogLevel;
 }
 
 /** Liveness and readiness, open without a key for orchestrators. */
 export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   Options: HealthRoutesOptions;
-}> = async (app, { database, corsEnabled, logLevel: configured }) => {
+}> = async (app, { database, logLevel: configured }) => {
   // Probes run every few seconds, so their request lines are logged only at warn and above,
   // and never more than LOG_LEVEL allows.
   const severity = (level: LogLevel) => levels.values[level] ?? Infinity; // silent: above all
@@ -32,6 +30,7 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{
     '/is_up',
     {
       logLevel,
+      config: { public: true },
       schema: {
         tags: ['operations'],
         summary: 'Liveness: the process serves',
@@ -41,13 +40,13 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{
     },
     async () => ({ status: 'ok' }),
   );
-  methodNotAllowed(app, '/is_up', ['GET'], { corsEnabled });
 
   // Readiness: migrations are applied and the database answers right now.
   app.get(
     '/health/ready',
     {
       logLevel,
+      config: { public: true },
       schema: {
         tags: ['operations'],
         summary: 'Readiness: the database is reachable and migrated',
@@ -71,5 +70,4 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{
       return { status: 'ready' };
     },
   );
-  methodNotAllowed(app, '/health/ready', ['GET'], { corsEnabled });
 };

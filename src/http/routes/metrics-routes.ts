@@ -1,17 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Metrics } from '../../metrics/metrics.js';
-import { methodNotAllowed } from '../method-not-allowed.js';
 
 export interface MetricsRoutesOptions {
   metrics: Metrics;
-  corsEnabled: boolean;
 }
 
 /** GET /metrics in the Prometheus text format. */
-export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (
-  app,
-  { metrics, corsEnabled },
-) => {
+export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { metrics }) => {
   app.get(
     '/metrics',
     {
@@ -28,5 +23,4 @@ export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (
     },
     async (_request, reply) => reply.type(metrics.contentType).send(await metrics.scrape()),
   );
-  methodNotAllowed(app, '/metrics', ['GET'], { corsEnabled });
 };

@@ -4,7 +4,6 @@ import type { ChatCall, ChatResult, ChatService } from '../../gateway/chat-servi
 import type { Json } from '../../gateway/completion.js';
 import { toErrorResponse } from '../error-handler.js';
 import { EventStream } from '../event-stream.js';
-import { methodNotAllowed } from '../method-not-allowed.js';
 import {
   askbaseIdHeaders,
   chatBody,
@@ -19,7 +18,6 @@ export interface OpenAiRoutesOptions {
   limitAsks: preHandlerAsyncHookHandler | undefined;
   /** CHAT_BODY_LIMIT_BYTES: a chat request carries its whole conversation. */
   bodyLimit: number;
-  corsEnabled: boolean;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -27,7 +25,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /** OpenAI's Chat Completions and model list, each exchange stored by askbase. */
 export const openAiRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   Options: OpenAiRoutesOptions;
-}> = async (app, { chat, limitAsks, bodyLimit, corsEnabled }) => {
+}> = async (app, { chat, limitAsks, bodyLimit }) => {
   app.post(
     '/v1/chat/completions',
     {
@@ -73,10 +71,6 @@ export const openAiRoutes: FastifyPluginAsyncJsonSchemaToTs<{
       return reply.type(JSON_TYPE).send(JSON.stringify(result.completion));
     },
   );
-  methodNotAllowed(app, '/v1/chat/completions', ['POST'], {
-    corsEnabled,
-    errorSchema: openAiErrorResponses['4xx'],
-  });
 
   app.get(
     '/v1/models',
@@ -112,10 +106,6 @@ export const openAiRoutes: FastifyPluginAsyncJsonSchemaToTs<{
     },
     async () => ({ object: 'list' as const, data: await chat.models() }),
   );
-  methodNotAllowed(app, '/v1/models', ['GET'], {
-    corsEnabled,
-    errorSchema: openAiErrorResponses['4xx'],
-  });
 };
 
 /**

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { ErrorCode } from '../../errors.js';
 import type { QaService } from '../../qa/qa-service.js';
-import { methodNotAllowed } from '../method-not-allowed.js';
 import {
   EVERY_ROUTE_CODES,
   askBody,
@@ -21,7 +20,6 @@ export interface QaRoutesOptions {
   qa: QaService;
   /** The rate limit on asking the LLM, when one is set. */
   limitAsks: preHandlerAsyncHookHandler | undefined;
-  corsEnabled: boolean;
 }
 
 /** What an ask can end in when the LLM does not answer: the row is failed, the error has its id. */
@@ -38,7 +36,7 @@ const BY_ID_CODES = [...STORE_CODES, 'not_found'] as const;
 /** Ask, read back, retry, delete and list stored questions. */
 export const qaRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: QaRoutesOptions }> = async (
   app,
-  { qa, limitAsks, corsEnabled },
+  { qa, limitAsks },
 ) => {
   const rateLimited = limitAsks ? { preHandler: limitAsks } : {};
 
@@ -90,7 +88,6 @@ export const qaRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: QaRoutesOptio
       return toJson(await qa.ask(ask));
     },
   );
-  methodNotAllowed(app, '/ask', ['POST'], { corsEnabled });
 
   app.get(
     '/qa/:id',
@@ -129,7 +126,6 @@ export const qaRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: QaRoutesOptio
       return { id: request.params.id, deleted: true };
     },
   );
-  methodNotAllowed(app, '/qa/:id', ['GET', 'DELETE'], { corsEnabled });
 
   app.post(
     '/qa/:id/retry',
@@ -153,7 +149,6 @@ export const qaRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: QaRoutesOptio
     },
     async (request) => toJson(await qa.retry(request.params.id)),
   );
-  methodNotAllowed(app, '/qa/:id/retry', ['POST'], { corsEnabled });
 
   app.get(
     '/qas',
@@ -188,5 +183,4 @@ export const qaRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: QaRoutesOptio
       return page.items.map(toJson);
     },
   );
-  methodNotAllowed(app, '/qas', ['GET'], { corsEnabled });
 };

@@ -8,7 +8,6 @@ import type {
 } from '../../gateway/responses-service.js';
 import { toErrorResponse } from '../error-handler.js';
 import { EventStream } from '../event-stream.js';
-import { methodNotAllowed } from '../method-not-allowed.js';
 import {
   askbaseIdHeaders,
   inputItemsQuery,
@@ -25,7 +24,6 @@ export interface ResponsesRoutesOptions {
   limitAsks: preHandlerAsyncHookHandler | undefined;
   /** CHAT_BODY_LIMIT_BYTES: a request may carry a long conversation. */
   bodyLimit: number;
-  corsEnabled: boolean;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -34,13 +32,7 @@ const anyObject = { type: 'object', additionalProperties: true } as const;
 /** OpenAI's Responses API, each response stored by askbase and continued from its store. */
 export const responsesRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   Options: ResponsesRoutesOptions;
-}> = async (app, { responses, limitAsks, bodyLimit, corsEnabled }) => {
-  const notAllowed = (url: string, methods: ('GET' | 'POST' | 'DELETE')[]) =>
-    methodNotAllowed(app, url, methods, {
-      corsEnabled,
-      errorSchema: openAiErrorResponses['4xx'],
-    });
-
+}> = async (app, { responses, limitAsks, bodyLimit }) => {
   app.post(
     '/v1/responses',
     {
@@ -85,7 +77,6 @@ export const responsesRoutes: FastifyPluginAsyncJsonSchemaToTs<{
       return reply.type(JSON_TYPE).send(JSON.stringify(result.response));
     },
   );
-  notAllowed('/v1/responses', ['POST']);
 
   const byId = {
     tags: ['openai'],
@@ -102,7 +93,6 @@ export const responsesRoutes: FastifyPluginAsyncJsonSchemaToTs<{
     { schema: { ...byId, summary: 'Deletes a stored response (its row)' } },
     async (request) => responses.delete(request.params.id, request.keyName),
   );
-  notAllowed('/v1/responses/:id', ['GET', 'DELETE']);
 
   app.get(
     '/v1/responses/:id/input_items',
@@ -118,7 +108,6 @@ export const responsesRoutes: FastifyPluginAsyncJsonSchemaToTs<{
       return responses.inputItems(request.params.id, request.keyName, { limit, order, after });
     },
   );
-  notAllowed('/v1/responses/:id/input_items', ['GET']);
 };
 
 /**
