@@ -36,7 +36,8 @@ export function renderMarkdown(scenarios: readonly Scenario[], results: Results)
     const letter = /^[a-z]$/.test(scenario.id) ? `(${scenario.id}) ` : '';
     lines.push('', `### ${letter}${scenario.title}`, '', ...section);
   }
-  return lines.join('\n');
+  // Unpadded: Prettier would pad every cell to its column's widest, a third of the block.
+  return ['<!-- prettier-ignore-start -->', ...lines, '<!-- prettier-ignore-end -->'].join('\n');
 }
 
 /** Replaces the generated block of BENCHMARKS.md (creating the file if needed), formatted by Prettier. */
