@@ -1,10 +1,12 @@
 import type { LoadResult } from './load.js';
-import type { FirstRun } from '../scenarios/first-run.js';
-import type { ExportResult } from '../scenarios/export.js';
-import type { SearchResult } from '../scenarios/search.js';
-import type { DbWritesResult } from '../scenarios/db-writes.js';
-import type { WebPageResult } from '../scenarios/web-page.js';
-import type { LlmClientResult } from '../scenarios/llm-client.js';
+import type {
+  DbWritesResult,
+  ExportResult,
+  FirstRun,
+  LlmClientResult,
+  SearchResult,
+  WebPageResult,
+} from './scenario-results.js';
 import type { Samples } from './sampler.js';
 
 /** Scenario (k) adds the fake LLM called directly and Portkey's gateway in front of it. */

@@ -4,15 +4,7 @@ import { fmt } from '../lib/format.js';
 import { log } from '../lib/log.js';
 import type { Results } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
-
-export interface DbWritesResult {
-  connections: number;
-  seconds: number;
-  asks: number;
-  asksPerSecond: number;
-  /** Table and index size after the run, per row written (bytes). */
-  bytesPerRow: number;
-}
+import type { DbWritesResult } from '../lib/scenario-results.js';
 
 const DATABASE = 'askbase_writes';
 

@@ -10,24 +10,7 @@ import { type Results, type Target, ratio } from '../lib/results.js';
 import { startSampler } from '../lib/sampler.js';
 import type { Scenario } from '../lib/scenario.js';
 import { LIST_DATABASE } from './list-pages.js';
-
-/** One full export, timed, with the server's memory sampled throughout. */
-export interface ExportRun {
-  what: string;
-  rows: number;
-  bytes: number;
-  seconds: number;
-  rowsPerSecond: number;
-  /** Highest VmRSS of the askbase process during the export (MiB); none for COPY. */
-  peakRssMb?: number;
-}
-
-export interface ExportResult {
-  rows: number;
-  runs: ExportRun[];
-  /** GET /stats over the same rows: milliseconds per request, each measured three times. */
-  stats: { path: string; ms: number[] }[];
-}
+import type { ExportRun, ExportResult } from '../lib/scenario-results.js';
 
 export const exportRows: Scenario = {
   id: 'h',

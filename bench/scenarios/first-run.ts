@@ -11,30 +11,7 @@ import { log } from '../lib/log.js';
 import { freePort, sleep } from '../lib/processes.js';
 import { type Results, type Target, median, ratio } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
-
-/** One start of askbase, from spawn to ready, on the embedded database. */
-export interface StartMeasure {
-  /** Spawn to the first 200 from /is_up (listening). */
-  listeningMs: number;
-  /** Spawn to the first 200 from /health/ready (database open and migrated). */
-  readyMs: number;
-  /** VmRSS 2 s after ready. */
-  idleRssMb: number;
-  /** Highest VmRSS seen from spawn to then, sampled every 20 ms. */
-  peakRssMb: number;
-}
-
-export interface FirstRun {
-  /** `node dist/main.js` on an empty DATA_DIR, one fresh directory per start. */
-  fresh: StartMeasure[];
-  /** `node dist/main.js` on a DATA_DIR made by an earlier start. */
-  existing: StartMeasure[];
-  /** `npm start` on a built tree and an existing DATA_DIR: npm and its prestart check included. */
-  npmStart: StartMeasure[];
-  /** fresh and existing again with EMBEDDED_FSYNC=false: what syncing each commit costs. */
-  freshUnsynced?: StartMeasure[];
-  existingUnsynced?: StartMeasure[];
-}
+import type { StartMeasure, FirstRun } from '../lib/scenario-results.js';
 
 /** Starts of each kind. */
 const FIRST_RUN_REPEATS = 3;

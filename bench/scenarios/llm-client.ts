@@ -9,20 +9,12 @@ import { httpFetch } from '../../src/answerer/http-fetch.js';
 import { log } from '../lib/log.js';
 import { type Results, type Target, median, ratio } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
+import type { LlmClientName, LlmClientResult } from '../lib/scenario-results.js';
 
-export interface LlmClientResult {
-  /** Calls per round, and how many at a time. */
-  calls: number;
-  concurrency: number;
-  /** Per client and mode: CPU µs per call, one figure per round. */
-  cpuUsPerCall: Record<ClientName, { plain: number[]; streamed: number[] }>;
-}
-
-const CLIENTS = {
+const CLIENTS: Record<LlmClientName, typeof fetch | undefined> = {
   'global fetch': undefined,
   "askbase's fetch": httpFetch,
-} as const;
-type ClientName = keyof typeof CLIENTS;
+};
 
 const CALLS = 2000;
 const CONCURRENCY = 20;
@@ -36,7 +28,7 @@ export const llmClient: Scenario = {
     const baseURL = fakes.get(0)?.baseUrl;
     if (!baseURL) throw new Error('no fake LLM at 0 ms');
     log(`the LLM client: ${ROUNDS} rounds of ${CALLS} SDK calls per client, plain and streamed`);
-    const names = Object.keys(CLIENTS) as ClientName[];
+    const names = Object.keys(CLIENTS) as LlmClientName[];
     const cpuUsPerCall = Object.fromEntries(
       names.map((name) => [name, { plain: [] as number[], streamed: [] as number[] }]),
     ) as LlmClientResult['cpuUsPerCall'];

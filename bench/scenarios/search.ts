@@ -8,23 +8,7 @@ import { log } from '../lib/log.js';
 import type { BenchPostgres } from '../lib/postgres.js';
 import { type Results, type Target, median } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
-
-/** One search, repeated: what it looks for, how many rows it found, each request's time. */
-export interface SearchQuery {
-  what: string;
-  q: string;
-  found: number;
-  ms: number[];
-}
-
-export interface SearchResult {
-  rows: number;
-  /** Rows in Japanese, which only the search terms find. */
-  otherScriptRows: number;
-  /** The background job indexing the rows seeded without terms, as after an upgrade. */
-  backfill: { rows: number; seconds: number };
-  queries: SearchQuery[];
-}
+import type { SearchQuery, SearchResult } from '../lib/scenario-results.js';
 
 const DATABASE = 'askbase_search';
 

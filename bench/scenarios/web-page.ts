@@ -6,30 +6,7 @@ import { log } from '../lib/log.js';
 import { type Results, type Target, median } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
 import { LIST_DATABASE } from './list-pages.js';
-
-/** One visit to the web page, in a fresh browser context (nothing cached). */
-export interface PageVisit {
-  /** Navigation start to the first contentful paint. */
-  firstPaintMs: number;
-  /** Navigation start to the first page of history on screen. */
-  firstPageMs: number;
-  /** Scrolling to the end of the list to the next page on screen. */
-  nextPageMs: number;
-  /** The search request for a word in one row, and for a word in every row (server time seen by the page). */
-  searchRareMs: number;
-  searchCommonMs: number;
-  /** API requests the page made for the first page, the next page, and each search. */
-  requests: { firstPage: number; nextPage: number; searchRare: number; searchCommon: number };
-  /** Bytes over the wire for the page itself (HTML, script, stylesheet), compressed. */
-  pageBytes: number;
-}
-
-export interface WebPageResult {
-  rows: number;
-  visits: PageVisit[];
-  /** Why it was not measured, when it was not. */
-  skipped?: string;
-}
+import type { PageVisit, WebPageResult } from '../lib/scenario-results.js';
 
 /** Visits to the page. */
 const PAGE_VISITS = 3;
