@@ -1,40 +1,21 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { ask } from './helpers/askbase.js';
 import { type QaJson, expectOk } from './helpers/http.js';
 import { waitFor } from './helpers/wait-for.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
 
 describe.each(BOTH_DATABASES)(
   'the answer cache on $driver',
   { timeout: 120_000 },
-  ({ embedded }) => {
-    let fake: FakeOpenAI;
-    let db: TestDatabase | undefined;
-    let askbase: RunningAskbase;
-
-    beforeAll(async () => {
-      fake = await startFakeOpenAI();
-      db = embedded ? undefined : await createTestDatabase();
-      askbase = await startAskbase({
-        DATABASE_URL: db?.url,
-        OPENAI_BASE_URL: fake.baseUrl,
-        CACHE_TTL_SECONDS: '3600',
-      });
-    });
-    afterAll(async () => {
-      await askbase?.stop();
-      await db?.drop();
-      await fake?.close();
-    });
-    beforeEach(() => fake.reset());
+  ({ database }) => {
+    const suite = useAskbaseSuite({ database, env: { CACHE_TTL_SECONDS: '3600' } });
 
     const askFor = async (body: Record<string, unknown>) =>
-      expectOk<QaJson>(await ask(askbase.url, body));
+      expectOk<QaJson>(await ask(suite.askbase.url, body));
     const lookups = async (result: string) => {
-      const text = await (await fetch(`${askbase.url}/metrics`)).text();
+      const text = await (await fetch(`${suite.askbase.url}/metrics`)).text();
       const line = text
         .split('\n')
         .find((l) => l.startsWith(`askbase_answer_cache_lookups_total{result="${result}"}`));
@@ -46,7 +27,7 @@ describe.each(BOTH_DATABASES)(
       const first = await askFor({ question });
       const again = await askFor({ question: `  ${question.normalize('NFD')}\n` });
 
-      expect(fake.requests).toHaveLength(1);
+      expect(suite.fake.requests).toHaveLength(1);
       expect(again.id).not.toBe(first.id);
       expect(again).toMatchObject({
         question: question.normalize('NFD'),
@@ -57,7 +38,7 @@ describe.each(BOTH_DATABASES)(
         usage: null,
       });
       expect(first.cached_from).toBeNull();
-      const stored = await expectOk<QaJson>(await fetch(`${askbase.url}/qa/${again.id}`));
+      const stored = await expectOk<QaJson>(await fetch(`${suite.askbase.url}/qa/${again.id}`));
       expect(stored).toMatchObject({ answer: first.answer, cached_from: first.id });
     });
 
@@ -68,7 +49,7 @@ describe.each(BOTH_DATABASES)(
       const freshFirst = await askFor({ question: fresh });
       // Aged in the database, whose clock the TTL is measured by: no waiting.
       const age = (id: number, seconds: number) =>
-        askbase.database.db.execute(
+        suite.askbase.database.db.execute(
           sql`update question_answers set answered_at = now() - ${seconds} * interval '1 second' where id = ${id}`,
         );
       await age(staleFirst.id, 3601);
@@ -79,7 +60,7 @@ describe.each(BOTH_DATABASES)(
 
       expect(staleAgain.cached_from).toBeNull();
       expect(freshAgain.cached_from).toBe(freshFirst.id);
-      expect(fake.requests.map((request) => request.messages.at(-1)?.content)).toEqual([
+      expect(suite.fake.requests.map((request) => request.messages.at(-1)?.content)).toEqual([
         stale,
         fresh,
         stale,
@@ -95,7 +76,7 @@ describe.each(BOTH_DATABASES)(
       const afterPrivate = await askFor({ question: privateQuestion });
 
       // The first ask, the bypass, the private one, and the private one again: nothing to copy.
-      expect(fake.requests).toHaveLength(4);
+      expect(suite.fake.requests).toHaveLength(4);
       expect(bypassed.cached_from).toBeNull();
       expect(afterPrivate.cached_from).toBeNull();
     });
@@ -103,19 +84,19 @@ describe.each(BOTH_DATABASES)(
     it('when identical asks arrive while the first is still with the LLM, then there is one LLM call and the others get its answer', async () => {
       const question = unique('All at once?');
       const waitedBefore = await lookups('waited');
-      fake.hold();
-      const leader = ask(askbase.url, { question });
-      await fake.waitForInFlight(1);
-      const followers = Array.from({ length: 4 }, () => ask(askbase.url, { question }));
+      suite.fake.hold();
+      const leader = ask(suite.askbase.url, { question });
+      await suite.fake.waitForInFlight(1);
+      const followers = Array.from({ length: 4 }, () => ask(suite.askbase.url, { question }));
       await waitFor(async () => (await lookups('waited')) - waitedBefore === 4, {
         what: 'the four identical asks to wait for the first',
       });
-      fake.release();
+      suite.fake.release();
 
       const first = await expectOk<QaJson>(await leader);
       const others = await Promise.all(followers.map(async (r) => expectOk<QaJson>(await r)));
 
-      expect(fake.requests).toHaveLength(1);
+      expect(suite.fake.requests).toHaveLength(1);
       expect(others.map((qa) => qa.cached_from)).toEqual([first.id, first.id, first.id, first.id]);
       expect(new Set(others.map((qa) => qa.id)).size).toBe(4);
     });
@@ -123,19 +104,12 @@ describe.each(BOTH_DATABASES)(
 );
 
 describe('the answer cache, off by default', () => {
+  const suite = useAskbaseSuite();
+
   it('when CACHE_TTL_SECONDS is unset, then every ask goes to the LLM', async () => {
-    const fake = await startFakeOpenAI();
-    const db = await createTestDatabase();
-    const askbase = await startAskbase({ DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl });
-    try {
-      await ask(askbase.url, { question: 'Twice?' });
-      const second = await expectOk<QaJson>(await ask(askbase.url, { question: 'Twice?' }));
-      expect(fake.requests).toHaveLength(2);
-      expect(second.cached_from).toBeNull();
-    } finally {
-      await askbase.stop();
-      await db.drop();
-      await fake.close();
-    }
+    await ask(suite.askbase.url, { question: 'Twice?' });
+    const second = await expectOk<QaJson>(await ask(suite.askbase.url, { question: 'Twice?' }));
+    expect(suite.fake.requests).toHaveLength(2);
+    expect(second.cached_from).toBeNull();
   });
 });

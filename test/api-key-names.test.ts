@@ -1,40 +1,22 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { ask } from './helpers/askbase.js';
 import { type QaJson, expectOk } from './helpers/http.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { BOTH_DATABASES } from './helpers/each-database.js';
 
 const KEYS = { alice: 'alice-secret-1', bob: 'bob-secret-2', bare: 'bare-secret-3' };
 const API_KEYS = `alice:${KEYS.alice},bob:${KEYS.bob},${KEYS.bare}`;
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-describe.each(BOTH_DATABASES)('API key names on $driver', { timeout: 120_000 }, ({ embedded }) => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase | undefined;
-  let askbase: RunningAskbase;
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = embedded ? undefined : await createTestDatabase();
-    askbase = await startAskbase({
-      DATABASE_URL: db?.url,
-      OPENAI_BASE_URL: fake.baseUrl,
-      API_KEYS,
-    });
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
-    await fake?.close();
-  });
+describe.each(BOTH_DATABASES)('API key names on $driver', { timeout: 120_000 }, ({ database }) => {
+  const suite = useAskbaseSuite({ database, env: { API_KEYS } });
 
   const askAs = async (key: string, question: string) =>
-    expectOk<QaJson>(await ask(askbase.url, { question }, bearer(key)));
+    expectOk<QaJson>(await ask(suite.askbase.url, { question }, bearer(key)));
   const list = async (query: string) =>
-    fetch(`${askbase.url}/qas?${query}`, { headers: bearer(KEYS.alice) });
+    fetch(`${suite.askbase.url}/qas?${query}`, { headers: bearer(KEYS.alice) });
 
   it('when each key asks, then each question stores the name of its key (a bare key is named by its position), never the key', async () => {
     const word = `names${Date.now().toString(36)}`;
@@ -44,10 +26,10 @@ describe.each(BOTH_DATABASES)('API key names on $driver', { timeout: 120_000 }, 
 
     expect([byAlice.key_name, byBob.key_name, byBare.key_name]).toEqual(['alice', 'bob', 'key3']);
     const read = await expectOk<QaJson>(
-      await fetch(`${askbase.url}/qa/${byBob.id}`, { headers: bearer(KEYS.alice) }),
+      await fetch(`${suite.askbase.url}/qa/${byBob.id}`, { headers: bearer(KEYS.alice) }),
     );
     expect(read.key_name).toBe('bob');
-    const rows = await askbase.database.db.execute(
+    const rows = await suite.askbase.database.db.execute(
       sql`select row_to_json(question_answers)::text as row from question_answers`,
     );
     const stored = JSON.stringify((rows as { rows: unknown[] }).rows);
@@ -63,10 +45,12 @@ describe.each(BOTH_DATABASES)('API key names on $driver', { timeout: 120_000 }, 
     const page = await expectOk<QaJson[]>(first);
     const next = /<([^>]+)>; rel="next"/.exec(first.headers.get('link') ?? '')?.[1];
     const rest = await expectOk<QaJson[]>(
-      await fetch(`${askbase.url}${next}`, { headers: bearer(KEYS.alice) }),
+      await fetch(`${suite.askbase.url}${next}`, { headers: bearer(KEYS.alice) }),
     );
     const exported = await (
-      await fetch(`${askbase.url}/qas/export?q=${word}&key=bob`, { headers: bearer(KEYS.bob) })
+      await fetch(`${suite.askbase.url}/qas/export?q=${word}&key=bob`, {
+        headers: bearer(KEYS.bob),
+      })
     ).text();
     const nobody = await expectOk<QaJson[]>(await list(`q=${word}&key=carol`));
 
@@ -87,18 +71,11 @@ describe.each(BOTH_DATABASES)('API key names on $driver', { timeout: 120_000 }, 
 });
 
 describe('API key names without API_KEYS', () => {
+  const suite = useAskbaseSuite();
+
   it('when askbase runs without keys, then key_name is null', async () => {
-    const fake = await startFakeOpenAI();
-    const db = await createTestDatabase();
-    const askbase = await startAskbase({ DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl });
-    try {
-      const qa = await expectOk<QaJson>(await ask(askbase.url, { question: 'Anyone?' }));
-      expect(qa.key_name).toBeNull();
-    } finally {
-      await askbase.stop();
-      await db.drop();
-      await fake.close();
-    }
+    const qa = await expectOk<QaJson>(await ask(suite.askbase.url, { question: 'Anyone?' }));
+    expect(qa.key_name).toBeNull();
   });
 });
 

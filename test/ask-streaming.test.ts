@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ask, startAskbase } from './helpers/askbase.js';
+import { ask } from './helpers/askbase.js';
 import { useAskbaseSuite } from './helpers/suite.js';
 import { type ServerSentEvent, allEvents, readEvents } from './helpers/server-sent-events.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -182,23 +182,16 @@ describe('POST /ask as server-sent events on PostgreSQL', () => {
   });
 
   it('when no LLM is configured, then a streaming ask is a plain JSON 503', async () => {
-    const withoutLlm = await startAskbase({ DATABASE_URL: suite.db.url });
-    try {
-      const response = await ask(withoutLlm.url, { question: 'Anyone there?' }, STREAM);
+    const withoutLlm = await suite.start({ OPENAI_BASE_URL: undefined });
+    const response = await ask(withoutLlm.url, { question: 'Anyone there?' }, STREAM);
 
-      expect(response.status).toBe(503);
-      expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
-      expect(await response.json()).toMatchObject({ error: { code: 'llm_not_configured' } });
-    } finally {
-      await withoutLlm.stop();
-    }
+    expect(response.status).toBe(503);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await response.json()).toMatchObject({ error: { code: 'llm_not_configured' } });
   });
 
   it('when askbase stops while a stream whose client left is still answering, then the answer is stored first', async () => {
-    const stopping = await startAskbase({
-      DATABASE_URL: suite.db.url,
-      OPENAI_BASE_URL: suite.fake.baseUrl,
-    });
+    const stopping = await suite.start();
     suite.fake.setBehavior({ answer: () => ANSWER, chunkDelayMs: 30 });
     const client = new AbortController();
     const response = await ask(stopping.url, { question: 'Stop soon' }, STREAM, client.signal);

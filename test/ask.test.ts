@@ -10,7 +10,6 @@ import {
   expectError,
   expectOk,
 } from './helpers/http.js';
-import { startAskbaseForTest } from './helpers/scoped.js';
 
 describe('POST /ask on PostgreSQL', () => {
   const suite = useAskbaseSuite();
@@ -149,9 +148,7 @@ describe('POST /ask on PostgreSQL', () => {
   });
 
   it('when SYSTEM_PROMPT and OPENAI_MODEL are set, then the LLM request carries both', async () => {
-    const configured = await startAskbaseForTest({
-      DATABASE_URL: suite.db.url,
-      OPENAI_BASE_URL: suite.fake.baseUrl,
+    const configured = await suite.start({
       OPENAI_MODEL: 'test-model-7',
       SYSTEM_PROMPT: 'Answer in one word.',
     });
@@ -270,11 +267,7 @@ describe('POST /ask on PostgreSQL', () => {
     });
 
     it('when the question is longer than MAX_QUESTION_LENGTH, then 400 invalid_request and nothing is stored', async () => {
-      const small = await startAskbaseForTest({
-        DATABASE_URL: suite.db.url,
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-        MAX_QUESTION_LENGTH: '10',
-      });
+      const small = await suite.start({ MAX_QUESTION_LENGTH: '10' });
       const before = await countRows();
 
       const { error } = await expectError(
@@ -289,11 +282,7 @@ describe('POST /ask on PostgreSQL', () => {
     });
 
     it('when the question has exactly MAX_QUESTION_LENGTH characters (emoji count as one), then it is answered', async () => {
-      const small = await startAskbaseForTest({
-        DATABASE_URL: suite.db.url,
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-        MAX_QUESTION_LENGTH: '10',
-      });
+      const small = await suite.start({ MAX_QUESTION_LENGTH: '10' });
 
       await expectOk(await ask(small.url, { question: 'abcdefghij' }));
       await expectOk(await ask(small.url, { question: '😀'.repeat(10) }));
@@ -301,11 +290,7 @@ describe('POST /ask on PostgreSQL', () => {
     });
 
     it('when the body is larger than BODY_LIMIT_BYTES, then 413 payload_too_large and nothing is stored', async () => {
-      const limited = await startAskbaseForTest({
-        DATABASE_URL: suite.db.url,
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-        BODY_LIMIT_BYTES: '1024',
-      });
+      const limited = await suite.start({ BODY_LIMIT_BYTES: '1024' });
       const before = await countRows();
 
       const response = await ask(limited.url, { question: 'x'.repeat(2000) });
@@ -381,7 +366,7 @@ describe('POST /ask on PostgreSQL', () => {
 
   describe('when no LLM is configured', () => {
     it('when asked, then 503 llm_not_configured and nothing is stored', async () => {
-      const unconfigured = await startAskbaseForTest({ DATABASE_URL: suite.db.url });
+      const unconfigured = await suite.start({ OPENAI_BASE_URL: undefined });
       const before = await countRows();
 
       const { error } = await expectError(
@@ -446,11 +431,7 @@ describe('POST /ask on PostgreSQL', () => {
     });
 
     it('when the LLM keeps failing (500) with OPENAI_MAX_RETRIES=1, then it is tried twice, answers 503 llm_unavailable, and one failed row is stored', async () => {
-      const retrying = await startAskbaseForTest({
-        DATABASE_URL: suite.db.url,
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-        OPENAI_MAX_RETRIES: '1',
-      });
+      const retrying = await suite.start({ OPENAI_MAX_RETRIES: '1' });
       suite.fake.setBehavior({ fault: 'server_error' });
       const before = await countRows();
 
@@ -463,11 +444,7 @@ describe('POST /ask on PostgreSQL', () => {
     });
 
     it('when the LLM fails once (500) and a retry succeeds, then 200 and one answered row', async () => {
-      const retrying = await startAskbaseForTest({
-        DATABASE_URL: suite.db.url,
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-        OPENAI_MAX_RETRIES: '1',
-      });
+      const retrying = await suite.start({ OPENAI_MAX_RETRIES: '1' });
       suite.fake.setBehavior(() =>
         suite.fake.requests.length === 1 ? { fault: 'server_error' } : {},
       );
@@ -481,10 +458,7 @@ describe('POST /ask on PostgreSQL', () => {
     });
 
     it('when the LLM refuses connections, then 503 llm_unavailable with the stored id', async () => {
-      const unreachable = await startAskbaseForTest({
-        DATABASE_URL: suite.db.url,
-        OPENAI_BASE_URL: await closedPortBaseUrl(),
-      });
+      const unreachable = await suite.start({ OPENAI_BASE_URL: await closedPortBaseUrl() });
 
       const response = await ask(unreachable.url, { question: 'Is it down?' });
 
@@ -493,11 +467,7 @@ describe('POST /ask on PostgreSQL', () => {
     });
 
     it('when the LLM hangs past OPENAI_TIMEOUT_MS, then 504 llm_timeout with the stored id', async () => {
-      const impatient = await startAskbaseForTest({
-        DATABASE_URL: suite.db.url,
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-        OPENAI_TIMEOUT_MS: '300',
-      });
+      const impatient = await suite.start({ OPENAI_TIMEOUT_MS: '300' });
       suite.fake.setBehavior({ fault: 'hang' });
 
       const response = await ask(impatient.url, { question: 'Still thinking?' });
@@ -513,11 +483,7 @@ describe('POST /ask on PostgreSQL', () => {
     it.each<Fault>(['none', 'bad_request', 'rate_limit', 'server_error', 'malformed'])(
       'when the LLM responds with fault %s, then the key is sent upstream but never appears in a response',
       async (fault) => {
-        const keyed = await startAskbaseForTest({
-          DATABASE_URL: suite.db.url,
-          OPENAI_BASE_URL: suite.fake.baseUrl,
-          OPENAI_API_KEY: apiKey,
-        });
+        const keyed = await suite.start({ OPENAI_API_KEY: apiKey });
         suite.fake.setBehavior({ fault });
 
         const responses = [await ask(keyed.url, { question: `Key safe on ${fault}?` })];

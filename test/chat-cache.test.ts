@@ -6,7 +6,7 @@ import { unique } from './helpers/each-database.js';
 import { useAskbaseSuite } from './helpers/suite.js';
 
 describe('the answer cache on /v1/chat/completions', { timeout: 120_000 }, () => {
-  const suite = useAskbaseSuite({ CACHE_TTL_SECONDS: '3600' });
+  const suite = useAskbaseSuite({ env: { CACHE_TTL_SECONDS: '3600' } });
   const client = () =>
     new OpenAI({ baseURL: `${suite.askbase.url}/v1`, apiKey: 'x', maxRetries: 0 });
   const row = (response: Response) =>

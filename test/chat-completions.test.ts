@@ -13,7 +13,7 @@ import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
 import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
 import { closedPortBaseUrl, expectOk, settledRow } from './helpers/http.js';
-import { useAskbaseOn, useAskbaseSuite } from './helpers/suite.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /** askbase's own key for the LLM: the fake must see it, never the client's. */
@@ -121,8 +121,8 @@ const WEATHER_TOOLS: ChatCompletionTool[] = [
 describe.each(BOTH_DATABASES)(
   'POST /v1/chat/completions on $driver',
   { timeout: 120_000 },
-  ({ embedded }) => {
-    const suite = useAskbaseOn({ embedded }, { OPENAI_API_KEY: UPSTREAM_KEY });
+  ({ database }) => {
+    const suite = useAskbaseSuite({ database, env: { OPENAI_API_KEY: UPSTREAM_KEY } });
     let fake: FakeOpenAI;
     let askbase: RunningAskbase;
     let client: OpenAI;
@@ -634,7 +634,7 @@ describe.each(BOTH_DATABASES)(
 );
 
 describe('errors of POST /v1/chat/completions', () => {
-  const suite = useAskbaseSuite({ OPENAI_API_KEY: UPSTREAM_KEY });
+  const suite = useAskbaseSuite({ env: { OPENAI_API_KEY: UPSTREAM_KEY } });
   const client = () => clientOf(suite.askbase.url);
   const rowsAsking = (question: string) =>
     suite.db.query<{ status: string; error_code: string | null; kind: string }>(
@@ -827,8 +827,10 @@ describe('errors of POST /v1/chat/completions', () => {
 
 describe('POST /v1/chat/completions with API keys and ALLOWED_MODELS', () => {
   const suite = useAskbaseSuite({
-    API_KEYS: 'alice:key-a-123456789012',
-    ALLOWED_MODELS: 'gpt-5-mini,gpt-5',
+    env: {
+      API_KEYS: 'alice:key-a-123456789012',
+      ALLOWED_MODELS: 'gpt-5-mini,gpt-5',
+    },
   });
   const ALICE = 'key-a-123456789012';
   const asAlice = { authorization: `Bearer ${ALICE}` };
@@ -930,7 +932,7 @@ describe('POST /v1/chat/completions with RATE_LIMIT_MAX=1 and an unreachable LLM
 });
 
 describe('POST /v1/chat/completions with a short ASK_TIMEOUT_MS and a small CHAT_BODY_LIMIT_BYTES', () => {
-  const suite = useAskbaseSuite({ ASK_TIMEOUT_MS: '300', CHAT_BODY_LIMIT_BYTES: '4096' });
+  const suite = useAskbaseSuite({ env: { ASK_TIMEOUT_MS: '300', CHAT_BODY_LIMIT_BYTES: '4096' } });
 
   it('when the LLM does not answer within the deadline, then 504 llm_timeout, plain or streamed, and the row is failed', async () => {
     suite.fake.setBehavior({ fault: 'hang' });

@@ -6,7 +6,7 @@ import { type FakeOpenAI, messageText } from './fake-openai/fake-openai.js';
 import { type RunningAskbase, ask } from './helpers/askbase.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
 import { expectOk, settledRow } from './helpers/http.js';
-import { useAskbaseOn, useAskbaseSuite } from './helpers/suite.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 /** A stored row as GET /qa/{id} returns it (the fields these tests read). */
 interface Turn {
@@ -68,8 +68,8 @@ async function converse(
 describe.each(BOTH_DATABASES)(
   'chat conversations on $driver',
   { timeout: 120_000 },
-  ({ embedded }) => {
-    const suite = useAskbaseOn({ embedded });
+  ({ database }) => {
+    const suite = useAskbaseSuite({ database });
     let fake: FakeOpenAI;
     let askbase: RunningAskbase;
     let client: OpenAI;
@@ -219,7 +219,7 @@ describe.each(BOTH_DATABASES)(
 describe('chat conversations across API keys', () => {
   const ALICE = 'key-a-123456789012';
   const BOB = 'key-b-123456789012';
-  const suite = useAskbaseSuite({ API_KEYS: `alice:${ALICE},bob:${BOB}` });
+  const suite = useAskbaseSuite({ env: { API_KEYS: `alice:${ALICE},bob:${BOB}` } });
   const asAlice = { authorization: `Bearer ${ALICE}` };
 
   it('when another key sends the same history, then it does not join the first key’s conversation', async () => {

@@ -152,7 +152,7 @@ const responsesRequest = fc.record({
 
 // Translated, a Responses body meets more of askbase's own code than forwarded.
 describe.each(['auto', 'translate'])('hostile input on /v1 (RESPONSES_API=%s)', (mode) => {
-  const suite = useAskbaseSuite({ RESPONSES_API: mode });
+  const suite = useAskbaseSuite({ env: { RESPONSES_API: mode } });
   const countRows = async () =>
     Number(
       (await suite.db.query<{ count: string }>('select count(*) from question_answers'))[0]?.count,

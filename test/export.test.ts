@@ -1,10 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { ask } from './helpers/askbase.js';
 import { type QaJson, expectError, expectOk } from './helpers/http.js';
 import { waitFor } from './helpers/wait-for.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
 
 /** RFC 4180, read strictly: what a spreadsheet or a CSV library would see. */
@@ -71,28 +70,11 @@ const CSV_HEADER = [
 describe.each(BOTH_DATABASES)(
   'GET /qas/export on $driver',
   { timeout: 120_000 },
-  ({ embedded }) => {
-    let fake: FakeOpenAI;
-    let db: TestDatabase | undefined;
-    let askbase: RunningAskbase;
-
-    beforeAll(async () => {
-      fake = await startFakeOpenAI();
-      db = embedded ? undefined : await createTestDatabase();
-      askbase = await startAskbase(
-        { DATABASE_URL: db?.url, OPENAI_BASE_URL: fake.baseUrl },
-        { captureLogs: true },
-      );
-    });
-    afterAll(async () => {
-      await askbase?.stop();
-      await db?.drop();
-      await fake?.close();
-    });
-    beforeEach(() => fake.reset());
+  ({ database }) => {
+    const suite = useAskbaseSuite({ database, captureLogs: true });
 
     const exportOf = (query: Record<string, string>) =>
-      fetch(`${askbase.url}/qas/export?${new URLSearchParams(query).toString()}`);
+      fetch(`${suite.askbase.url}/qas/export?${new URLSearchParams(query).toString()}`);
 
     /**
      * `count` answered rows whose question holds `word`, inserted in one statement; with
@@ -100,7 +82,7 @@ describe.each(BOTH_DATABASES)(
      * (the model is not indexed for search, which the embedded database computes slowly).
      */
     async function insertRows(word: string, count: number, modelBytes = 0) {
-      await askbase.database.db.execute(
+      await suite.askbase.database.db.execute(
         sql`insert into question_answers (question, answer, status, model, answered_at)
           select ${word} || ' row ' || g, 'Filler answer ' || g, 'answered',
                  'test-model' || repeat('-', ${modelBytes}::int), now()
@@ -110,7 +92,7 @@ describe.each(BOTH_DATABASES)(
 
     it('when NDJSON is asked for, then each line is the stored question exactly as GET /qa/{id} returns it, newest first, as a download', async () => {
       const word = unique('ndjson');
-      fake.setBehavior((request) =>
+      suite.fake.setBehavior((request) =>
         request.messages.at(-1)?.content.includes('fails') ? { fault: 'bad_request' } : {},
       );
       const ids: number[] = [];
@@ -119,10 +101,10 @@ describe.each(BOTH_DATABASES)(
         `${word} fails`,
         `${word} "quoted", multi\nline ünïcode 日本語`,
       ]) {
-        const response = await ask(askbase.url, { question });
+        const response = await ask(suite.askbase.url, { question });
         ids.push(((await response.json()) as { id?: number; error?: { id: number } }).id ?? -1);
       }
-      const failed = await (await fetch(`${askbase.url}/qas?q=${word}&status=failed`)).json();
+      const failed = await (await fetch(`${suite.askbase.url}/qas?q=${word}&status=failed`)).json();
       ids[1] = (failed as QaJson[])[0]!.id;
 
       const response = await exportOf({ q: word });
@@ -137,15 +119,15 @@ describe.each(BOTH_DATABASES)(
       const exported = lines.slice(0, -1).map((line) => JSON.parse(line) as QaJson);
       expect(exported.map((qa) => qa.id)).toEqual([...ids].reverse());
       for (const qa of exported) {
-        expect(qa).toEqual(await expectOk<QaJson>(await fetch(`${askbase.url}/qa/${qa.id}`)));
+        expect(qa).toEqual(await expectOk<QaJson>(await fetch(`${suite.askbase.url}/qa/${qa.id}`)));
       }
     });
 
     it('when a stored text starts like a formula, then the CSV cell is neutralised with a quote and NDJSON keeps it raw', async () => {
       const word = unique('formula');
       const question = `=HYPERLINK("http://evil.example","${word}")`;
-      fake.setBehavior({ answer: () => '@SUM(A1:A9) -1 +2' });
-      await expectOk<QaJson>(await ask(askbase.url, { question }));
+      suite.fake.setBehavior({ answer: () => '@SUM(A1:A9) -1 +2' });
+      await expectOk<QaJson>(await ask(suite.askbase.url, { question }));
 
       const csv = parseCsv(await (await exportOf({ q: word, format: 'csv' })).text());
       const ndjson = await (await exportOf({ q: word })).text();
@@ -161,12 +143,12 @@ describe.each(BOTH_DATABASES)(
 
     it('when CSV is asked for, then a header row and one RFC 4180 record per question, usage and error flattened, nulls empty', async () => {
       const word = unique('csv');
-      fake.setBehavior((request) =>
+      suite.fake.setBehavior((request) =>
         request.messages.at(-1)?.content.includes('fails') ? { fault: 'bad_request' } : {},
       );
       const tricky = `${word} has "quotes", commas\r\nand lines`;
-      const answered = await expectOk<QaJson>(await ask(askbase.url, { question: tricky }));
-      await ask(askbase.url, { question: `${word} fails` });
+      const answered = await expectOk<QaJson>(await ask(suite.askbase.url, { question: tricky }));
+      await ask(suite.askbase.url, { question: `${word} fails` });
 
       const response = await exportOf({ q: word, format: 'csv' });
 
@@ -216,11 +198,11 @@ describe.each(BOTH_DATABASES)(
 
     it('when the filters narrow the export, then only what GET /qas would list is exported', async () => {
       const word = unique('filtered');
-      fake.setBehavior((request) =>
+      suite.fake.setBehavior((request) =>
         request.messages.at(-1)?.content.includes('fails') ? { fault: 'server_error' } : {},
       );
-      await ask(askbase.url, { question: `${word} fine` });
-      await ask(askbase.url, { question: `${word} fails` });
+      await ask(suite.askbase.url, { question: `${word} fine` });
+      await ask(suite.askbase.url, { question: `${word} fails` });
 
       const failedOnly = (await (await exportOf({ q: word, status: 'failed' })).text()).trim();
       const future = await (await exportOf({ q: word, since: '2999-01-01T00:00:00Z' })).text();
@@ -263,7 +245,7 @@ describe.each(BOTH_DATABASES)(
       // is still reading when the client goes.
       await insertRows(word, 2_000, 8_000);
       const controller = new AbortController();
-      const response = await fetch(`${askbase.url}/qas/export?q=${word}`, {
+      const response = await fetch(`${suite.askbase.url}/qas/export?q=${word}`, {
         signal: controller.signal,
       });
       const reader = response.body!.getReader();
@@ -272,7 +254,7 @@ describe.each(BOTH_DATABASES)(
       controller.abort();
 
       const ended = await waitFor(() =>
-        askbase.logs.find((line) => line.msg === 'export ended early: the client went away'),
+        suite.askbase.logs.find((line) => line.msg === 'export ended early: the client went away'),
       );
       expect(ended.rows).toBeGreaterThan(0);
       expect(ended.rows).toBeLessThan(2_000);

@@ -71,7 +71,7 @@ const askRequest = fc.record({
 const request = fc.oneof(anyRequest, askRequest);
 
 describe('hostile input on every route', () => {
-  const suite = useAskbaseSuite({ MAX_QUESTION_LENGTH: '100' });
+  const suite = useAskbaseSuite({ env: { MAX_QUESTION_LENGTH: '100' } });
 
   const countRows = async () =>
     Number(

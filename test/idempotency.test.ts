@@ -133,7 +133,9 @@ describe('Idempotency-Key on POST /ask', () => {
   );
 
   describe('with API keys', () => {
-    const keyed = useAskbaseSuite({ API_KEYS: 'alice:alice-test-key-1,bob:bob-test-key-2' });
+    const keyed = useAskbaseSuite({
+      env: { API_KEYS: 'alice:alice-test-key-1,bob:bob-test-key-2' },
+    });
 
     it('when two API keys send the same Idempotency-Key, then each gets its own question, not the other one', async () => {
       const idempotencyKey = key();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ask, startAskbase } from './helpers/askbase.js';
+import { ask } from './helpers/askbase.js';
 import { useAskbaseSuite } from './helpers/suite.js';
 import { allEvents } from './helpers/server-sent-events.js';
 
@@ -98,27 +98,20 @@ describe('GET /metrics on PostgreSQL', () => {
 
   it('when a streamed ask ends in an error event, then it is counted with the status of its error, not 200', async () => {
     // An app of its own, so no other test's request is counted alongside.
-    const own = await startAskbase({
-      DATABASE_URL: suite.db.url,
-      OPENAI_BASE_URL: suite.fake.baseUrl,
-    });
-    try {
-      suite.fake.setBehavior({ fault: 'server_error' });
-      await allEvents(await ask(own.url, { question: 'Stream a failure', stream: true }));
-      suite.fake.reset();
+    const own = await suite.start();
+    suite.fake.setBehavior({ fault: 'server_error' });
+    await allEvents(await ask(own.url, { question: 'Stream a failure', stream: true }));
+    suite.fake.reset();
 
-      const count = async (status: string) =>
-        valueOf(await scrape(own), 'askbase_http_requests_total', {
-          method: 'POST',
-          route: '/ask',
-          status_code: status,
-        });
-      // The count lands just after the stream ends; the bound only guards against a hang.
-      await expect.poll(() => count('503'), { timeout: 10_000 }).toBe(1);
-      expect(await count('200')).toBe(0);
-    } finally {
-      await own.stop();
-    }
+    const count = async (status: string) =>
+      valueOf(await scrape(own), 'askbase_http_requests_total', {
+        method: 'POST',
+        route: '/ask',
+        status_code: status,
+      });
+    // The count lands just after the stream ends; the bound only guards against a hang.
+    await expect.poll(() => count('503'), { timeout: 10_000 }).toBe(1);
+    expect(await count('200')).toBe(0);
   });
 
   it('when URLs carry ids or match no route, then requests are labelled by route pattern', async () => {
@@ -159,19 +152,12 @@ describe('GET /metrics on PostgreSQL', () => {
   });
 
   it('when two apps run in one process, then each counts only its own requests', async () => {
-    const other = await startAskbase({
-      DATABASE_URL: suite.db.url,
-      OPENAI_BASE_URL: suite.fake.baseUrl,
-    });
-    try {
-      await ask(suite.askbase.url, { question: 'Counted by the first app only' });
+    const other = await suite.start();
+    await ask(suite.askbase.url, { question: 'Counted by the first app only' });
 
-      const samples = await scrape(other);
+    const samples = await scrape(other);
 
-      expect(valueOf(samples, 'askbase_http_requests_total', { route: '/ask' })).toBe(0);
-      expect(valueOf(samples, 'askbase_llm_calls_total')).toBe(0);
-    } finally {
-      await other.stop();
-    }
+    expect(valueOf(samples, 'askbase_http_requests_total', { route: '/ask' })).toBe(0);
+    expect(valueOf(samples, 'askbase_llm_calls_total')).toBe(0);
   });
 });

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ask } from './helpers/askbase.js';
 import { useAskbaseSuite } from './helpers/suite.js';
 import { type QaJson, allowed, expectError, expectOk } from './helpers/http.js';
-import { startAskbaseOnFreshDatabase } from './helpers/scoped.js';
 
 describe('reading, listing and deleting questions', () => {
   const suite = useAskbaseSuite();
@@ -106,9 +105,7 @@ describe('reading, listing and deleting questions', () => {
     it.each(['/qas', '/qas/'])(
       'when %s is read, then 200 and a JSON array of every question, newest first',
       async (path) => {
-        const { askbase: fresh } = await startAskbaseOnFreshDatabase({
-          OPENAI_BASE_URL: suite.fake.baseUrl,
-        });
+        const { askbase: fresh } = await suite.startAlone();
         const asked = await askMany(fresh.url, 5, 'List me');
 
         const response = await fetch(`${fresh.url}${path}`);
@@ -121,9 +118,7 @@ describe('reading, listing and deleting questions', () => {
     );
 
     it('when there are no questions, then 200 and an empty array without a Link header', async () => {
-      const { askbase: fresh } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-      });
+      const { askbase: fresh } = await suite.startAlone();
 
       const response = await fetch(`${fresh.url}/qas`);
 
@@ -132,9 +127,7 @@ describe('reading, listing and deleting questions', () => {
     });
 
     it('when following Link rel="next" (25 rows, limit 7), then every row comes exactly once, newest first, and the last page has no Link', async () => {
-      const { askbase: fresh } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-      });
+      const { askbase: fresh } = await suite.startAlone();
       const asked = await askMany(fresh.url, 25, 'Page me');
 
       const pages = await walkPages(fresh.url, '/qas?limit=7');
@@ -151,9 +144,7 @@ describe('reading, listing and deleting questions', () => {
     });
 
     it('when the rows fill the last page exactly, then there is no Link to an empty page', async () => {
-      const { askbase: fresh } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-      });
+      const { askbase: fresh } = await suite.startAlone();
       const asked = await askMany(fresh.url, 6, 'Exact fit');
 
       const pages = await walkPages(fresh.url, '/qas?limit=3');
@@ -165,9 +156,7 @@ describe('reading, listing and deleting questions', () => {
     });
 
     it('when rows are added while paging, then the walk still returns every earlier row exactly once', async () => {
-      const { askbase: fresh } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-      });
+      const { askbase: fresh } = await suite.startAlone();
       const asked = await askMany(fresh.url, 6, 'Stable');
       const first = await fetch(`${fresh.url}/qas?limit=4`);
       const firstItems = await expectOk<QaJson[]>(first);
@@ -182,9 +171,7 @@ describe('reading, listing and deleting questions', () => {
     });
 
     it('when rows hold large answers, then a page stops near 1 MiB of text and the Link header leads to the rest, each row once', async () => {
-      const { askbase: fresh, db: freshDb } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-      });
+      const { askbase: fresh, db: freshDb } = await suite.startAlone();
       await freshDb.query(
         `insert into question_answers (question, status, answer, answered_at)
          select 'Large #' || n, 'answered', repeat('x', 400000), now() from generate_series(1, 7) as n`,
@@ -200,9 +187,7 @@ describe('reading, listing and deleting questions', () => {
     });
 
     it('when one row alone is larger than the page bound, then it still comes, alone on its page', async () => {
-      const { askbase: fresh, db: freshDb } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-      });
+      const { askbase: fresh, db: freshDb } = await suite.startAlone();
       await freshDb.query(
         `insert into question_answers (question, status, answer, answered_at)
          values ('Small', 'answered', 'tiny', now()),
@@ -218,9 +203,7 @@ describe('reading, listing and deleting questions', () => {
     });
 
     it('when limit is omitted, then at most 100 rows come back with a Link for the rest', async () => {
-      const { askbase: fresh, db: freshDb } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-      });
+      const { askbase: fresh, db: freshDb } = await suite.startAlone();
       await freshDb.query(
         `insert into question_answers (question) select 'Bulk #' || n from generate_series(1, 101) as n`,
       );
@@ -314,9 +297,7 @@ describe('reading, listing and deleting questions', () => {
     });
 
     it('when the database is gone, then GET /health/ready is 503 while /is_up stays 200', async () => {
-      const { askbase: fresh, db: freshDb } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-      });
+      const { askbase: fresh, db: freshDb } = await suite.startAlone();
       await expectOk(await fetch(`${fresh.url}/health/ready`));
 
       await freshDb.drop();

@@ -4,7 +4,6 @@ import type { ResponseStreamEvent } from 'openai/resources/responses/responses.j
 import { describe, expect, it } from 'vitest';
 import { unique } from './helpers/each-database.js';
 import { type QaJson, expectOk, settledRow } from './helpers/http.js';
-import { startAskbase } from './helpers/askbase.js';
 import { useAskbaseSuite } from './helpers/suite.js';
 
 const KEYS = { alice: `alice-${crypto.randomUUID()}`, bob: `bob-${crypto.randomUUID()}` };
@@ -23,7 +22,7 @@ interface OpenAIErrorBody {
 }
 
 describe('responses kept by askbase: keys, repeats, failures and bad input', () => {
-  const suite = useAskbaseSuite({ API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}` });
+  const suite = useAskbaseSuite({ env: { API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}` } });
   const alice = () => clientOf(suite.askbase.url);
   const post = (body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${suite.askbase.url}/v1/responses`, {
@@ -51,29 +50,21 @@ describe('responses kept by askbase: keys, repeats, failures and bad input', () 
   });
 
   it('when a follow-up goes to another replica the moment the response completed, then it continues it', async () => {
-    const other = await startAskbase({
-      DATABASE_URL: suite.db.url,
-      OPENAI_BASE_URL: suite.fake.baseUrl,
-      API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}`,
+    const other = await suite.start();
+    const question = unique('replica ');
+    const stream = alice().responses.stream({ model: 'gpt-5-mini', input: question });
+    const first = await stream.finalResponse();
+    const next = await clientOf(other.url).responses.create({
+      model: 'gpt-5-mini',
+      input: 'and on the other one?',
+      previous_response_id: first.id,
     });
-    try {
-      const question = unique('replica ');
-      const stream = alice().responses.stream({ model: 'gpt-5-mini', input: question });
-      const first = await stream.finalResponse();
-      const next = await clientOf(other.url).responses.create({
-        model: 'gpt-5-mini',
-        input: 'and on the other one?',
-        previous_response_id: first.id,
-      });
-      expect(next.previous_response_id).toBe(first.id);
-      expect(suite.fake.requests.at(-1)?.messages.map((m) => m.content)).toEqual([
-        question,
-        `Answer to: ${question}`,
-        'and on the other one?',
-      ]);
-    } finally {
-      await other.stop();
-    }
+    expect(next.previous_response_id).toBe(first.id);
+    expect(suite.fake.requests.at(-1)?.messages.map((m) => m.content)).toEqual([
+      question,
+      `Answer to: ${question}`,
+      'and on the other one?',
+    ]);
   });
 
   it('when storing the row is slow, then the LLM is already being asked meanwhile, and the response waits for its record', async () => {

@@ -1,16 +1,11 @@
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import type { FunctionTool, ResponseStreamEvent } from 'openai/resources/responses/responses.js';
 import { describe, expect, it } from 'vitest';
-import {
-  type Behavior,
-  type ChatRequest,
-  type FakeOpenAI,
-  startFakeOpenAI,
-} from './fake-openai/fake-openai.js';
-import { startAskbase } from './helpers/askbase.js';
+import { type Behavior, type ChatRequest, type FakeOpenAI } from './fake-openai/fake-openai.js';
+import type { RunningAskbase } from './helpers/askbase.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
 import { type QaJson, expectOk, settledRow } from './helpers/http.js';
-import { useAskbaseOn } from './helpers/suite.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const clientOf = (url: string) => new OpenAI({ baseURL: `${url}/v1`, apiKey: 'x', maxRetries: 0 });
@@ -37,8 +32,8 @@ const UPSTREAMS = [
 
 describe.each(BOTH_DATABASES.flatMap((db) => UPSTREAMS.map((up) => ({ ...db, ...up }))))(
   'POST /v1/responses on $driver, through $upstream',
-  ({ embedded, responsesApi, endpoint }) => {
-    const suite = useAskbaseOn({ embedded });
+  ({ database, responsesApi, endpoint }) => {
+    const suite = useAskbaseSuite({ database });
     const client = () => clientOf(suite.askbase.url);
     const behave = (behavior: Partial<Behavior> = {}) =>
       suite.fake.setBehavior({ responsesApi, ...behavior });
@@ -259,22 +254,16 @@ describe.each(BOTH_DATABASES.flatMap((db) => UPSTREAMS.map((up) => ({ ...db, ...
 );
 
 describe('how askbase finds out which API the upstream serves (RESPONSES_API)', () => {
-  const translate = useAskbaseOn({ embedded: false }, { RESPONSES_API: 'translate' });
-  const native = useAskbaseOn({ embedded: false }, { RESPONSES_API: 'native' });
-  /** A fresh askbase (RESPONSES_API=auto) on a chat-only upstream: it has learned nothing yet. */
-  async function withFreshAskbase(test: (client: OpenAI, fake: FakeOpenAI) => Promise<void>) {
-    const fake = await startFakeOpenAI();
-    fake.setBehavior({ responsesApi: false });
-    const askbase = await startAskbase({
-      DATABASE_URL: translate.db?.url,
-      OPENAI_BASE_URL: fake.baseUrl,
-    });
-    try {
-      await test(clientOf(askbase.url), fake);
-    } finally {
-      await askbase.stop();
-      await fake.close();
-    }
+  const translate = useAskbaseSuite({ env: { RESPONSES_API: 'translate' } });
+  const native = useAskbaseSuite({ env: { RESPONSES_API: 'native' } });
+  /** A chat-only upstream, and in each test a fresh askbase (RESPONSES_API=auto): it has learned nothing yet. */
+  const auto = useAskbaseSuite({ askbase: false });
+  async function withFreshAskbase(
+    test: (client: OpenAI, fake: FakeOpenAI, askbase: RunningAskbase) => Promise<void>,
+  ) {
+    auto.fake.setBehavior({ responsesApi: false });
+    const askbase = await auto.start();
+    await test(clientOf(askbase.url), auto.fake, askbase);
   }
 
   it('when the upstream answers 404 to /v1/responses, then askbase translates from then on and asks it once', async () => {
@@ -286,7 +275,7 @@ describe('how askbase finds out which API the upstream serves (RESPONSES_API)', 
   });
 
   it('when askbase learns only from the 404 that a request cannot be translated, then it is refused as the LLM would and stored as failed', async () => {
-    await withFreshAskbase(async (client, fake) => {
+    await withFreshAskbase(async (client, fake, askbase) => {
       const question = unique('search it ');
       const refused = client.responses
         .create({ model: 'gpt-5-mini', input: question, tools: [{ type: 'web_search' }] })
@@ -298,7 +287,7 @@ describe('how askbase finds out which API the upstream serves (RESPONSES_API)', 
       });
       expect(fake.requests.map((r) => r.endpoint)).toEqual(['responses']);
       const rows = await expectOk<QaJson[]>(
-        await fetch(`${translate.askbase.url}/qas?q=${encodeURIComponent(question)}`),
+        await fetch(`${askbase.url}/qas?q=${encodeURIComponent(question)}`),
       );
       expect(rows.map((r) => [r.status, r.error?.code])).toEqual([
         ['failed', 'llm_rejected_request'],

@@ -1,11 +1,10 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { QuestionRepository } from '../src/repository/question-repository.js';
 import { backfillSearchTerms } from '../src/repository/search-backfill.js';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { ask } from './helpers/askbase.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { BOTH_DATABASES } from './helpers/each-database.js';
 import { type QaJson, expectOk } from './helpers/http.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -28,33 +27,22 @@ const ASKED = [
 describe.each(BOTH_DATABASES)(
   'search in every script on $driver',
   { timeout: 120_000 },
-  ({ embedded }) => {
-    let fake: FakeOpenAI;
-    let db: TestDatabase | undefined;
-    let askbase: RunningAskbase;
+  ({ database }) => {
+    const suite = useAskbaseSuite({ database });
     /** ASKED[i]'s id. */
     const ids: number[] = [];
-
     beforeAll(async () => {
-      fake = await startFakeOpenAI();
-      db = embedded ? undefined : await createTestDatabase();
-      askbase = await startAskbase({ DATABASE_URL: db?.url, OPENAI_BASE_URL: fake.baseUrl });
       for (const { question, answer, ...rest } of ASKED) {
-        fake.setBehavior({ answer: () => answer });
+        suite.fake.setBehavior({ answer: () => answer });
         const store = 'store' in rest ? rest.store : true;
-        ids.push((await expectOk<QaJson>(await ask(askbase.url, { question, store }))).id);
+        ids.push((await expectOk<QaJson>(await ask(suite.askbase.url, { question, store }))).id);
       }
-    });
-    afterAll(async () => {
-      await askbase?.stop();
-      await db?.drop();
-      await fake?.close();
     });
 
     /** The ASKED indexes of what `GET /qas?q=…` found, newest first. */
     async function search(q: string): Promise<number[]> {
       const found = await expectOk<QaJson[]>(
-        await fetch(`${askbase.url}/qas?q=${encodeURIComponent(q)}`),
+        await fetch(`${suite.askbase.url}/qas?q=${encodeURIComponent(q)}`),
       );
       return found.map((row) => ids.indexOf(row.id));
     }
@@ -106,12 +94,12 @@ describe.each(BOTH_DATABASES)(
 
     it('when a row was stored by an older version, then the background job makes it findable, answer included', async () => {
       // As an older askbase left it: no search terms; then its answer arrives.
-      await askbase.housekeep(); // the run at start is over: only the call below indexes it
-      const inserted = (await askbase.database.db.execute(
+      await suite.askbase.housekeep(); // the run at start is over: only the call below indexes it
+      const inserted = (await suite.askbase.database.db.execute(
         sql`insert into question_answers (question, search_terms) values ('大阪城はいつ建てられましたか', null) returning id`,
       )) as { rows: { id: number | string }[] };
       const id = Number(inserted.rows[0]?.id);
-      const repository = new QuestionRepository(askbase.database);
+      const repository = new QuestionRepository(suite.askbase.database);
       await repository.markAnswered(id, 1, {
         text: '大阪城は1583年に建てられました',
         model: 'm',
@@ -125,44 +113,36 @@ describe.each(BOTH_DATABASES)(
 
         expect(before).toEqual([]);
         expect(indexed).toBe(1);
-        const found = await expectOk<QaJson[]>(await fetch(`${askbase.url}/qas?q=1583年`));
+        const found = await expectOk<QaJson[]>(await fetch(`${suite.askbase.url}/qas?q=1583年`));
         expect(found.map((row) => row.id)).toEqual([id]);
         expect(await backfillSearchTerms(repository, createLogger('silent'))).toBe(0);
       } finally {
-        await fetch(`${askbase.url}/qa/${id}`, { method: 'DELETE' });
+        await fetch(`${suite.askbase.url}/qa/${id}`, { method: 'DELETE' });
       }
     });
   },
 );
 
 describe('search terms of older rows', { timeout: 120_000 }, () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(() => db?.drop());
+  const suite = useAskbaseSuite({ llm: 'none', askbase: false });
 
   it('when askbase starts on rows an older version stored, then it indexes them in the background', async () => {
-    const first = await startAskbase({ DATABASE_URL: db.url });
+    const first = await suite.start();
     await first.database.db.execute(
       sql`insert into question_answers (question, search_terms) values ('名古屋の名物は何ですか', null)`,
     );
     await first.stop();
 
-    const second = await startAskbase({ DATABASE_URL: db.url });
-    try {
-      const found = await waitFor(
-        async () => {
-          const rows = (await (
-            await fetch(`${second.url}/qas?q=${encodeURIComponent('名物')}`)
-          ).json()) as QaJson[];
-          return rows.length > 0 && rows;
-        },
-        { what: 'the older row to be found' },
-      );
-      expect(found.map((row) => row.question)).toEqual(['名古屋の名物は何ですか']);
-    } finally {
-      await second.stop();
-    }
+    const second = await suite.start();
+    const found = await waitFor(
+      async () => {
+        const rows = (await (
+          await fetch(`${second.url}/qas?q=${encodeURIComponent('名物')}`)
+        ).json()) as QaJson[];
+        return rows.length > 0 && rows;
+      },
+      { what: 'the older row to be found' },
+    );
+    expect(found.map((row) => row.question)).toEqual(['名古屋の名物は何ですか']);
   });
 });

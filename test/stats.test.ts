@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { expectError, expectOk } from './helpers/http.js';
 import { BOTH_DATABASES } from './helpers/each-database.js';
 
@@ -21,15 +20,12 @@ interface StatsBody {
   groups: ({ group: string | null } & StatsJson)[];
 }
 
-describe.each(BOTH_DATABASES)('GET /stats on $driver', { timeout: 120_000 }, ({ embedded }) => {
-  let db: TestDatabase | undefined;
-  let askbase: RunningAskbase;
+describe.each(BOTH_DATABASES)('GET /stats on $driver', { timeout: 120_000 }, ({ database }) => {
+  const suite = useAskbaseSuite({ database, llm: 'none' });
   // A period of its own, long ago, so that no other row counts.
   const period = 'since=2001-02-01T00:00:00Z&until=2001-02-03T00:00:00Z';
 
   beforeAll(async () => {
-    db = embedded ? undefined : await createTestDatabase();
-    askbase = await startAskbase({ DATABASE_URL: db?.url });
     const answered = (
       model: string,
       key: string | null,
@@ -57,16 +53,12 @@ describe.each(BOTH_DATABASES)('GET /stats on $driver', { timeout: 120_000 }, ({ 
       // Outside the period: never counted.
       answered('gpt-5-mini', 'alice', '2001-02-03T00:00:00Z', 5000, 1),
     ]) {
-      await askbase.database.db.execute(statement);
+      await suite.askbase.database.db.execute(statement);
     }
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
   });
 
   const stats = async (query: string) =>
-    expectOk<StatsBody>(await fetch(`${askbase.url}/stats?${period}&${query}`));
+    expectOk<StatsBody>(await fetch(`${suite.askbase.url}/stats?${period}&${query}`));
 
   it('when a period is asked for, then the totals count asks, outcomes, failures by code, tokens, cost and latency percentiles', async () => {
     const { totals, groups } = await stats('');
@@ -121,13 +113,13 @@ describe.each(BOTH_DATABASES)('GET /stats on $driver', { timeout: 120_000 }, ({ 
     for (let i = 0; i < 300; i += 1) {
       const latency = next() % 5 === 0 ? null : (next() % 40) * (next() % 50);
       const day = i % 3 === 0 ? '2001-03-01T12:00:00Z' : '2001-03-02T12:00:00Z';
-      await askbase.database.db.execute(
+      await suite.askbase.database.db.execute(
         sql`insert into question_answers (question, status, model, latency_ms, created_at)
             values ('q', 'pending', ${i % 2 === 0 ? 'even' : 'odd'}, ${latency}, ${day}::timestamptz)`,
       );
     }
     const expected = async (where: ReturnType<typeof sql>) => {
-      const result = (await askbase.database.db.execute(
+      const result = (await suite.askbase.database.db.execute(
         sql`select percentile_cont(array[0.5, 0.95, 0.99]) within group (order by latency_ms) as p
               from question_answers where created_at >= ${since}::timestamptz
                and created_at < ${until}::timestamptz and ${where}`,
@@ -137,10 +129,10 @@ describe.each(BOTH_DATABASES)('GET /stats on $driver', { timeout: 120_000 }, ({ 
     };
 
     const byModel = await expectOk<StatsBody>(
-      await fetch(`${askbase.url}/stats?since=${since}&until=${until}&group_by=model`),
+      await fetch(`${suite.askbase.url}/stats?since=${since}&until=${until}&group_by=model`),
     );
     const byDay = await expectOk<StatsBody>(
-      await fetch(`${askbase.url}/stats?since=${since}&until=${until}&group_by=day`),
+      await fetch(`${suite.askbase.url}/stats?since=${since}&until=${until}&group_by=day`),
     );
 
     expect(byModel.totals.latency_ms).toEqual(await expected(sql`true`));
@@ -155,9 +147,15 @@ describe.each(BOTH_DATABASES)('GET /stats on $driver', { timeout: 120_000 }, ({ 
   });
 
   it('when group_by or a period is not valid, then 400 invalid_request', async () => {
-    await expectError(await fetch(`${askbase.url}/stats?group_by=week`), 400, 'invalid_request');
     await expectError(
-      await fetch(`${askbase.url}/stats?since=2001-02-03T00:00:00Z&until=2001-02-01T00:00:00Z`),
+      await fetch(`${suite.askbase.url}/stats?group_by=week`),
+      400,
+      'invalid_request',
+    );
+    await expectError(
+      await fetch(
+        `${suite.askbase.url}/stats?since=2001-02-03T00:00:00Z&until=2001-02-01T00:00:00Z`,
+      ),
       400,
       'invalid_request',
     );

@@ -2,28 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import type { Database } from '../../src/db/database.js';
-import type { QaService } from '../../src/qa/qa-service.js';
-import type { Recovery } from '../../src/qa/recovery.js';
-import type { Retention } from '../../src/qa/retention.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 
-export interface RunningAskbase {
+/** A running askbase: what startServer gives (its app, database, ask lifecycle, jobs), and more. */
+export interface RunningAskbase extends Pick<
+  RunningServer,
+  'app' | 'database' | 'qa' | 'recovery' | 'retention' | 'housekeep'
+> {
   /** http://127.0.0.1:PORT */
   url: string;
-  app: FastifyInstance;
-  database: Database;
-  /** The ask lifecycle. */
-  qa: QaService;
-  /** Crash recovery, for tests that run what its timer runs at a moment of their choosing. */
-  recovery: Recovery;
-  /** RETENTION_DAYS' job, for tests that run it at a moment of their choosing. */
-  retention: Retention | undefined;
-  /** Runs the housekeeping (retention, search indexing) now, or joins the run in progress. */
-  housekeep(): Promise<void>;
   config: Config;
   /** Every log line written so far, parsed (only when started with `captureLogs`). */
   logs: Record<string, unknown>[];

@@ -8,7 +8,7 @@ const KEY = 'web-page-test-key';
 const eventually = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000 });
 
 describe('the web page when API_KEYS is set', () => {
-  const suite = useAskbaseSuite({ API_KEYS: KEY });
+  const suite = useAskbaseSuite({ env: { API_KEYS: KEY } });
   let browser: Browser;
 
   beforeAll(async () => {
