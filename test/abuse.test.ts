@@ -1,45 +1,19 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type RunningAskbase, ask } from './helpers/askbase.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 interface ErrorBody {
   error: { code: string; message: string };
 }
 
 describe('abuse limits, API keys, security headers and logs', () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-  const running: RunningAskbase[] = [];
-  const ownDatabases: TestDatabase[] = [];
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await Promise.all(running.map((askbase) => askbase.stop()));
-    for (const own of ownDatabases) await own.drop();
-    await db?.drop();
-    await fake?.close();
-  });
-
-  const start = async (env: Record<string, string>, options = {}) => {
-    const askbase = await startAskbase(
-      { DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl, ...env },
-      options,
-    );
-    running.push(askbase);
-    return askbase;
-  };
+  // Each test starts the askbases it needs, with the limits it tries.
+  const suite = useAskbaseSuite({ askbase: false });
+  const start = suite.start;
 
   /** On a database of its own: the shared rate-limit counts are per database. */
-  const startAlone = async (env: Record<string, string>) => {
-    const own = await createTestDatabase();
-    ownDatabases.push(own);
-    return start({ ...env, DATABASE_URL: own.url });
-  };
+  const startAlone = async (env: Record<string, string>) => (await suite.startAlone(env)).askbase;
 
   it.each(['memory', 'database'])(
     'when a client asks more than RATE_LIMIT_MAX times in a window (counted in %s), then 429 rate_limited with Retry-After, and reads stay open',
@@ -71,10 +45,10 @@ describe('abuse limits, API keys, security headers and logs', () => {
         RATE_LIMIT_WINDOW_MS: '60000',
         RATE_LIMIT_STORE: store,
       });
-      fake.setBehavior({ fault: 'server_error' });
+      suite.fake.setBehavior({ fault: 'server_error' });
       const failed = await ask(askbase.url, { question: 'Budget shared?' });
       const { error } = (await failed.json()) as ErrorBody & { error: { id: number } };
-      fake.reset();
+      suite.fake.reset();
 
       const retried = await fetch(`${askbase.url}/qa/${error.id}/retry`, { method: 'POST' });
       const third = await ask(askbase.url, { question: 'Over budget?' });
@@ -148,13 +122,10 @@ describe('abuse limits, API keys, security headers and logs', () => {
   });
 
   it('when LOG_LEVEL is silent, then even a failing health probe logs nothing', async () => {
-    const own = await createTestDatabase();
-    ownDatabases.push(own);
-    const askbase = await startAskbase(
-      { DATABASE_URL: own.url, OPENAI_BASE_URL: fake.baseUrl, LOG_LEVEL: 'silent' },
+    const { askbase, db: own } = await suite.startAlone(
+      { LOG_LEVEL: 'silent' },
       { captureLogs: true },
     );
-    running.push(askbase);
     await own.drop(); // the readiness probe now fails, which it reports as a warning
 
     expect((await fetch(`${askbase.url}/health/ready`)).status).toBe(503);
@@ -164,23 +135,20 @@ describe('abuse limits, API keys, security headers and logs', () => {
   });
 
   it('when storing an answer fails in the database, then the error is logged without the question or answer text', async () => {
-    const own = await createTestDatabase();
-    ownDatabases.push(own);
-    const askbase = await startAskbase(
-      { DATABASE_URL: own.url, OPENAI_BASE_URL: fake.baseUrl, LOG_LEVEL: 'info' },
+    const { askbase, db: own } = await suite.startAlone(
+      { LOG_LEVEL: 'info' },
       { captureLogs: true },
     );
-    running.push(askbase);
     // Every update fails, with a row's text at hand for the error to carry.
     await own.query(`
       create function refuse_update() returns trigger language plpgsql as $$
         begin raise exception 'updates refused' using detail = 'row: ' || new.question; end $$;
       create trigger refuse_update before update on question_answers
         for each row execute function refuse_update();`);
-    fake.setBehavior({ answer: () => 'A confidential answer' });
+    suite.fake.setBehavior({ answer: () => 'A confidential answer' });
 
     await ask(askbase.url, { question: 'A confidential question' });
-    fake.reset();
+    suite.fake.reset();
 
     const failures = askbase.logs.filter((line) => line.msg === 'storing an outcome failed');
     expect(failures).toHaveLength(1);
@@ -225,7 +193,7 @@ describe('abuse limits, API keys, security headers and logs', () => {
       ['a wrong key', { authorization: 'Bearer not-a-key' }],
       ['a key as Basic credentials', { authorization: 'Basic first-test-key' }],
     ])('then a request with %s gets 401 unauthorized and stores nothing', async (_, headers) => {
-      const before = await db.query('select count(*) from question_answers');
+      const before = await suite.db.query('select count(*) from question_answers');
 
       const responses = await Promise.all([
         fetch(`${askbase.url}/qas`, { headers }),
@@ -237,7 +205,7 @@ describe('abuse limits, API keys, security headers and logs', () => {
         expect(response.headers.get('www-authenticate')).toBe('Bearer');
         expect(((await response.json()) as ErrorBody).error.code).toBe('unauthorized');
       }
-      expect(await db.query('select count(*) from question_answers')).toEqual(before);
+      expect(await suite.db.query('select count(*) from question_answers')).toEqual(before);
     });
 
     it('then either key is accepted, and neither key nor question text reaches the logs', async () => {

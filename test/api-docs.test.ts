@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 interface OpenApiDocument {
   openapi: string;
@@ -9,20 +8,10 @@ interface OpenApiDocument {
 }
 
 describe('API documentation', () => {
-  let db: TestDatabase;
-  let askbase: RunningAskbase;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    askbase = await startAskbase({ DATABASE_URL: db.url });
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
-  });
+  const suite = useAskbaseSuite({ llm: 'none' });
 
   async function openApi(): Promise<OpenApiDocument> {
-    const response = await fetch(`${askbase.url}/openapi.json`);
+    const response = await fetch(`${suite.askbase.url}/openapi.json`);
     expect(response.status).toBe(200);
     return (await response.json()) as OpenApiDocument;
   }
@@ -155,7 +144,7 @@ describe('API documentation', () => {
   });
 
   it('when /docs is opened, then Swagger UI is served as HTML with every asset from askbase itself', async () => {
-    const response = await fetch(`${askbase.url}/docs`);
+    const response = await fetch(`${suite.askbase.url}/docs`);
 
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -165,7 +154,7 @@ describe('API documentation', () => {
     for (const asset of assets) {
       const url = new URL(asset, response.url);
       // No CDN: the page works with no internet access.
-      expect(url.origin).toBe(askbase.url);
+      expect(url.origin).toBe(suite.askbase.url);
       const served = await fetch(url);
       await served.arrayBuffer(); // read to the end, so the connection is free when askbase stops
       expect(served.status, url.pathname).toBe(200);

@@ -1,46 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { ask } from './helpers/askbase.js';
 import { type QaJson, expectError, expectOk } from './helpers/http.js';
-import { type LlmGate, startLlmGate } from './helpers/llm-gate.js';
 import { allEvents } from './helpers/server-sent-events.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
 
 describe('the ask lifecycle: attempts, deadlines', () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-  const started: RunningAskbase[] = [];
-  const gates: LlmGate[] = [];
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    for (const gate of gates) await gate.close();
-    for (const askbase of started) await askbase.stop();
-    await db?.drop();
-    await fake?.close();
-  });
-
-  const start = async (env: Record<string, string>) => {
-    const askbase = await startAskbase({ DATABASE_URL: db.url, ...env });
-    started.push(askbase);
-    return askbase;
-  };
+  // Each test starts an askbase with the limits it tries.
+  const suite = useAskbaseSuite({ askbase: false });
 
   it('when a question that failed long ago is retried, then recovery leaves the live attempt alone, a second retry is refused, and the LLM is asked once', async () => {
-    const gate = await startLlmGate(fake.baseUrl);
-    gates.push(gate);
-    const askbase = await start({ OPENAI_BASE_URL: gate.baseUrl, OPENAI_TIMEOUT_MS: '1000' });
-    const [old] = await db.query<{ id: number }>(
+    const gate = await suite.gate();
+    const askbase = await suite.start({
+      OPENAI_BASE_URL: gate.baseUrl,
+      OPENAI_TIMEOUT_MS: '1000',
+    });
+    const [old] = await suite.db.query<{ id: number }>(
       `insert into question_answers (question, status, error_code, error_message, created_at)
        values ('Asked last year?', 'failed', 'llm_timeout', 'slow', now() - interval '365 days')
        returning id`,
     );
     const id = Number(old!.id);
-    const requestsBefore = fake.requests.length;
+    const requestsBefore = suite.fake.requests.length;
 
     const retrying = fetch(`${askbase.url}/qa/${id}/retry`, { method: 'POST' });
     await waitFor(() => gate.held() === 1, { what: 'the retry to reach the LLM' });
@@ -52,16 +33,15 @@ describe('the ask lifecycle: attempts, deadlines', () => {
     const answered = await expectOk<QaJson>(await retrying);
 
     expect(answered).toMatchObject({ id, status: 'answered', error: null });
-    expect(fake.requests.length - requestsBefore).toBe(1);
+    expect(suite.fake.requests.length - requestsBefore).toBe(1);
   });
 
   it('when the LLM keeps answering 429 with a long Retry-After, then the ask ends at its total deadline as llm_timeout', async () => {
-    const askbase = await start({
-      OPENAI_BASE_URL: fake.baseUrl,
+    const askbase = await suite.start({
       OPENAI_MAX_RETRIES: '2',
       ASK_TIMEOUT_MS: '500',
     });
-    fake.setBehavior({ fault: 'rate_limit' }); // Retry-After: 7, which the SDK would sleep out
+    suite.fake.setBehavior({ fault: 'rate_limit' }); // Retry-After: 7, which the SDK would sleep out
 
     const { error } = await expectError(
       await ask(askbase.url, { question: 'Rate limited?' }),
@@ -69,21 +49,21 @@ describe('the ask lifecycle: attempts, deadlines', () => {
       'llm_timeout',
     );
 
-    const [row] = await db.query('select status, error_code from question_answers where id = $1', [
-      error.id,
-    ]);
+    const [row] = await suite.db.query(
+      'select status, error_code from question_answers where id = $1',
+      [error.id],
+    );
     expect(row).toEqual({ status: 'failed', error_code: 'llm_timeout' });
-    fake.reset();
+    suite.fake.reset();
   });
 
   it('when a streamed answer trickles in past the total deadline, then the stream ends with an llm_timeout error event and the row is failed', async () => {
-    const askbase = await start({
-      OPENAI_BASE_URL: fake.baseUrl,
+    const askbase = await suite.start({
       OPENAI_TIMEOUT_MS: '10000',
       ASK_TIMEOUT_MS: '500',
     });
     // Each piece arrives well within the per-request timeout; the whole never would.
-    fake.setBehavior({ chunkDelayMs: 100, answer: () => 'word '.repeat(400) });
+    suite.fake.setBehavior({ chunkDelayMs: 100, answer: () => 'word '.repeat(400) });
 
     const response = await ask(askbase.url, { question: 'Long answer?', stream: true });
     const events = await allEvents(response);
@@ -92,10 +72,11 @@ describe('the ask lifecycle: attempts, deadlines', () => {
     expect(last?.event).toBe('error');
     const { error } = last?.data as { error: { code: string; id: number } };
     expect(error.code).toBe('llm_timeout');
-    const [row] = await db.query('select status, error_code from question_answers where id = $1', [
-      error.id,
-    ]);
+    const [row] = await suite.db.query(
+      'select status, error_code from question_answers where id = $1',
+      [error.id],
+    );
     expect(row).toEqual({ status: 'failed', error_code: 'llm_timeout' });
-    fake.reset();
+    suite.fake.reset();
   });
 });

@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { ask } from './helpers/askbase.js';
 import { JSON_CONTENT_TYPE, type QaJson, expectOk } from './helpers/http.js';
 import { waitFor } from './helpers/wait-for.js';
-import { startLlmGate } from './helpers/llm-gate.js';
 import { useAskbaseSuite } from './helpers/suite.js';
 
 /** POST /ask over node:http with `agent`, so the test owns the keep-alive connection. */
@@ -54,50 +53,46 @@ describe('durability and connection use on PostgreSQL', () => {
     const asks = 200;
     // The gate holds the LLM calls until all 200 are waiting, whatever the machine's speed;
     // then the fake answers each after 300 ms.
-    const gate = await startLlmGate(suite.fake.url);
-    try {
-      const { askbase, db } = await suite.startAlone({
-        OPENAI_BASE_URL: gate.baseUrl,
-        DB_POOL_MAX: String(poolMax),
-      });
-      suite.fake.setBehavior({ latencyMs: 300 });
+    const gate = await suite.gate();
+    const { askbase, db } = await suite.startAlone({
+      OPENAI_BASE_URL: gate.baseUrl,
+      DB_POOL_MAX: String(poolMax),
+    });
+    suite.fake.setBehavior({ latencyMs: 300 });
 
-      const responses = Array.from({ length: asks }, (_, i) =>
-        ask(askbase.url, { question: `Concurrent #${i}?` }),
-      );
-      await waitFor(() => gate.held() === asks, {
-        what: `${asks} asks waiting on the LLM`,
-        timeoutMs: 25_000,
-      });
-      const stats = askbase.database.poolStats();
-      const [activity] = await db.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity
-          where datname = $1 and pid <> pg_backend_pid()`,
-        [db.name],
-      );
-      const [pending] = await db.query<{ n: number }>(
-        `select count(*)::int as n from question_answers where status = 'pending'`,
-      );
-      gate.open();
-      const bodies = await Promise.all(
-        responses.map(async (response) => expectOk<QaJson>(await response)),
-      );
+    const responses = Array.from({ length: asks }, (_, i) =>
+      ask(askbase.url, { question: `Concurrent #${i}?` }),
+    );
+    await waitFor(() => gate.held() === asks, {
+      what: `${asks} asks waiting on the LLM`,
+      timeoutMs: 25_000,
+    });
+    const stats = askbase.database.poolStats();
+    const [activity] = await db.query<{ n: number }>(
+      `select count(*)::int as n from pg_stat_activity
+        where datname = $1 and pid <> pg_backend_pid()`,
+      [db.name],
+    );
+    const [pending] = await db.query<{ n: number }>(
+      `select count(*)::int as n from question_answers where status = 'pending'`,
+    );
+    gate.open();
+    const bodies = await Promise.all(
+      responses.map(async (response) => expectOk<QaJson>(await response)),
+    );
 
-      expect(stats).toBeDefined();
-      expect(stats!.total - stats!.idle, 'connections checked out').toBe(0);
-      expect(stats!.waiting).toBe(0);
-      expect(stats!.total).toBeLessThanOrEqual(poolMax);
-      expect(activity?.n, 'connections in pg_stat_activity').toBeLessThanOrEqual(poolMax);
-      expect(pending?.n, 'questions stored as pending before the LLM answers').toBe(asks);
-      expect(bodies.every((body) => body.status === 'answered')).toBe(true);
-      expect(new Set(bodies.map((body) => body.id)).size).toBe(asks);
-      const [answered] = await db.query<{ n: number }>(
-        `select count(*)::int as n from question_answers where status = 'answered'`,
-      );
-      expect(answered?.n).toBe(asks);
-    } finally {
-      await gate.close();
-    }
+    expect(stats).toBeDefined();
+    expect(stats!.total - stats!.idle, 'connections checked out').toBe(0);
+    expect(stats!.waiting).toBe(0);
+    expect(stats!.total).toBeLessThanOrEqual(poolMax);
+    expect(activity?.n, 'connections in pg_stat_activity').toBeLessThanOrEqual(poolMax);
+    expect(pending?.n, 'questions stored as pending before the LLM answers').toBe(asks);
+    expect(bodies.every((body) => body.status === 'answered')).toBe(true);
+    expect(new Set(bodies.map((body) => body.id)).size).toBe(asks);
+    const [answered] = await db.query<{ n: number }>(
+      `select count(*)::int as n from question_answers where status = 'answered'`,
+    );
+    expect(answered?.n).toBe(asks);
   });
 
   it('when the app stops while an ask waits on the LLM, then the client gets 200 and the row is answered', async () => {

@@ -1,8 +1,7 @@
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { allowed, expectError } from './helpers/http.js';
 
 /** GET with the headers given, and no automatic decompression, so encodings can be checked. */
@@ -30,21 +29,9 @@ const assetsOf = (html: string) =>
   [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
 
 describe('the web page, as HTTP', () => {
-  let db: TestDatabase;
-  const running: RunningAskbase[] = [];
-  const start = async (env: Record<string, string> = {}) => {
-    const askbase = await startAskbase({ DATABASE_URL: db.url, ...env });
-    running.push(askbase);
-    return askbase;
-  };
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    for (const askbase of running) await askbase.stop();
-    await db?.drop();
-  });
+  // Each test starts askbase as the page's setting it tries needs.
+  const suite = useAskbaseSuite({ llm: 'none', askbase: false });
+  const start = suite.start;
 
   it('when / is opened, then the page comes with a strict content security policy, no inline code, and is revalidated each visit', async () => {
     const { url } = await start();

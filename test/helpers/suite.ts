@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, onTestFinished } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, onTestFinished } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
 import { type FakeOpenAI, startFakeOpenAI } from '../fake-openai/fake-openai.js';
@@ -9,6 +9,7 @@ import { type RunningAskbase, startAskbase } from './askbase.js';
 import { type AskbaseProcess, spawnAskbase } from './askbase-process.js';
 import { type TestDatabase, createTestDatabase } from './database.js';
 import { closedPortBaseUrl } from './http.js';
+import { type LlmGate, startLlmGate } from './llm-gate.js';
 import { type PostgresServer, createPostgresServer } from './postgres-server.js';
 
 /**
@@ -64,22 +65,27 @@ export interface AskbaseSuite {
    * the test that starts it finishes (started in a hook: when the suite ends). Its stop() may
    * also be called by the test, once or more.
    */
-  start(env?: Env, options?: StartOptions): Promise<RunningAskbase>;
+  start: (env?: Env, options?: StartOptions) => Promise<RunningAskbase>;
   /**
    * An askbase on a fresh database of its own on the test server (the suite's LLM and `env`),
    * for a test that counts or breaks what is in it; both go when the test finishes.
    */
-  startAlone(
+  startAlone: (
     env?: Env,
     options?: StartOptions,
-  ): Promise<{ askbase: RunningAskbase; db: TestDatabase }>;
+  ) => Promise<{ askbase: RunningAskbase; db: TestDatabase }>;
   /**
    * askbase as a process of its own (dist/main.js, what ships) on the suite's database and
    * LLM, for tests that send it signals; killed when the test finishes. Call it from a test.
    */
-  spawn(env?: Env, options?: SpawnOptions): Promise<AskbaseProcess>;
+  spawn: (env?: Env, options?: SpawnOptions) => Promise<AskbaseProcess>;
+  /**
+   * A closed gate in front of the suite's fake LLM (helpers/llm-gate.ts), for a test that must
+   * know its asks are all waiting on the LLM; closed after the test, before its askbases stop.
+   */
+  gate: () => Promise<LlmGate>;
   /** Stops the suite's askbase and starts it again as it was, on the same database. */
-  restart(): Promise<void>;
+  restart: () => Promise<void>;
 }
 
 /** A fake OpenAI server for the suite, reset before each test and closed after the last. */
@@ -116,6 +122,11 @@ export function useAskbaseSuite(options: SuiteOptions = {}): AskbaseSuite {
   let askbase: RunningAskbase | undefined;
   /** What askbases started outside a test leave to the suite's end, latest first. */
   const atSuiteEnd: (() => Promise<void>)[] = [];
+  /**
+   * The test's LLM gates: closed after it (afterEach), before its askbases stop (they stop
+   * when it finishes), so that no stop waits on an ask a gate still holds.
+   */
+  const openGates: LlmGate[] = [];
 
   const env = (): Env => ({
     DATABASE_URL: db?.url ?? server?.url,
@@ -145,8 +156,12 @@ export function useAskbaseSuite(options: SuiteOptions = {}): AskbaseSuite {
           : undefined;
     if (options.askbase ?? true) askbase = await startOwn();
   }, 120_000);
+  afterEach(async () => {
+    for (const gate of openGates.splice(0)) await gate.close();
+  });
   afterAll(async () => {
     try {
+      for (const gate of openGates.splice(0)) await gate.close();
       for (const cleanup of atSuiteEnd.splice(0).reverse()) await cleanup();
       await askbase?.stop();
     } finally {
@@ -206,6 +221,11 @@ export function useAskbaseSuite(options: SuiteOptions = {}): AskbaseSuite {
         (entry): entry is [string, string] => entry[1] !== undefined,
       );
       return spawnAskbase(Object.fromEntries(set), spawnOptions);
+    },
+    async gate() {
+      const gate = await startLlmGate(llmSuite.fake.baseUrl);
+      openGates.push(gate);
+      return gate;
     },
     async restart() {
       await askbase?.stop();
