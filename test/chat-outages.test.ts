@@ -4,11 +4,9 @@ import type { APIError } from 'openai';
 import OpenAI from 'openai';
 import pg from 'pg';
 import type { ChatCompletionChunk } from 'openai/resources/index.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { unique } from './helpers/each-database.js';
-import { type PostgresServer, createPostgresServer } from './helpers/postgres-server.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 interface Row {
   id: number;
@@ -23,46 +21,35 @@ interface Row {
 
 /** These tests stop and start a PostgreSQL server of their own; the shared one stays up. */
 describe('POST /v1/chat/completions through database outages', () => {
-  let fake: FakeOpenAI;
-  let server: PostgresServer;
-  let running: RunningAskbase;
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    server = await createPostgresServer();
-    running = await startAskbase({
-      DATABASE_URL: server.url,
-      OPENAI_BASE_URL: fake.baseUrl,
+  const suite = useAskbaseSuite({
+    database: 'postgres server',
+    env: {
       DB_CONNECT_BACKOFF_MAX_MS: '200',
       SPOOL_REPLAY_INTERVAL_MS: '100',
       ANSWER_STORE_ATTEMPTS: '2',
       ANSWER_STORE_BACKOFF_MS: '50',
-    });
-  }, 120_000);
-  afterEach(async () => {
-    fake.reset();
-    // Each test finds the database up and askbase ready again, whatever the last one did.
-    await server.start();
-    await expect
-      .poll(async () => (await fetch(`${running.url}/health/ready`)).status, { timeout: 15_000 })
-      .toBe(200);
+    },
   });
-  afterAll(async () => {
-    await running?.stop();
-    await server?.destroy();
-    await fake?.close();
+  afterEach(async () => {
+    // Each test finds the database up and askbase ready again, whatever the last one did.
+    await suite.server.start();
+    await expect
+      .poll(async () => (await fetch(`${suite.askbase.url}/health/ready`)).status, {
+        timeout: 15_000,
+      })
+      .toBe(200);
   });
   const clientOf = (url: string) =>
     new OpenAI({ baseURL: `${url}/v1`, apiKey: 'x', maxRetries: 0 });
   const spool = () =>
-    readFile(join(running.config.dataDir, 'spool', 'outcomes.jsonl'), 'utf8').catch(() => '');
+    readFile(join(suite.askbase.config.dataDir, 'spool', 'outcomes.jsonl'), 'utf8').catch(() => '');
   /** Waits until the exchange asking `question` is stored as pending. */
   const pendingRowStored = (question: string) =>
     expect
       .poll(
         async () => {
           const response = await fetch(
-            `${running.url}/qas?kind=chat&status=pending&q=${encodeURIComponent(`"${question}"`)}`,
+            `${suite.askbase.url}/qas?kind=chat&status=pending&q=${encodeURIComponent(`"${question}"`)}`,
           );
           return response.status === 200 ? ((await response.json()) as Row[]).length : 0;
         },
@@ -75,7 +62,7 @@ describe('POST /v1/chat/completions through database outages', () => {
     await expect
       .poll(
         async () => {
-          const response = await fetch(`${running.url}/qa/${id}`);
+          const response = await fetch(`${suite.askbase.url}/qa/${id}`);
           found = response.status === 200 ? ((await response.json()) as Row) : undefined;
           return found?.status;
         },
@@ -87,10 +74,10 @@ describe('POST /v1/chat/completions through database outages', () => {
 
   it('when the database stops while the LLM streams, then the client gets the whole stream, and the answer is spooled and then stored', async () => {
     const answer = 'A streamed answer already paid for, every word of it.';
-    fake.setBehavior({ answer: () => answer });
-    fake.hold();
+    suite.fake.setBehavior({ answer: () => answer });
+    suite.fake.hold();
 
-    const pending = clientOf(running.url)
+    const pending = clientOf(suite.askbase.url)
       .chat.completions.create({
         model: 'gpt-5-mini',
         messages: [{ role: 'user', content: 'Will my streamed answer survive?' }],
@@ -98,10 +85,10 @@ describe('POST /v1/chat/completions through database outages', () => {
         stream_options: { include_usage: true },
       })
       .withResponse();
-    await fake.waitForInFlight(1);
+    await suite.fake.waitForInFlight(1);
     await pendingRowStored('Will my streamed answer survive?');
-    await server.stop();
-    fake.release();
+    await suite.server.stop();
+    suite.fake.release();
     const { data: stream, response } = await pending;
     const chunks: ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
@@ -113,7 +100,7 @@ describe('POST /v1/chat/completions through database outages', () => {
     // Spooled once its stores fail (maybe after the stream ended): wait for it, not for a time.
     await expect.poll(() => spool(), { timeout: 15_000 }).toContain(answer);
 
-    await server.start();
+    await suite.server.start();
     const stored = await storedRow(id);
     expect(stored).toMatchObject({ kind: 'chat', answer, status: 'answered' });
     expect(stored.usage).not.toBeNull();
@@ -121,32 +108,32 @@ describe('POST /v1/chat/completions through database outages', () => {
   });
 
   it('when the database stops while the LLM answers a plain completion, then the client gets it and it is stored later', async () => {
-    fake.setBehavior({ answer: () => 'A plain answer already paid for.' });
-    fake.hold();
+    suite.fake.setBehavior({ answer: () => 'A plain answer already paid for.' });
+    suite.fake.hold();
 
-    const pending = clientOf(running.url)
+    const pending = clientOf(suite.askbase.url)
       .chat.completions.create({
         model: 'gpt-5-mini',
         messages: [{ role: 'user', content: 'Will my answer survive?' }],
       })
       .withResponse();
-    await fake.waitForInFlight(1);
+    await suite.fake.waitForInFlight(1);
     // The LLM is asked while the row is stored: the database stops once it holds the row.
     await pendingRowStored('Will my answer survive?');
-    await server.stop();
-    fake.release();
+    await suite.server.stop();
+    suite.fake.release();
     const { data, response } = await pending;
 
     expect(data.choices[0]?.message.content).toBe('A plain answer already paid for.');
-    await server.start();
+    await suite.server.start();
     const stored = await storedRow(Number(response.headers.get('x-askbase-id')));
     expect(stored).toMatchObject({ kind: 'chat', answer: 'A plain answer already paid for.' });
   });
 
   it('when the database is down as chat requests arrive, then 503 in OpenAI’s shape, and once askbase knows, nothing is spent on the LLM', async () => {
-    await server.stop();
+    await suite.server.stop();
     const ask = () =>
-      clientOf(running.url)
+      clientOf(suite.askbase.url)
         .chat.completions.create({
           model: 'gpt-5-mini',
           messages: [{ role: 'user', content: 'Anyone there?' }],
@@ -159,8 +146,8 @@ describe('POST /v1/chat/completions through database outages', () => {
     // The first request may have reached the LLM (asked while its row was being stored); its
     // call is cancelled when the row cannot be stored. The next ones wait for the database.
     const first = await ask();
-    await expect.poll(() => fake.inFlight(), { timeout: 15_000 }).toBe(0);
-    const asked = fake.requests.length;
+    await expect.poll(() => suite.fake.inFlight(), { timeout: 15_000 }).toBe(0);
+    const asked = suite.fake.requests.length;
     const second = await ask();
 
     for (const caught of [first, second]) {
@@ -168,30 +155,30 @@ describe('POST /v1/chat/completions through database outages', () => {
       expect((caught as APIError).status).toBe(503);
       expect((caught as APIError).code).toBe('database_unavailable');
     }
-    expect(fake.requests).toHaveLength(asked);
+    expect(suite.fake.requests).toHaveLength(asked);
   });
 
   it('when storing the row is slow, then the LLM is already being asked meanwhile, and the answer is stored once the row is', async () => {
     // askbase has stored an exchange since any outage: it asks the LLM while storing again.
-    await clientOf(running.url).chat.completions.create({
+    await clientOf(suite.askbase.url).chat.completions.create({
       model: 'gpt-5-mini',
       messages: [{ role: 'user', content: 'Is the database there?' }],
     });
     // A lock of the test's own holds every insert: the row cannot be stored until it ends.
-    const locker = new pg.Client({ connectionString: server.url });
+    const locker = new pg.Client({ connectionString: suite.server.url });
     await locker.connect();
     try {
       await locker.query('begin');
       await locker.query('lock table question_answers in share mode');
-      fake.setBehavior({ answer: () => 'Asked while the row was being stored.' });
+      suite.fake.setBehavior({ answer: () => 'Asked while the row was being stored.' });
 
-      const pending = clientOf(running.url)
+      const pending = clientOf(suite.askbase.url)
         .chat.completions.create({
           model: 'gpt-5-mini',
           messages: [{ role: 'user', content: 'Am I asked before my row is stored?' }],
         })
         .withResponse();
-      await fake.waitForRequests(2);
+      await suite.fake.waitForRequests(2);
       await locker.query('commit');
       const { data, response } = await pending;
 
@@ -204,9 +191,9 @@ describe('POST /v1/chat/completions through database outages', () => {
   });
 
   it('when a client sends its next turn before the last answer is recorded, then the turn still joins that conversation', async () => {
-    const locker = new pg.Client({ connectionString: server.url });
+    const locker = new pg.Client({ connectionString: suite.server.url });
     await locker.connect();
-    const watcher = new pg.Client({ connectionString: server.url });
+    const watcher = new pg.Client({ connectionString: suite.server.url });
     await watcher.connect();
     /** Whether askbase has read a turn by its id: what a next turn waiting for it does. */
     const lookedUpById = async () =>
@@ -218,25 +205,25 @@ describe('POST /v1/chat/completions through database outages', () => {
         )
       ).rows.length > 0;
     try {
-      fake.setBehavior({ answer: () => 'The first answer.' });
-      fake.hold();
+      suite.fake.setBehavior({ answer: () => 'The first answer.' });
+      suite.fake.hold();
       const question = unique('first turn ');
-      const first = clientOf(running.url)
+      const first = clientOf(suite.askbase.url)
         .chat.completions.create({
           model: 'gpt-5-mini',
           messages: [{ role: 'user', content: question }],
         })
         .withResponse();
-      await fake.waitForInFlight(1);
+      await suite.fake.waitForInFlight(1);
       await pendingRowStored(question);
       // From here the answer cannot be recorded until the lock ends; the client gets it anyway.
       await locker.query('begin');
       await locker.query('lock table question_answers in share mode');
-      fake.release();
+      suite.fake.release();
       const { data, response } = await first;
       const firstId = Number(response.headers.get('x-askbase-id'));
 
-      const second = clientOf(running.url)
+      const second = clientOf(suite.askbase.url)
         .chat.completions.create({
           model: 'gpt-5-mini',
           messages: [

@@ -2,12 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError, lockDataDir } from '../src/db/data-dir-lock.js';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
 import { ask } from './helpers/askbase.js';
-import { MIGRATE_CLI, spawnAskbase } from './helpers/askbase-process.js';
+import { MIGRATE_CLI } from './helpers/askbase-process.js';
 import { type QaJson, expectOk } from './helpers/http.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 /** The pid of a process that has exited: what a lock left by a killed process holds. */
 function deadPid(): number {
@@ -65,25 +65,17 @@ describe('the lock on an embedded data directory', () => {
 // Real processes and the embedded database start slowly on a loaded machine: the bound
 // only guards against a hang.
 describe('askbase processes on one embedded data directory', { timeout: 120_000 }, () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  // Each process keeps its data below its own working directory unless the test names one.
+  const suite = useAskbaseSuite({ database: 'none', askbase: false });
 
   it('when a second askbase or db:migrate starts on a DATA_DIR in use, then each exits 1 with one line naming the directory and the holder, and the first keeps serving', async () => {
-    const first = await spawnAskbase({ OPENAI_BASE_URL: fake.baseUrl });
+    const first = await suite.spawn();
     const dataDir = join(first.cwd, 'data');
     const asked = await expectOk<QaJson>(await ask(first.url, { question: 'Kept safe?' }));
 
     const expected = `askbase: the embedded database in ${join(dataDir, 'pglite')} is in use by another process (pid ${first.child.pid})`;
     for (const entry of [undefined, MIGRATE_CLI]) {
-      const second = await spawnAskbase(
-        { OPENAI_BASE_URL: fake.baseUrl, DATA_DIR: dataDir },
-        { entry, waitUntilReady: false },
-      );
+      const second = await suite.spawn({ DATA_DIR: dataDir }, { entry, waitUntilReady: false });
       expect(await second.exited).toBe(1);
       const lines = second.output().trim().split('\n');
       expect(lines).toHaveLength(1);
@@ -95,15 +87,12 @@ describe('askbase processes on one embedded data directory', { timeout: 120_000 
   });
 
   it('when the process holding DATA_DIR was killed, then the next one takes the lock over and finds the data', async () => {
-    const first = await spawnAskbase({ OPENAI_BASE_URL: fake.baseUrl });
+    const first = await suite.spawn();
     const asked = await expectOk<QaJson>(await ask(first.url, { question: 'Still here?' }));
     first.child.kill('SIGKILL');
     await first.exited;
 
-    const second = await spawnAskbase({
-      OPENAI_BASE_URL: fake.baseUrl,
-      DATA_DIR: join(first.cwd, 'data'),
-    });
+    const second = await suite.spawn({ DATA_DIR: join(first.cwd, 'data') });
     const read = await expectOk<QaJson>(await fetch(`${second.url}/qa/${asked.id}`));
     expect(read).toMatchObject({ status: 'answered', question: 'Still here?' });
   });

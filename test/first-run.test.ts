@@ -10,9 +10,8 @@ import { readTemplate, unpackTemplate } from '../src/db/pglite-template.js';
 import { TEMPLATE_DIR } from '../src/paths.js';
 import { rowsOf } from '../src/repository/statements.js';
 import { createLogger } from '../src/logger.js';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { spawnAskbase } from './helpers/askbase-process.js';
 import { createTestDatabase } from './helpers/database.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 const logger = createLogger('silent');
 
@@ -88,23 +87,15 @@ describe('the first run: the prepared embedded database', { timeout: 120_000 }, 
 // Real processes and the embedded database start slowly on a loaded machine: the bound
 // only guards against a hang.
 describe('the first run: what a person sees at start', { timeout: 120_000 }, () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  // Each process keeps its data below its own working directory unless the test names one.
+  const suite = useAskbaseSuite({ database: 'none', askbase: false });
 
   it('when the port is already in use, then askbase exits 1 with one line saying so, before it opens the embedded database', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const { port } = blocker.address() as { port: number };
     try {
-      const askbase = await spawnAskbase(
-        { OPENAI_BASE_URL: fake.baseUrl, PORT: String(port) },
-        { waitUntilReady: false },
-      );
+      const askbase = await suite.spawn({ PORT: String(port) }, { waitUntilReady: false });
 
       expect(await askbase.exited).toBe(1);
       const lines = askbase.output().trim().split('\n');
@@ -118,7 +109,7 @@ describe('the first run: what a person sees at start', { timeout: 120_000 }, () 
   });
 
   it('when askbase starts on the embedded database, then its one line says the database cannot sync its files', async () => {
-    const askbase = await spawnAskbase({ OPENAI_BASE_URL: fake.baseUrl });
+    const askbase = await suite.spawn();
     const line = askbase
       .output()
       .split('\n')
@@ -133,11 +124,7 @@ describe('the first run: what a person sees at start', { timeout: 120_000 }, () 
   it('when askbase starts, then one line says where it listens, which database and LLM it uses, and where the docs are, with no password', async () => {
     const db = await createTestDatabase({ empty: true });
     try {
-      const askbase = await spawnAskbase({
-        DATABASE_URL: db.url,
-        OPENAI_BASE_URL: fake.baseUrl,
-        OPENAI_MODEL: 'test-model',
-      });
+      const askbase = await suite.spawn({ DATABASE_URL: db.url, OPENAI_MODEL: 'test-model' });
       const password = new URL(db.url).password;
       const { hostname, port, pathname } = new URL(db.url);
 
@@ -148,7 +135,7 @@ describe('the first run: what a person sees at start', { timeout: 120_000 }, () 
       const msg = (JSON.parse(line ?? '{}') as { msg?: string }).msg;
       expect(msg).toBe(
         `askbase listening on ${askbase.url}; database: PostgreSQL at ${hostname}:${port}${pathname}; ` +
-          `LLM: ${fake.baseUrl}, model test-model; API docs: ${askbase.url}/docs`,
+          `LLM: ${suite.fake.baseUrl}, model test-model; API docs: ${askbase.url}/docs`,
       );
       expect(askbase.output()).not.toContain(password);
 

@@ -1,14 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ask } from './helpers/askbase.js';
-import { type AskbaseProcess, spawnAskbase } from './helpers/askbase-process.js';
+import type { AskbaseProcess } from './helpers/askbase-process.js';
 import pg from 'pg';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { createPostgresServer } from './helpers/postgres-server.js';
 import { unique } from './helpers/each-database.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /** A process whose clock is an hour off: leases must be timed by the database's clock alone. */
@@ -19,32 +18,15 @@ const CLOCK_AN_HOUR_BEHIND = `--import=data:text/javascript,${encodeURIComponent
 
 // Real processes on one PostgreSQL; the bound only guards against a hang.
 describe('leases: every process knows who is alive', { timeout: 120_000 }, () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
+  /** Each test's askbase processes have a short lease, on the suite's database. */
+  const suite = useAskbaseSuite({
+    askbase: false,
+    env: { OPENAI_MAX_RETRIES: '0', LEASE_TTL_MS: '1000', SPOOL_REPLAY_INTERVAL_MS: '100' },
   });
-  beforeEach(() => fake.reset());
-  afterAll(async () => {
-    await db?.drop();
-    await fake?.close();
-  });
-
-  /** An askbase process with a short lease, on the shared database. */
-  const start = (env: Record<string, string> = {}) =>
-    spawnAskbase({
-      DATABASE_URL: db.url,
-      OPENAI_BASE_URL: fake.baseUrl,
-      OPENAI_MAX_RETRIES: '0',
-      LEASE_TTL_MS: '1000',
-      SPOOL_REPLAY_INTERVAL_MS: '100',
-      ...env,
-    });
+  const start = suite.spawn;
   const rowOf = async (question: string) =>
     (
-      await db.query<{ id: string; status: string; error_code: string | null }>(
+      await suite.db.query<{ id: string; status: string; error_code: string | null }>(
         'select id, status, error_code from question_answers where question = $1',
         [question],
       )
@@ -61,7 +43,7 @@ describe('leases: every process knows who is alive', { timeout: 120_000 }, () =>
     const steady = await start();
     const behind = await start({ NODE_OPTIONS: CLOCK_AN_HOUR_BEHIND });
     const doomed = await start();
-    fake.hold();
+    suite.fake.hold();
     const mine = await holdAsk(steady, 'steady ');
     const theirs = await holdAsk(behind, 'behind ');
     const lost = await holdAsk(doomed, 'doomed ');
@@ -76,7 +58,7 @@ describe('leases: every process knows who is alive', { timeout: 120_000 }, () =>
     expect((await rowOf(mine.question))?.status).toBe('pending');
     expect((await rowOf(theirs.question))?.status).toBe('pending');
 
-    fake.release();
+    suite.fake.release();
     const answered = await Promise.all([mine.response, theirs.response]);
     expect(answered.map((r) => r?.status)).toEqual([200, 200]);
     const retried = await fetch(`${steady.url}/qa/${(await rowOf(lost.question))?.id}/retry`, {
@@ -91,29 +73,29 @@ describe('leases: every process knows who is alive', { timeout: 120_000 }, () =>
     // A lease far longer than the wait below, and the two-minute deadline: only knowing it is
     // the same instance (the same DATA_DIR's spool) can fail the ask at once.
     const env = {
-      DATABASE_URL: db.url,
-      OPENAI_BASE_URL: fake.baseUrl,
       DATA_DIR: dataDir,
       LEASE_TTL_MS: '600000',
+      OPENAI_MAX_RETRIES: undefined,
+      SPOOL_REPLAY_INTERVAL_MS: undefined,
     };
-    const first = await spawnAskbase(env);
-    fake.hold();
+    const first = await suite.spawn(env);
+    suite.fake.hold();
     const lost = await holdAsk(first, 'restarted ');
     first.child.kill('SIGKILL');
     await first.exited;
 
-    const second = await spawnAskbase(env);
+    const second = await suite.spawn(env);
     await waitFor(() => second.output().includes('marked interrupted questions as failed'), {
       what: 'the restart to fail its earlier ask',
     });
     expect((await rowOf(lost.question))?.error_code).toBe('interrupted');
-    fake.release();
+    suite.fake.release();
   });
 
   it('when a process is paused past its lease, then its ask is failed meanwhile, and its answer still counts when it resumes', async () => {
     const watcher = await start();
     const sleeper = await start();
-    fake.hold();
+    suite.fake.hold();
     const held = await holdAsk(sleeper, 'paused ');
     sleeper.child.kill('SIGSTOP');
     await waitFor(async () => (await rowOf(held.question))?.error_code === 'interrupted', {
@@ -122,7 +104,7 @@ describe('leases: every process knows who is alive', { timeout: 120_000 }, () =>
     expect(watcher.child.exitCode).toBeNull();
 
     sleeper.child.kill('SIGCONT');
-    fake.release();
+    suite.fake.release();
     expect((await held.response)?.status).toBe(200);
     // The answer it paid for replaces the interruption.
     await waitFor(async () => (await rowOf(held.question))?.status === 'answered', {
@@ -137,13 +119,13 @@ describe('leases: every process knows who is alive', { timeout: 120_000 }, () =>
     const first = await start(env);
     const second = await start(env);
     const doomed = await start(env);
-    fake.hold();
+    suite.fake.hold();
     const lost = unique('doomed ');
     const live = unique('live ');
     const asks = [ask(doomed.url, { question: lost }), ask(first.url, { question: live })].map(
       (pending) => pending.catch(() => undefined),
     );
-    await fake.waitForInFlight(2);
+    await suite.fake.waitForInFlight(2);
     doomed.child.kill('SIGKILL');
     await server.stop();
     await waitFor(
@@ -170,7 +152,7 @@ describe('leases: every process knows who is alive', { timeout: 120_000 }, () =>
     });
     // ...and by then the live process's ask has not been.
     expect((await status(live))?.status).toBe('pending');
-    fake.release();
+    suite.fake.release();
     await Promise.all(asks);
   });
 });

@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { type PostgresServer, createPostgresServer } from './helpers/postgres-server.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ask } from './helpers/askbase.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 interface Qa {
   id: number;
@@ -15,40 +14,19 @@ interface Qa {
 
 /** These tests stop and start a PostgreSQL server of their own; the shared one stays up. */
 describe('database outages', () => {
-  let fake: FakeOpenAI;
-  let server: PostgresServer;
-  const running: RunningAskbase[] = [];
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    server = await createPostgresServer();
-  }, 120_000);
+  // Each test starts askbase on the suite's server, which it may stop.
+  const suite = useAskbaseSuite({
+    database: 'postgres server',
+    askbase: false,
+    env: { DB_CONNECT_BACKOFF_MAX_MS: '200', SPOOL_REPLAY_INTERVAL_MS: '100' },
+  });
+  const start = suite.start;
+  // Each test finds the server up, whatever the last one did (its askbases stop after this).
   afterEach(async () => {
-    fake.reset();
-    await server.start().catch(() => undefined);
-    await Promise.all(running.splice(0).map((askbase) => askbase.stop()));
+    await suite.server.start().catch(() => undefined);
   });
-  afterAll(async () => {
-    await server?.destroy();
-    await fake?.close();
-  });
-
-  const start = async (env: Record<string, string> = {}, options = {}) => {
-    const askbase = await startAskbase(
-      {
-        DATABASE_URL: server.url,
-        OPENAI_BASE_URL: fake.baseUrl,
-        DB_CONNECT_BACKOFF_MAX_MS: '200',
-        SPOOL_REPLAY_INTERVAL_MS: '100',
-        ...env,
-      },
-      options,
-    );
-    running.push(askbase);
-    return askbase;
-  };
   const countRows = async () => {
-    const client = new pg.Client(server.url);
+    const client = new pg.Client(suite.server.url);
     await client.connect();
     const { rows } = await client.query<{ count: string }>('select count(*) from question_answers');
     await client.end();
@@ -57,7 +35,7 @@ describe('database outages', () => {
 
   it('when the database is down as a question arrives, then 503 database_unavailable and nothing is spent on the LLM', async () => {
     const askbase = await start();
-    await server.stop();
+    await suite.server.stop();
 
     const response = await ask(askbase.url, { question: 'Anyone there?' });
 
@@ -66,18 +44,18 @@ describe('database outages', () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
       'database_unavailable',
     );
-    expect(fake.requests).toHaveLength(0);
+    expect(suite.fake.requests).toHaveLength(0);
   });
 
   it('when the service starts before the database, then it is not ready, refuses asks, and recovers once the database is up', async () => {
-    await server.stop();
+    await suite.server.stop();
     const askbase = await start({}, { waitUntilReady: false });
 
     expect((await fetch(`${askbase.url}/is_up`)).status).toBe(200);
     expect((await fetch(`${askbase.url}/health/ready`)).status).toBe(503);
     expect((await ask(askbase.url, { question: 'Too early?' })).status).toBe(503);
 
-    await server.start();
+    await suite.server.start();
     await expect
       .poll(async () => (await fetch(`${askbase.url}/health/ready`)).status, { timeout: 15_000 })
       .toBe(200);
@@ -88,9 +66,9 @@ describe('database outages', () => {
     const askbase = await start();
     expect((await ask(askbase.url, { question: 'Before' })).status).toBe(200);
 
-    await server.stop();
+    await suite.server.stop();
     const during = await ask(askbase.url, { question: 'During' });
-    await server.start();
+    await suite.server.start();
 
     expect(during.status).toBe(503);
     expect(((await during.json()) as { error: { code: string } }).error.code).toBe(
@@ -103,13 +81,13 @@ describe('database outages', () => {
 
   it('when the database goes away while the LLM answers, then the client still gets the answer, which is spooled and replayed', async () => {
     const askbase = await start({ ANSWER_STORE_ATTEMPTS: '2', ANSWER_STORE_BACKOFF_MS: '50' });
-    fake.setBehavior({ answer: () => 'An answer already paid for.' });
-    fake.hold();
+    suite.fake.setBehavior({ answer: () => 'An answer already paid for.' });
+    suite.fake.hold();
 
     const pending = ask(askbase.url, { question: 'Will my answer survive?' });
-    await fake.waitForInFlight(1);
-    await server.stop();
-    fake.release();
+    await suite.fake.waitForInFlight(1);
+    await suite.server.stop();
+    suite.fake.release();
     const response = await pending;
 
     expect(response.status).toBe(200);
@@ -118,7 +96,7 @@ describe('database outages', () => {
     const spool = await readFile(join(askbase.config.dataDir, 'spool', 'outcomes.jsonl'), 'utf8');
     expect(spool).toContain('An answer already paid for.');
 
-    await server.start();
+    await suite.server.start();
     await expect
       .poll(
         async () => {
@@ -135,13 +113,13 @@ describe('database outages', () => {
 
   it('when the database goes away while the LLM answers an ask that keeps no text, then the spool holds the outcome without the text', async () => {
     const askbase = await start({ ANSWER_STORE_ATTEMPTS: '2', ANSWER_STORE_BACKOFF_MS: '50' });
-    fake.setBehavior({ answer: () => 'A private answer already paid for.' });
-    fake.hold();
+    suite.fake.setBehavior({ answer: () => 'A private answer already paid for.' });
+    suite.fake.hold();
 
     const pending = ask(askbase.url, { question: 'A private question?', store: false });
-    await fake.waitForInFlight(1);
-    await server.stop();
-    fake.release();
+    await suite.fake.waitForInFlight(1);
+    await suite.server.stop();
+    suite.fake.release();
     const response = await pending;
 
     expect(response.status).toBe(200);
@@ -154,7 +132,7 @@ describe('database outages', () => {
     expect(spool).toContain(`"id":${body.id}`);
     expect(spool).not.toContain('private');
 
-    await server.start();
+    await suite.server.start();
     await expect
       .poll(
         async () => {
@@ -174,7 +152,7 @@ describe('database outages', () => {
     });
     const faults = ['server_error', 'bad_request', 'malformed'] as const;
     let n = 0;
-    fake.setBehavior(() => {
+    suite.fake.setBehavior(() => {
       n += 1;
       // Deterministic "random third": every third request fails, cycling through fault kinds.
       return {
@@ -191,16 +169,16 @@ describe('database outages', () => {
       })),
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await server.stop();
+    await suite.server.stop();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await server.start();
+    await suite.server.start();
     const results = await Promise.all(responses);
 
     expect(new Set(results.map((r) => r.status))).toSatisfy((statuses: Set<number>) =>
       [...statuses].every((status) => [200, 502, 503, 504].includes(status)),
     );
     // Wait for spooled outcomes to be replayed and for nothing to be pending.
-    const client = new pg.Client(server.url);
+    const client = new pg.Client(suite.server.url);
     await client.connect();
     try {
       await expect

@@ -2,40 +2,31 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ask } from './helpers/askbase.js';
-import { spawnAskbase } from './helpers/askbase-process.js';
 import { unique } from './helpers/each-database.js';
-import { createPostgresServer } from './helpers/postgres-server.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
 
 // Real processes, as two hosts sharing a spool directory (INSTANCE_NAME stands for the host).
 describe('spools that outlive their process', { timeout: 120_000 }, () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-  });
-  afterAll(async () => {
-    await fake?.close();
+  // The test stops the suite's own PostgreSQL server while a host holds answers.
+  const suite = useAskbaseSuite({
+    database: 'postgres server',
+    askbase: false,
+    env: {
+      LEASE_TTL_MS: '1000',
+      SPOOL_REPLAY_INTERVAL_MS: '100',
+      ANSWER_STORE_ATTEMPTS: '1',
+      DB_CONNECT_BACKOFF_MAX_MS: '200',
+    },
   });
 
   it('when a host holding spooled answers dies for good, then another stores every one of them, once', async () => {
-    const server = await createPostgresServer();
-    onTestFinished(() => server.destroy());
+    const { server } = suite;
     const spoolDir = mkdtempSync(join(tmpdir(), 'askbase-spools-'));
     onTestFinished(() => rmSync(spoolDir, { recursive: true, force: true }));
-    const start = (host: string) =>
-      spawnAskbase({
-        DATABASE_URL: server.url,
-        OPENAI_BASE_URL: fake.baseUrl,
-        SPOOL_DIR: spoolDir,
-        INSTANCE_NAME: host,
-        LEASE_TTL_MS: '1000',
-        SPOOL_REPLAY_INTERVAL_MS: '100',
-        ANSWER_STORE_ATTEMPTS: '1',
-        DB_CONNECT_BACKOFF_MAX_MS: '200',
-      });
+    const start = (host: string) => suite.spawn({ SPOOL_DIR: spoolDir, INSTANCE_NAME: host });
     const doomed = await start('host-a');
     const survivor = await start('host-b');
     expect(readdirSync(spoolDir).sort()).toEqual([
@@ -46,12 +37,12 @@ describe('spools that outlive their process', { timeout: 120_000 }, () => {
     ]);
 
     // Three answers arrive while PostgreSQL is away: host-a spools them, then dies.
-    fake.hold();
+    suite.fake.hold();
     const questions = [unique('kept '), unique('kept '), unique('kept ')];
     const answers = questions.map((question) => ask(doomed.url, { question }));
-    await fake.waitForInFlight(3);
+    await suite.fake.waitForInFlight(3);
     await server.stop();
-    fake.release();
+    suite.fake.release();
     expect((await Promise.all(answers)).map((r) => r.status)).toEqual([200, 200, 200]);
     await waitFor(() => doomed.output().split('outcome spooled to disk').length === 4, {
       what: 'the three answers to be spooled',
