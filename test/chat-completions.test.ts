@@ -7,12 +7,10 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from 'openai/resources/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MODELS, type FakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, startAskbase } from './helpers/askbase.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MODELS } from './fake-openai/fake-openai.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
-import { closedPortBaseUrl, expectOk, settledRow } from './helpers/http.js';
+import { expectOk, settledRow } from './helpers/http.js';
 import { useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -123,22 +121,16 @@ describe.each(BOTH_DATABASES)(
   { timeout: 120_000 },
   ({ database }) => {
     const suite = useAskbaseSuite({ database, env: { OPENAI_API_KEY: UPSTREAM_KEY } });
-    let fake: FakeOpenAI;
-    let askbase: RunningAskbase;
-    let client: OpenAI;
-    beforeAll(() => {
-      ({ fake, askbase } = suite);
-      client = clientOf(askbase.url);
-    });
+    const client = () => clientOf(suite.askbase.url);
 
-    const row = (id: number) => settledRow<ChatRow>(askbase.url, id);
+    const row = (id: number) => settledRow<ChatRow>(suite.askbase.url, id);
     const exchange = async (id: number) => {
       await row(id);
-      return expectOk<Exchange>(await fetch(`${askbase.url}/qa/${id}/exchange`));
+      return expectOk<Exchange>(await fetch(`${suite.askbase.url}/qa/${id}/exchange`));
     };
     /** The stored row as JSON text, every column, to look for text that must not be there. */
     const rawRow = async (id: number) => {
-      const result = await askbase.database.db.execute(
+      const result = await suite.askbase.database.db.execute(
         sql`select row_to_json(q)::text as row from question_answers q where id = ${id}`,
       );
       return (result as { rows: { row: string }[] }).rows[0]?.row ?? '';
@@ -146,9 +138,12 @@ describe.each(BOTH_DATABASES)(
 
     it('when an answer is stored, then its text is kept once (the answer column, not again in the stored response), and the exchange reads back whole', async () => {
       const answer = unique('An answer kept once ');
-      fake.setBehavior({ answer: () => answer });
-      const { data, response } = await client.chat.completions
-        .create({ model: 'gpt-5-mini', messages: [{ role: 'user', content: unique('Once? ') }] })
+      suite.fake.setBehavior({ answer: () => answer });
+      const { data, response } = await client()
+        .chat.completions.create({
+          model: 'gpt-5-mini',
+          messages: [{ role: 'user', content: unique('Once? ') }],
+        })
         .withResponse();
       const id = idOf(response);
 
@@ -166,8 +161,8 @@ describe.each(BOTH_DATABASES)(
         { role: 'user', content: question },
       ];
 
-      const { data, response } = await client.chat.completions
-        .create({
+      const { data, response } = await client()
+        .chat.completions.create({
           model: 'gpt-5-mini',
           messages,
           metadata: { trace: 'chat-1' },
@@ -187,8 +182,8 @@ describe.each(BOTH_DATABASES)(
       const id = idOf(response);
       expect(id).toBeGreaterThan(0);
       expect(Number(response.headers.get('x-askbase-conversation-id'))).toBe(id);
-      expect(fake.requests).toHaveLength(1);
-      expect(fake.requests[0]).toMatchObject({
+      expect(suite.fake.requests).toHaveLength(1);
+      expect(suite.fake.requests[0]).toMatchObject({
         model: 'gpt-5-mini',
         messages,
         metadata: { trace: 'chat-1' },
@@ -227,11 +222,14 @@ describe.each(BOTH_DATABASES)(
     });
 
     it('when the upstream reports cached and reasoning tokens, then the row keeps them and prices cached tokens at the cached price', async () => {
-      fake.setBehavior({ usageDetails: { cachedTokens: 3, reasoningTokens: 2 } });
+      suite.fake.setBehavior({ usageDetails: { cachedTokens: 3, reasoningTokens: 2 } });
       const question = `Name the ${unique('planet')} closest to the sun please`;
 
-      const { response } = await client.chat.completions
-        .create({ model: 'gpt-5-mini', messages: [{ role: 'user', content: question }] })
+      const { response } = await client()
+        .chat.completions.create({
+          model: 'gpt-5-mini',
+          messages: [{ role: 'user', content: question }],
+        })
         .withResponse();
 
       const stored = await row(idOf(response));
@@ -247,11 +245,11 @@ describe.each(BOTH_DATABASES)(
 
     it('when a client streams with include_usage, then it gets the chunks and a usage chunk, and the row has usage, cost and ttft', async () => {
       const answer = 'Paris is the capital of France; the Seine runs through it.';
-      fake.setBehavior({ answer: () => answer });
+      suite.fake.setBehavior({ answer: () => answer });
       const question = unique('Where is Paris? ');
 
-      const { data: stream, response } = await client.chat.completions
-        .create({
+      const { data: stream, response } = await client()
+        .chat.completions.create({
           model: 'gpt-5-mini',
           messages: [{ role: 'user', content: question }],
           stream: true,
@@ -290,11 +288,11 @@ describe.each(BOTH_DATABASES)(
 
     it('when a client streams without include_usage, then it gets no usage chunk, yet the row has usage and cost', async () => {
       const answer = 'Usage is counted even when nobody asks for it.';
-      fake.setBehavior({ answer: () => answer });
+      suite.fake.setBehavior({ answer: () => answer });
       const question = unique('Count me ');
 
-      const { data: stream, response } = await client.chat.completions
-        .create({
+      const { data: stream, response } = await client()
+        .chat.completions.create({
           model: 'gpt-5-mini',
           messages: [{ role: 'user', content: question }],
           stream: true,
@@ -306,7 +304,7 @@ describe.each(BOTH_DATABASES)(
       expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(answer);
       expect(chunks.filter((chunk) => chunk.usage || chunk.choices.length === 0)).toEqual([]);
       // The fake sends usage only when asked: askbase asked for it on the client's behalf.
-      expect(fake.requests[0]?.stream_options).toEqual({ include_usage: true });
+      expect(suite.fake.requests[0]?.stream_options).toEqual({ include_usage: true });
       const stored = await row(idOf(response));
       expect(stored.usage).toMatchObject({
         prompt_tokens: words(question),
@@ -318,7 +316,7 @@ describe.each(BOTH_DATABASES)(
 
     it('when a stream is read off the wire, then it is data events of chunks ending with [DONE]', async () => {
       const response = await postChat(
-        askbase.url,
+        suite.askbase.url,
         JSON.stringify({
           model: 'gpt-5-mini',
           messages: [{ role: 'user', content: unique('Wire ') }],
@@ -341,7 +339,7 @@ describe.each(BOTH_DATABASES)(
     });
 
     it('when a client uses tools over several turns, then each turn joins one conversation and keeps its tool calls', async () => {
-      fake.setBehavior({
+      suite.fake.setBehavior({
         toolCalls: (request) => {
           if (request.messages.at(-1)?.role !== 'user') return undefined;
           const asked = request.messages.filter((message) => message.role === 'user').length;
@@ -362,7 +360,9 @@ describe.each(BOTH_DATABASES)(
         { role: 'system', content: 'You know the weather.' },
         { role: 'user', content: first },
       ];
-      const t1 = await client.chat.completions.create({ ...base, messages: m1 }).withResponse();
+      const t1 = await client()
+        .chat.completions.create({ ...base, messages: m1 })
+        .withResponse();
       const calls1 = t1.data.choices[0]?.message.tool_calls ?? [];
       expect(calls1.map((call) => call.id)).toEqual(['call_paris', 'call_lyon']);
       expect(t1.data.choices[0]?.finish_reason).toBe('tool_calls');
@@ -374,7 +374,9 @@ describe.each(BOTH_DATABASES)(
         { role: 'tool', tool_call_id: 'call_paris', content: '18 °C' },
         { role: 'tool', tool_call_id: 'call_lyon', content: '21 °C' },
       ];
-      const t2 = await client.chat.completions.create({ ...base, messages: m2 }).withResponse();
+      const t2 = await client()
+        .chat.completions.create({ ...base, messages: m2 })
+        .withResponse();
       expect(t2.data.choices[0]?.message.content).toBe(`Answer to: ${first}`);
 
       // Turn 3, streamed: a new question; the model calls a tool again.
@@ -383,8 +385,8 @@ describe.each(BOTH_DATABASES)(
         t2.data.choices[0]!.message,
         { role: 'user', content: second },
       ];
-      const t3 = await client.chat.completions
-        .create({ ...base, messages: m3, stream: true })
+      const t3 = await client()
+        .chat.completions.create({ ...base, messages: m3, stream: true })
         .withResponse();
       const streamed: { id: string; name: string; arguments: string }[] = [];
       for await (const chunk of t3.data) {
@@ -413,7 +415,9 @@ describe.each(BOTH_DATABASES)(
         },
         { role: 'tool', tool_call_id: 'call_nice', content: '24 °C' },
       ];
-      const t4 = await client.chat.completions.create({ ...base, messages: m4 }).withResponse();
+      const t4 = await client()
+        .chat.completions.create({ ...base, messages: m4 })
+        .withResponse();
       expect(t4.data.choices[0]?.message.content).toBe(`Answer to: ${second}`);
 
       const ids = [t1, t2, t3, t4].map((turn) => idOf(turn.response));
@@ -453,21 +457,21 @@ describe.each(BOTH_DATABASES)(
         history_complete: true,
       });
       expect(e4?.request.messages).toEqual(m4);
-      expect(fake.requests.map((request) => request.messages)).toEqual([m1, m2, m3, m4]);
+      expect(suite.fake.requests.map((request) => request.messages)).toEqual([m1, m2, m3, m4]);
     });
 
     it('when a client asks for JSON output, then response_format reaches the LLM and the JSON answer comes back', async () => {
       const question = unique('Reply in JSON ');
 
-      const { data, response } = await client.chat.completions
-        .create({
+      const { data, response } = await client()
+        .chat.completions.create({
           model: 'gpt-5-mini',
           messages: [{ role: 'user', content: question }],
           response_format: { type: 'json_object' },
         })
         .withResponse();
 
-      expect(fake.requests[0]?.response_format).toEqual({ type: 'json_object' });
+      expect(suite.fake.requests[0]?.response_format).toEqual({ type: 'json_object' });
       const content = data.choices[0]?.message.content ?? '';
       expect(JSON.parse(content)).toEqual({ answer: `Answer to: ${question}` });
       expect((await row(idOf(response))).answer).toBe(content);
@@ -475,11 +479,11 @@ describe.each(BOTH_DATABASES)(
 
     it('when the client goes away mid-stream, then askbase reads the answer to its end and stores it with usage', async () => {
       const answer = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
-      fake.setBehavior({ answer: () => answer, chunkDelayMs: 20 });
+      suite.fake.setBehavior({ answer: () => answer, chunkDelayMs: 20 });
       const leaving = new AbortController();
 
-      const { data: stream, response } = await client.chat.completions
-        .create(
+      const { data: stream, response } = await client()
+        .chat.completions.create(
           {
             model: 'gpt-5-mini',
             messages: [{ role: 'user', content: unique('Leaving early ') }],
@@ -513,14 +517,14 @@ describe.each(BOTH_DATABASES)(
         messages: [{ role: 'user' as const, content: unique('Only once ') }],
       };
       const send = () =>
-        client.chat.completions
-          .create(body, { headers: { 'Idempotency-Key': key } })
+        client()
+          .chat.completions.create(body, { headers: { 'Idempotency-Key': key } })
           .withResponse();
 
       const first = await send();
       const second = await send();
 
-      expect(fake.requests).toHaveLength(1);
+      expect(suite.fake.requests).toHaveLength(1);
       expect(idOf(second.response)).toBe(idOf(first.response));
       expect(second.data).toEqual(first.data);
     });
@@ -532,22 +536,22 @@ describe.each(BOTH_DATABASES)(
       'when X-Askbase-Store is false and it is %s, then the client gets the answer and the row keeps no text',
       async (_, stream) => {
         const question = unique('private chat question ');
-        fake.setBehavior({ answer: () => `Private chat answer to ${question}` });
+        suite.fake.setBehavior({ answer: () => `Private chat answer to ${question}` });
         const headers = { 'X-Askbase-Store': 'false' };
         const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: question }];
 
         let text: string;
         let id: number;
         if (stream) {
-          const { data, response } = await client.chat.completions
-            .create({ model: 'gpt-5-mini', messages, stream: true }, { headers })
+          const { data, response } = await client()
+            .chat.completions.create({ model: 'gpt-5-mini', messages, stream: true }, { headers })
             .withResponse();
           text = '';
           for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
           id = idOf(response);
         } else {
-          const { data, response } = await client.chat.completions
-            .create({ model: 'gpt-5-mini', messages }, { headers })
+          const { data, response } = await client()
+            .chat.completions.create({ model: 'gpt-5-mini', messages }, { headers })
             .withResponse();
           text = data.choices[0]?.message.content ?? '';
           id = idOf(response);
@@ -571,8 +575,8 @@ describe.each(BOTH_DATABASES)(
     );
 
     it('when a client lists models, then it gets the upstream models in OpenAI shape', async () => {
-      const first = await client.models.list();
-      const second = await client.models.list();
+      const first = await client().models.list();
+      const second = await client().models.list();
 
       expect(first.data.map((model) => model.id)).toEqual(DEFAULT_MODELS);
       expect(first.data[0]).toEqual({
@@ -583,19 +587,24 @@ describe.each(BOTH_DATABASES)(
       });
       expect(second.data).toEqual(first.data);
       // Cached for 60 s: at most one of the two lists (none if an earlier one is cached) went upstream.
-      expect(fake.modelListRequests()).toBeLessThanOrEqual(1);
+      expect(suite.fake.modelListRequests()).toBeLessThanOrEqual(1);
     });
 
     it('when questions are listed by kind, then a chat is under kind=chat and not under kind=ask', async () => {
-      const { response } = await client.chat.completions
-        .create({ model: 'gpt-5-mini', messages: [{ role: 'user', content: unique('Kind ') }] })
+      const { response } = await client()
+        .chat.completions.create({
+          model: 'gpt-5-mini',
+          messages: [{ role: 'user', content: unique('Kind ') }],
+        })
         .withResponse();
       const id = idOf(response);
 
       const chats = await expectOk<ChatRow[]>(
-        await fetch(`${askbase.url}/qas?kind=chat&limit=1000`),
+        await fetch(`${suite.askbase.url}/qas?kind=chat&limit=1000`),
       );
-      const asks = await expectOk<ChatRow[]>(await fetch(`${askbase.url}/qas?kind=ask&limit=1000`));
+      const asks = await expectOk<ChatRow[]>(
+        await fetch(`${suite.askbase.url}/qas?kind=ask&limit=1000`),
+      );
 
       expect(chats.map((qa) => qa.id)).toContain(id);
       expect(chats.every((qa) => qa.kind === 'chat')).toBe(true);
@@ -604,22 +613,26 @@ describe.each(BOTH_DATABASES)(
 
     it('when the export and the stats are narrowed by kind, then they count and carry only that kind', async () => {
       const word = unique('kindstats');
-      await client.chat.completions.create({
+      await client().chat.completions.create({
         model: 'gpt-5-mini',
         messages: [{ role: 'user', content: `${word} chat` }],
       });
-      await fetch(`${askbase.url}/ask`, {
+      await fetch(`${suite.askbase.url}/ask`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ question: `${word} ask` }),
       });
       const stats = async (kind: string) =>
-        expectOk<{ totals: { asks: number } }>(await fetch(`${askbase.url}/stats?kind=${kind}`));
-      const all = await expectOk<{ totals: { asks: number } }>(await fetch(`${askbase.url}/stats`));
+        expectOk<{ totals: { asks: number } }>(
+          await fetch(`${suite.askbase.url}/stats?kind=${kind}`),
+        );
+      const all = await expectOk<{ totals: { asks: number } }>(
+        await fetch(`${suite.askbase.url}/stats`),
+      );
 
       const [chats, asks] = [await stats('chat'), await stats('ask')];
       const exported = await (
-        await fetch(`${askbase.url}/qas/export?kind=chat&q=${encodeURIComponent(word)}`)
+        await fetch(`${suite.askbase.url}/qas/export?kind=chat&q=${encodeURIComponent(word)}`)
       ).text();
 
       expect(chats.totals.asks + asks.totals.asks).toBe(all.totals.asks);
@@ -898,23 +911,10 @@ describe('POST /v1/chat/completions with API keys and ALLOWED_MODELS', () => {
 });
 
 describe('POST /v1/chat/completions with RATE_LIMIT_MAX=1 and an unreachable LLM', () => {
-  let askbase: RunningAskbase;
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    askbase = await startAskbase({
-      DATABASE_URL: db.url,
-      OPENAI_BASE_URL: await closedPortBaseUrl(),
-      RATE_LIMIT_MAX: '1',
-    });
-  });
-  afterAll(async () => {
-    await askbase?.stop();
-    await db?.drop();
-  });
+  const suite = useAskbaseSuite({ llm: 'unreachable', env: { RATE_LIMIT_MAX: '1' } });
 
   it('when the LLM cannot be reached, then 502 or 503 without detail; and when the window’s one request is spent, then RateLimitError', async () => {
-    const client = clientOf(askbase.url);
+    const client = clientOf(suite.askbase.url);
     const body = {
       model: 'gpt-5-mini',
       messages: [{ role: 'user' as const, content: unique('Anyone upstream? ') }],

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import OpenAI, { APIError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/index.js';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, messageText } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask } from './helpers/askbase.js';
+import { describe, expect, it } from 'vitest';
+import { messageText } from './fake-openai/fake-openai.js';
+import { ask } from './helpers/askbase.js';
 import { BOTH_DATABASES, unique } from './helpers/each-database.js';
 import { expectOk, settledRow } from './helpers/http.js';
 import { useAskbaseSuite } from './helpers/suite.js';
@@ -70,18 +70,12 @@ describe.each(BOTH_DATABASES)(
   { timeout: 120_000 },
   ({ database }) => {
     const suite = useAskbaseSuite({ database });
-    let fake: FakeOpenAI;
-    let askbase: RunningAskbase;
-    let client: OpenAI;
-    beforeAll(() => {
-      ({ fake, askbase } = suite);
-      client = clientOf(askbase.url);
-    });
+    const client = () => clientOf(suite.askbase.url);
 
-    const row = (id: number) => settledRow<Turn>(askbase.url, id);
+    const row = (id: number) => settledRow<Turn>(suite.askbase.url, id);
     /** Each row's size as JSON text: every column, uncompressed. */
     const rowSizes = async (ids: number[]) => {
-      const result = await askbase.database.db.execute(
+      const result = await suite.askbase.database.db.execute(
         sql`select octet_length(row_to_json(q)::text) as size from question_answers q
              where id in (${sql.join(
                ids.map((id) => sql`${id}`),
@@ -94,7 +88,7 @@ describe.each(BOTH_DATABASES)(
     it('when a client sends 20 turns with the whole history each time, then they form one conversation stored in O(total text)', async () => {
       const texts = Array.from({ length: 20 }, (_, i) => filler(`Turn ${i + 1}:`, 1_000));
 
-      const { ids, conversationIds, last } = await converse(client, texts, {
+      const { ids, conversationIds, last } = await converse(client(), texts, {
         system: 'You are a patient assistant.',
       });
 
@@ -107,23 +101,23 @@ describe.each(BOTH_DATABASES)(
       expect(rows.map((r) => r.answer)).toEqual(texts.map((text) => `Answer to: ${text}`));
 
       const conversation = await expectOk<{ id: number; turns: Turn[] }>(
-        await fetch(`${askbase.url}/conversations/${first}`),
+        await fetch(`${suite.askbase.url}/conversations/${first}`),
       );
       expect(conversation.id).toBe(first);
       expect(conversation.turns.map((turn) => turn.id)).toEqual(ids);
       const listed = await expectOk<Turn[]>(
-        await fetch(`${askbase.url}/qas?conversation=${first}&limit=100`),
+        await fetch(`${suite.askbase.url}/qas?conversation=${first}&limit=100`),
       );
       expect(listed.map((turn) => turn.id).sort((a, b) => a - b)).toEqual(ids);
 
       // The 20th turn's exchange is the whole request as sent: 1 system + 19 × 2 + 1 messages.
       const exchange = await expectOk<Exchange>(
-        await fetch(`${askbase.url}/qa/${ids.at(-1)}/exchange`),
+        await fetch(`${suite.askbase.url}/qa/${ids.at(-1)}/exchange`),
       );
       expect(last).toHaveLength(40);
       expect(exchange.request.messages).toEqual(last);
       expect(exchange.history_complete).toBe(true);
-      expect(fake.requests.at(-1)?.messages).toEqual(last);
+      expect(suite.fake.requests.at(-1)?.messages).toEqual(last);
 
       // Storage: each row holds its own turn, not the history. A turn's text is kept about 3.5
       // times (question and answer, the request's new message and the response, the search
@@ -143,10 +137,10 @@ describe.each(BOTH_DATABASES)(
     });
 
     it('when a request names a conversation in X-Askbase-Conversation-Id, then it joins that conversation', async () => {
-      const { ids } = await converse(client, [unique('Start here ')]);
+      const { ids } = await converse(client(), [unique('Start here ')]);
 
-      const { response } = await client.chat.completions
-        .create(
+      const { response } = await client()
+        .chat.completions.create(
           { model: 'gpt-5-mini', messages: [{ role: 'user', content: unique('Unrelated ') }] },
           { headers: { 'X-Askbase-Conversation-Id': String(ids[0]) } },
         )
@@ -157,8 +151,8 @@ describe.each(BOTH_DATABASES)(
     });
 
     it('when X-Askbase-Conversation-Id names no conversation, then 400 and the LLM is not called', async () => {
-      const caught: unknown = await client.chat.completions
-        .create(
+      const caught: unknown = await client()
+        .chat.completions.create(
           { model: 'gpt-5-mini', messages: [{ role: 'user', content: unique('Lost ') }] },
           { headers: { 'X-Askbase-Conversation-Id': '999999999' } },
         )
@@ -168,14 +162,14 @@ describe.each(BOTH_DATABASES)(
         );
 
       expect(caught).toBeInstanceOf(OpenAI.BadRequestError);
-      expect(fake.requests).toHaveLength(0);
+      expect(suite.fake.requests).toHaveLength(0);
     });
 
     it('when the same first message starts two conversations, then they stay apart', async () => {
       const opening = unique('Same opening ');
 
-      const a = await converse(client, [opening, unique('Then A ')]);
-      const b = await converse(client, [opening, unique('Then B ')]);
+      const a = await converse(client(), [opening, unique('Then A ')]);
+      const b = await converse(client(), [opening, unique('Then B ')]);
 
       expect(a.conversationIds[1]).toBe(a.ids[0]);
       expect(b.conversationIds[1]).toBe(b.ids[0]);
@@ -184,14 +178,14 @@ describe.each(BOTH_DATABASES)(
 
     it('when POST /ask follows up a chat turn, then the LLM gets the chat’s history and the ask joins the conversation', async () => {
       const opening = unique('Tell me about Lyon ');
-      const { ids, messages } = await converse(client, [opening]);
+      const { ids, messages } = await converse(client(), [opening]);
       const followUp = unique('And its river? ');
 
       const asked = await expectOk<Turn>(
-        await ask(askbase.url, { question: followUp, follow_up_to: ids[0] }),
+        await ask(suite.askbase.url, { question: followUp, follow_up_to: ids[0] }),
       );
 
-      const sent = fake.requests.at(-1)?.messages ?? [];
+      const sent = suite.fake.requests.at(-1)?.messages ?? [];
       expect(sent.map((message) => [message.role, messageText(message.content)])).toEqual([
         ...messages.map((message) => [message.role, messageText(message.content)]),
         ['user', followUp],
@@ -203,13 +197,13 @@ describe.each(BOTH_DATABASES)(
         parent_id: ids[0],
       });
       const conversation = await expectOk<{ turns: Turn[] }>(
-        await fetch(`${askbase.url}/conversations/${ids[0]}`),
+        await fetch(`${suite.askbase.url}/conversations/${ids[0]}`),
       );
       expect(conversation.turns.map((turn) => turn.id)).toEqual([ids[0], asked.id]);
     });
 
     it('when a conversation does not exist, then GET /conversations/{id} is 404', async () => {
-      const response = await fetch(`${askbase.url}/conversations/999999999`);
+      const response = await fetch(`${suite.askbase.url}/conversations/999999999`);
 
       expect(response.status).toBe(404);
     });

@@ -1,7 +1,8 @@
 import OpenAI, { APIError, NotFoundError, RateLimitError } from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, type FakeToolCall, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { FakeToolCall } from './fake-openai/fake-openai.js';
+import { useFakeOpenAI } from './helpers/suite.js';
 
 /** The fake counts whitespace-separated words as tokens. */
 const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
@@ -32,15 +33,11 @@ async function rejection(call: Promise<unknown>): Promise<unknown> {
 }
 
 describe('the fake OpenAI’s Responses API', () => {
-  let fake: FakeOpenAI;
+  const llm = useFakeOpenAI();
   let client: OpenAI;
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    client = new OpenAI({ apiKey: 'test-upstream-key', baseURL: fake.baseUrl, maxRetries: 0 });
+  beforeAll(() => {
+    client = new OpenAI({ apiKey: 'test-upstream-key', baseURL: llm.fake.baseUrl, maxRetries: 0 });
   });
-  afterEach(() => fake.reset());
-  afterAll(() => fake.close());
 
   it('when a response is created, then the SDK gets the echo as output_text, with usage, and the request is recorded with derived messages', async () => {
     const question = 'What is the capital of France?';
@@ -85,8 +82,8 @@ describe('the fake OpenAI’s Responses API', () => {
       },
     });
     expect(response.created_at).toBeGreaterThan(1_700_000_000);
-    expect(fake.requests).toHaveLength(1);
-    expect(fake.requests[0]).toMatchObject({
+    expect(llm.fake.requests).toHaveLength(1);
+    expect(llm.fake.requests[0]).toMatchObject({
       endpoint: 'responses',
       model: 'gpt-5-mini',
       input: question,
@@ -128,7 +125,7 @@ describe('the fake OpenAI’s Responses API', () => {
     expect(response.output_text).toBe('Answer to: Weather in Paris?');
     expect(response.previous_response_id).toBe('resp_earlier');
     expect(response.tools).toEqual(TOOLS);
-    expect(fake.requests[0]?.messages).toEqual([
+    expect(llm.fake.requests[0]?.messages).toEqual([
       { role: 'developer', content: 'Use tools.' },
       { role: 'user', content: 'Weather in Paris?' },
       {
@@ -204,11 +201,11 @@ describe('the fake OpenAI’s Responses API', () => {
         usage: { input_tokens: words(question), output_tokens: words(answer) },
       },
     });
-    expect(fake.requests[0]).toMatchObject({ endpoint: 'responses', stream: true });
+    expect(llm.fake.requests[0]).toMatchObject({ endpoint: 'responses', stream: true });
   });
 
   it('when a stream is read off the wire, then each event names its type and no [DONE] line ends it', async () => {
-    const response = await fetch(`${fake.baseUrl}/responses`, {
+    const response = await fetch(`${llm.fake.baseUrl}/responses`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer test-upstream-key' },
       body: JSON.stringify({ model: 'gpt-5-mini', input: 'hi', stream: true }),
@@ -239,7 +236,7 @@ describe('the fake OpenAI’s Responses API', () => {
   });
 
   it('when the behavior answers with tool calls, then the response has one function_call item each', async () => {
-    fake.setBehavior({ toolCalls: () => WEATHER_CALLS });
+    llm.fake.setBehavior({ toolCalls: () => WEATHER_CALLS });
     const response = await client.responses.create({
       model: 'gpt-5-mini',
       input: 'Weather and time in Paris?',
@@ -267,7 +264,7 @@ describe('the fake OpenAI’s Responses API', () => {
   });
 
   it('when the behavior answers with tool calls to a stream, then each call is added, its arguments arrive in pieces, and it is done', async () => {
-    fake.setBehavior({ toolCalls: () => WEATHER_CALLS });
+    llm.fake.setBehavior({ toolCalls: () => WEATHER_CALLS });
     const stream = await client.responses.create({
       model: 'gpt-5-mini',
       input: 'Weather and time in Paris?',
@@ -324,7 +321,7 @@ describe('the fake OpenAI’s Responses API', () => {
   });
 
   it('when the server has no Responses API, then the SDK gets a NotFoundError and the probe is recorded', async () => {
-    fake.setBehavior({ responsesApi: false });
+    llm.fake.setBehavior({ responsesApi: false });
     const error = await rejection(
       client.responses.create({ model: 'gpt-5-mini', input: 'hello?' }),
     );
@@ -335,10 +332,10 @@ describe('the fake OpenAI’s Responses API', () => {
       param: null,
       code: 'not_found',
     });
-    await fake.waitForRequests(1);
-    expect(fake.requests).toHaveLength(1);
-    expect(fake.requests[0]).toMatchObject({ endpoint: 'responses', input: 'hello?' });
-    expect(fake.inFlight()).toBe(0);
+    await llm.fake.waitForRequests(1);
+    expect(llm.fake.requests).toHaveLength(1);
+    expect(llm.fake.requests[0]).toMatchObject({ endpoint: 'responses', input: 'hello?' });
+    expect(llm.fake.inFlight()).toBe(0);
 
     // Chat completions are still served by such a server.
     const completion = await client.chat.completions.create({
@@ -346,7 +343,7 @@ describe('the fake OpenAI’s Responses API', () => {
       messages: [{ role: 'user', content: 'hello?' }],
     });
     expect(completion.choices[0]?.message.content).toBe('Answer to: hello?');
-    expect(fake.requests[1]?.endpoint).toBe('chat');
+    expect(llm.fake.requests[1]?.endpoint).toBe('chat');
   });
 
   it('when chat completions are asked for, then they work as before and are recorded with endpoint chat', async () => {
@@ -364,30 +361,30 @@ describe('the fake OpenAI’s Responses API', () => {
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe('Answer to: streaming?');
-    expect(fake.requests.map((request) => request.endpoint)).toEqual(['chat', 'chat']);
-    expect(fake.requests[0]?.messages).toEqual([{ role: 'user', content: 'still there?' }]);
+    expect(llm.fake.requests.map((request) => request.endpoint)).toEqual(['chat', 'chat']);
+    expect(llm.fake.requests[0]?.messages).toEqual([{ role: 'user', content: 'still there?' }]);
   });
 
   it('when faults are set, then the Responses API fails as the chat completions do', async () => {
-    fake.setBehavior({ fault: 'rate_limit' });
+    llm.fake.setBehavior({ fault: 'rate_limit' });
     const limited = await rejection(client.responses.create({ model: 'gpt-5-mini', input: 'x' }));
     expect(limited).toBeInstanceOf(RateLimitError);
     expect((limited as RateLimitError).headers.get('retry-after')).toBe('7');
 
-    fake.setBehavior({ fault: 'context_too_long' });
+    llm.fake.setBehavior({ fault: 'context_too_long' });
     const tooLong = await rejection(client.responses.create({ model: 'gpt-5-mini', input: 'x' }));
     expect(tooLong).toBeInstanceOf(APIError);
     expect((tooLong as APIError).code).toBe('context_length_exceeded');
 
-    fake.setBehavior({ fault: 'empty_answer' });
+    llm.fake.setBehavior({ fault: 'empty_answer' });
     const empty = await client.responses.create({ model: 'gpt-5-mini', input: 'x' });
     expect(empty.output_text).toBe('');
     expect(empty.output).toHaveLength(1);
 
-    fake.setBehavior({ fault: 'null_answer' });
+    llm.fake.setBehavior({ fault: 'null_answer' });
     expect((await client.responses.create({ model: 'gpt-5-mini', input: 'x' })).output).toEqual([]);
 
-    fake.setBehavior({ fault: 'cut_stream' });
+    llm.fake.setBehavior({ fault: 'cut_stream' });
     const cut = client.responses.stream({ model: 'gpt-5-mini', input: 'a long question to cut' });
     const deltas: string[] = [];
     cut.on('response.output_text.delta', (event) => deltas.push(event.delta));
@@ -397,7 +394,7 @@ describe('the fake OpenAI’s Responses API', () => {
   });
 
   it('when the answer is cut at the length limit, then the response is incomplete (response.incomplete when streamed)', async () => {
-    fake.setBehavior({
+    llm.fake.setBehavior({
       finishReason: 'length',
       usageDetails: { cachedTokens: 3, reasoningTokens: 5 },
     });
@@ -431,11 +428,11 @@ describe('the fake OpenAI’s Responses API', () => {
   });
 
   it('when requests are held, then a Responses request waits like a chat one until release', async () => {
-    fake.hold();
+    llm.fake.hold();
     const pending = client.responses.create({ model: 'gpt-5-mini', input: 'held?' });
-    await fake.waitForInFlight(1);
-    expect(fake.inFlight()).toBe(1);
-    fake.release();
+    await llm.fake.waitForInFlight(1);
+    expect(llm.fake.inFlight()).toBe(1);
+    llm.fake.release();
     expect((await pending).output_text).toBe('Answer to: held?');
   });
 });

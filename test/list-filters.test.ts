@@ -1,30 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { QuestionRepository } from '../src/repository/question-repository.js';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { type RunningAskbase, ask, startAskbase } from './helpers/askbase.js';
-import { createTestDatabase } from './helpers/database.js';
-
-interface Store {
-  env: Record<string, string>;
-  remove(): Promise<void>;
-}
-
-const onPostgres = async (): Promise<Store> => {
-  const db = await createTestDatabase();
-  return { env: { DATABASE_URL: db.url }, remove: () => db.drop() };
-};
-
-const onPglite = async (): Promise<Store> => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'askbase-test-pglite-'));
-  return {
-    env: { DATA_DIR: dataDir },
-    remove: () => rm(dataDir, { recursive: true, force: true }),
-  };
-};
+import { ask } from './helpers/askbase.js';
+import { BOTH_DATABASES } from './helpers/each-database.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 /** The questions every test below reads, oldest first; the LLM answers with `answer`. */
 const ASKED = [
@@ -55,50 +34,37 @@ const ASKED = [
   },
 ] as const;
 
-describe.each([
-  { driver: 'PostgreSQL', openStore: onPostgres },
-  { driver: 'PGlite', openStore: onPglite },
-])('GET /qas search and filters on $driver', ({ openStore }) => {
-  let fake: FakeOpenAI;
-  let store: Store;
-  let askbase: RunningAskbase;
+describe.each(BOTH_DATABASES)('GET /qas search and filters on $driver', ({ database }) => {
+  const suite = useAskbaseSuite({ database });
   /** ASKED[i]'s id. */
   const ids: number[] = [];
 
   beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    store = await openStore();
-    askbase = await startAskbase({ ...store.env, OPENAI_BASE_URL: fake.baseUrl });
-    const repository = new QuestionRepository(askbase.database);
+    const repository = new QuestionRepository(suite.askbase.database);
     for (const { question, answer, createdAt } of ASKED) {
       let id: number;
       if (answer === null) {
         id = (await repository.createPending(question, { deadlineMs: 60_000 })).questionAnswer.id;
       } else {
-        fake.setBehavior(
+        suite.fake.setBehavior(
           answer === undefined ? { fault: 'server_error' } : { answer: () => answer },
         );
         // A failed ask answers with an error body that carries the stored question's id.
-        const body = (await (await ask(askbase.url, { question })).json()) as {
+        const body = (await (await ask(suite.askbase.url, { question })).json()) as {
           id?: number;
           error?: { id: number };
         };
         id = body.id ?? body.error?.id ?? 0;
       }
-      await askbase.database.db.execute(
+      await suite.askbase.database.db.execute(
         sql`update question_answers set created_at = ${createdAt}::timestamptz where id = ${id}`,
       );
       ids.push(id);
     }
   });
-  afterAll(async () => {
-    await askbase?.stop();
-    await store?.remove();
-    await fake?.close();
-  });
 
   async function list(query: string) {
-    const response = await fetch(`${askbase.url}/qas?${query}`);
+    const response = await fetch(`${suite.askbase.url}/qas?${query}`);
     const body: unknown = await response.json();
     return { status: response.status, body, link: response.headers.get('link') };
   }
@@ -152,10 +118,10 @@ describe.each([
       const seen: number[] = [];
       let next: string | undefined = `/qas?${query.toString()}`;
       while (next !== undefined) {
-        const response = await fetch(new URL(next, askbase.url));
+        const response = await fetch(new URL(next, suite.askbase.url));
         seen.push(...asked(await response.json()));
         next = /^<([^>]+)>; rel="next"$/.exec(response.headers.get('link') ?? '')?.[1];
-        const carried = new URL(next ?? '/', askbase.url).searchParams;
+        const carried = new URL(next ?? '/', suite.askbase.url).searchParams;
         if (next !== undefined)
           for (const [name, value] of query) expect(carried.get(name)).toBe(value);
       }
@@ -198,9 +164,9 @@ describe.each([
   it('when an answer has more words than a full-text index can hold, then it is stored whole and its beginning is searchable', async () => {
     // ~1.7 MB of distinct words: a tsvector of all of them would exceed PostgreSQL's 1 MB.
     const huge = Array.from({ length: 300_000 }, (_, i) => `w${i.toString(36)}`).join(' ');
-    fake.setBehavior({ answer: () => `zeppelin ${huge}` });
+    suite.fake.setBehavior({ answer: () => `zeppelin ${huge}` });
 
-    const response = await ask(askbase.url, { question: 'Say a great deal' });
+    const response = await ask(suite.askbase.url, { question: 'Say a great deal' });
 
     const body = (await response.json()) as { id: number; answer: string };
     try {
@@ -208,7 +174,7 @@ describe.each([
       expect(body.answer).toBe(`zeppelin ${huge}`);
       expect((await list('q=zeppelin')).body).toEqual([body]);
     } finally {
-      await fetch(`${askbase.url}/qa/${body.id}`, { method: 'DELETE' });
+      await fetch(`${suite.askbase.url}/qa/${body.id}`, { method: 'DELETE' });
     }
   });
 });

@@ -9,21 +9,19 @@ import { createLogger } from '../src/logger.js';
 import { OutcomeRecorder } from '../src/qa/outcome-recorder.js';
 import { OutcomeSpool } from '../src/qa/outcome-spool.js';
 import { QuestionRepository } from '../src/repository/question-repository.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { closedPortBaseUrl } from './helpers/http.js';
+import { useDatabaseSuite } from './helpers/suite.js';
 
 const logger = createLogger('silent');
 
 describe('the outcome recorder, alone: durability without the LLM or HTTP', () => {
-  let db: TestDatabase;
+  const suite = useDatabaseSuite({ poolMax: 2 });
   let reachable: Database;
   let unreachable: Database;
   let spoolDir: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    reachable = await openDatabase({ url: db.url, poolMax: 2, logger });
-    await reachable.migrate();
+    reachable = suite.database;
     // Nothing listens there: every statement fails as "database unavailable".
     const closed = new URL(await closedPortBaseUrl());
     unreachable = await openDatabase({
@@ -34,9 +32,7 @@ describe('the outcome recorder, alone: durability without the LLM or HTTP', () =
     spoolDir = await mkdtemp(join(tmpdir(), 'askbase-test-spool-'));
   });
   afterAll(async () => {
-    await reachable?.close();
     await unreachable?.close();
-    await db?.drop();
     await rm(spoolDir, { recursive: true, force: true });
   });
 

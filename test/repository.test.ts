@@ -1,55 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../src/db/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { questionAnswers } from '../src/db/schema.js';
 import type { Answer, QuestionAnswer } from '../src/domain/question-answer.js';
 import { INTERRUPTED } from '../src/domain/question-answer.js';
 import { ParentGoneError } from '../src/errors.js';
 import { QuestionRepository, SEARCH_WINDOW_ROWS } from '../src/repository/question-repository.js';
-import { createTestDatabase } from './helpers/database.js';
-
-const logger = pino({ level: 'silent' });
-
-/** A migrated database of one driver, and how to get rid of it. */
-interface Subject {
-  database: Database;
-  dispose(): Promise<void>;
-}
-
-const drivers: { driver: string; open: () => Promise<Subject> }[] = [
-  {
-    driver: 'postgres',
-    async open() {
-      const testDb = await createTestDatabase();
-      const database = await openDatabase({ url: testDb.url, poolMax: 3, logger });
-      return {
-        database,
-        async dispose() {
-          await database.close();
-          await testDb.drop();
-        },
-      };
-    },
-  },
-  {
-    driver: 'pglite',
-    async open() {
-      const dataDir = await mkdtemp(join(tmpdir(), 'askbase-test-repo-'));
-      const database = await openDatabase({ dataDir, logger });
-      return {
-        database,
-        async dispose() {
-          await database.close();
-          await rm(dataDir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-];
+import { BOTH_DATABASES } from './helpers/each-database.js';
+import { useDatabaseSuite } from './helpers/suite.js';
 
 const answer = (text: string): Answer => ({
   text,
@@ -58,17 +15,11 @@ const answer = (text: string): Answer => ({
   latencyMs: 42,
 });
 
-describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ open }) => {
-  let subject: Subject | undefined;
+describe.each(BOTH_DATABASES)('QuestionRepository on $driver', { timeout: 60_000 }, (on) => {
+  const suite = useDatabaseSuite({ database: on.database, poolMax: 3 });
   let repository: QuestionRepository;
-
-  beforeAll(async () => {
-    subject = await open();
-    await subject.database.migrate();
-    repository = new QuestionRepository(subject.database);
-  }, 120_000);
-  afterAll(async () => {
-    await subject?.dispose();
+  beforeAll(() => {
+    repository = new QuestionRepository(suite.database);
   });
 
   const pending = async (question: string) =>
@@ -122,8 +73,8 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
   });
 
   it("when pending rows of other processes are failed, then this process's own stay pending", async () => {
-    const mine = new QuestionRepository(subject!.database, `me-${crypto.randomUUID()}`);
-    const theirs = new QuestionRepository(subject!.database, `them-${crypto.randomUUID()}`);
+    const mine = new QuestionRepository(suite.database, `me-${crypto.randomUUID()}`);
+    const theirs = new QuestionRepository(suite.database, `them-${crypto.randomUUID()}`);
     const own = (await mine.createPending('Mine, in flight?', { deadlineMs: 60_000 }))
       .questionAnswer;
     const lost = (await theirs.createPending('Theirs, lost?', { deadlineMs: 60_000 }))
@@ -287,7 +238,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
     const word = `needle${Date.now().toString(36)}`;
     const old = [];
     for (let i = 0; i < 3; i += 1) old.push(await pending(`Old ${word} ${i}?`));
-    await subject!.database.db.execute(
+    await suite.database.db.execute(
       sql`insert into question_answers (question, answer, status, answered_at)
           select 'Filler row ' || g, 'Filler answer', 'answered', now()
             from generate_series(1, ${SEARCH_WINDOW_ROWS + 10}) as g`,
@@ -381,7 +332,7 @@ describe.each(drivers)('QuestionRepository on $driver', { timeout: 60_000 }, ({ 
     // Old by creation but with its deadline ahead: a retried question, or an ask of a replica
     // with a longer timeout.
     const old = await pending('Old but live?');
-    await subject!.database.db
+    await suite.database.db
       .update(questionAnswers)
       .set({ createdAt: new Date(Date.now() - 86_400_000) })
       .where(eq(questionAnswers.id, old.id));
