@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ask } from './helpers/askbase.js';
+import { type RunningAskbase, ask } from './helpers/askbase.js';
 import { useAskbaseSuite } from './helpers/suite.js';
 
 interface Qa {
@@ -25,6 +25,39 @@ describe('database outages', () => {
   afterEach(async () => {
     await suite.server.start().catch(() => undefined);
   });
+  /**
+   * Asks with `body` while the LLM answers `answer`, and stops the database while the LLM is at
+   * it: the ask's outcome has nowhere to go but the spool. Returns the response.
+   */
+  const askWhileTheDatabaseGoes = async (askbase: RunningAskbase, body: object, answer: string) => {
+    suite.fake.setBehavior({ answer: () => answer });
+    suite.fake.hold();
+    const pending = ask(askbase.url, body);
+    await suite.fake.waitForInFlight(1);
+    await suite.server.stop();
+    suite.fake.release();
+    return pending;
+  };
+  const spoolOf = (askbase: RunningAskbase) =>
+    readFile(join(askbase.config.dataDir, 'spool', 'outcomes.jsonl'), 'utf8');
+  /** Starts the database again and waits until the row `id` reads back with `field` as `value`. */
+  const storedOnceBack = async (
+    askbase: RunningAskbase,
+    id: number,
+    field: 'answer' | 'status',
+    value: string,
+  ) => {
+    await suite.server.start();
+    await expect
+      .poll(
+        async () => {
+          const stored = await fetch(`${askbase.url}/qa/${id}`);
+          return stored.status === 200 ? ((await stored.json()) as Qa)[field] : undefined;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(value);
+  };
   const countRows = async () => {
     const client = new pg.Client(suite.server.url);
     await client.connect();
@@ -81,46 +114,30 @@ describe('database outages', () => {
 
   it('when the database goes away while the LLM answers, then the client still gets the answer, which is spooled and replayed', async () => {
     const askbase = await start({ ANSWER_STORE_ATTEMPTS: '2', ANSWER_STORE_BACKOFF_MS: '50' });
-    suite.fake.setBehavior({ answer: () => 'An answer already paid for.' });
-    suite.fake.hold();
 
-    const pending = ask(askbase.url, { question: 'Will my answer survive?' });
-    await suite.fake.waitForInFlight(1);
-    await suite.server.stop();
-    suite.fake.release();
-    const response = await pending;
+    const response = await askWhileTheDatabaseGoes(
+      askbase,
+      { question: 'Will my answer survive?' },
+      'An answer already paid for.',
+    );
 
     expect(response.status).toBe(200);
     const body = (await response.json()) as Qa;
     expect(body).toMatchObject({ status: 'answered', answer: 'An answer already paid for.' });
-    const spool = await readFile(join(askbase.config.dataDir, 'spool', 'outcomes.jsonl'), 'utf8');
-    expect(spool).toContain('An answer already paid for.');
+    expect(await spoolOf(askbase)).toContain('An answer already paid for.');
 
-    await suite.server.start();
-    await expect
-      .poll(
-        async () => {
-          const stored = await fetch(`${askbase.url}/qa/${body.id}`);
-          return stored.status === 200 ? ((await stored.json()) as Qa).answer : undefined;
-        },
-        { timeout: 15_000 },
-      )
-      .toBe('An answer already paid for.');
-    await expect
-      .poll(() => readFile(join(askbase.config.dataDir, 'spool', 'outcomes.jsonl'), 'utf8'))
-      .toBe('');
+    await storedOnceBack(askbase, body.id, 'answer', 'An answer already paid for.');
+    await expect.poll(() => spoolOf(askbase)).toBe('');
   });
 
   it('when the database goes away while the LLM answers an ask that keeps no text, then the spool holds the outcome without the text', async () => {
     const askbase = await start({ ANSWER_STORE_ATTEMPTS: '2', ANSWER_STORE_BACKOFF_MS: '50' });
-    suite.fake.setBehavior({ answer: () => 'A private answer already paid for.' });
-    suite.fake.hold();
 
-    const pending = ask(askbase.url, { question: 'A private question?', store: false });
-    await suite.fake.waitForInFlight(1);
-    await suite.server.stop();
-    suite.fake.release();
-    const response = await pending;
+    const response = await askWhileTheDatabaseGoes(
+      askbase,
+      { question: 'A private question?', store: false },
+      'A private answer already paid for.',
+    );
 
     expect(response.status).toBe(200);
     const body = (await response.json()) as Qa;
@@ -128,20 +145,11 @@ describe('database outages', () => {
       status: 'answered',
       answer: 'A private answer already paid for.',
     });
-    const spool = await readFile(join(askbase.config.dataDir, 'spool', 'outcomes.jsonl'), 'utf8');
+    const spool = await spoolOf(askbase);
     expect(spool).toContain(`"id":${body.id}`);
     expect(spool).not.toContain('private');
 
-    await suite.server.start();
-    await expect
-      .poll(
-        async () => {
-          const stored = await fetch(`${askbase.url}/qa/${body.id}`);
-          return stored.status === 200 ? ((await stored.json()) as Qa).status : undefined;
-        },
-        { timeout: 15_000 },
-      )
-      .toBe('answered');
+    await storedOnceBack(askbase, body.id, 'status', 'answered');
   });
 
   it('when 200 asks meet a flaky LLM and a database restart, then every outcome is stored and none is left pending', async () => {
