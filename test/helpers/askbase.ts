@@ -37,10 +37,11 @@ export async function startAskbase(
     HOST: '127.0.0.1',
     OPENAI_MAX_RETRIES: '0',
     RATE_LIMIT_MAX: '0',
-    DATA_DIR: ownDataDir,
     // Quiet unless the test reads the logs (or TEST_LOG_LEVEL asks for them).
     LOG_LEVEL: options.captureLogs ? undefined : (process.env.TEST_LOG_LEVEL ?? 'silent'),
     ...env,
+    // A DATA_DIR given as undefined is no DATA_DIR: never the relative ./data default.
+    DATA_DIR: env.DATA_DIR ?? ownDataDir,
   });
   const logs: Record<string, unknown>[] = [];
   const logger = options.captureLogs
