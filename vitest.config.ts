@@ -28,7 +28,14 @@ if (tmp) process.env.TMPDIR = tmp;
  * longest: started first, they do not end the run alone on one core. Vitest orders the rest
  * (by the last run's durations when it has them; a fresh clone has none, and gets size order).
  */
-const LONGEST = ['first-run', 'data-dir-lock', 'process-lifecycle', 'workers', 'outages'];
+const LONGEST = [
+  'qa/leases',
+  'db/first-run',
+  'db/data-dir-lock',
+  'process-lifecycle',
+  'workers',
+  'db/outages',
+];
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (file: TestSpecification) => {

@@ -1,13 +1,11 @@
 import { once } from 'node:events';
 import { Agent, type IncomingHttpHeaders, request } from 'node:http';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
-import { ask, startAskbase } from './helpers/askbase.js';
+import { describe, expect, it } from 'vitest';
+import { ask } from './helpers/askbase.js';
 import { JSON_CONTENT_TYPE, type QaJson, expectOk } from './helpers/http.js';
 import { waitFor } from './helpers/wait-for.js';
-import { startLlmGate } from './helpers/llm-gate.js';
-import { startAskbaseOnFreshDatabase } from './helpers/scoped.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 
 /** POST /ask over node:http with `agent`, so the test owns the keep-alive connection. */
 function askWithAgent(baseUrl: string, question: string, agent: Agent) {
@@ -36,31 +34,18 @@ function askWithAgent(baseUrl: string, question: string, agent: Agent) {
 }
 
 describe('durability and connection use on PostgreSQL', () => {
-  let fake: FakeOpenAI;
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
-  beforeEach(() => fake.reset());
+  // Each test starts askbase on a fresh database of its own.
+  const suite = useAskbaseSuite({ database: 'none', askbase: false });
 
   it('when the app restarts on the same database, then a stored question reads back unchanged', async () => {
-    const { askbase: first, db } = await startAskbaseOnFreshDatabase({
-      OPENAI_BASE_URL: fake.baseUrl,
-    });
+    const { askbase: first, db } = await suite.startAlone();
     const posted = await expectOk<QaJson>(await ask(first.url, { question: 'Will I survive?' }));
     await first.stop();
 
-    const second = await startAskbase({ DATABASE_URL: db.url, OPENAI_BASE_URL: fake.baseUrl });
-    try {
-      const got = await expectOk<QaJson>(await fetch(`${second.url}/qa/${posted.id}`));
-      expect(got).toEqual(posted);
-      expect(got.status).toBe('answered');
-    } finally {
-      await second.stop();
-    }
+    const second = await suite.start({ DATABASE_URL: db.url });
+    const got = await expectOk<QaJson>(await fetch(`${second.url}/qa/${posted.id}`));
+    expect(got).toEqual(posted);
+    expect(got.status).toBe('answered');
   });
 
   it('when 200 asks all wait on a slow LLM, then they hold no database connections and all succeed', async () => {
@@ -68,62 +53,58 @@ describe('durability and connection use on PostgreSQL', () => {
     const asks = 200;
     // The gate holds the LLM calls until all 200 are waiting, whatever the machine's speed;
     // then the fake answers each after 300 ms.
-    const gate = await startLlmGate(fake.url);
-    try {
-      const { askbase, db } = await startAskbaseOnFreshDatabase({
-        OPENAI_BASE_URL: gate.baseUrl,
-        DB_POOL_MAX: String(poolMax),
-      });
-      fake.setBehavior({ latencyMs: 300 });
+    const gate = await suite.gate();
+    const { askbase, db } = await suite.startAlone({
+      OPENAI_BASE_URL: gate.baseUrl,
+      DB_POOL_MAX: String(poolMax),
+    });
+    suite.fake.setBehavior({ latencyMs: 300 });
 
-      const responses = Array.from({ length: asks }, (_, i) =>
-        ask(askbase.url, { question: `Concurrent #${i}?` }),
-      );
-      await waitFor(() => gate.held() === asks, {
-        what: `${asks} asks waiting on the LLM`,
-        timeoutMs: 25_000,
-      });
-      const stats = askbase.database.poolStats();
-      const [activity] = await db.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity
-          where datname = $1 and pid <> pg_backend_pid()`,
-        [db.name],
-      );
-      const [pending] = await db.query<{ n: number }>(
-        `select count(*)::int as n from question_answers where status = 'pending'`,
-      );
-      gate.open();
-      const bodies = await Promise.all(
-        responses.map(async (response) => expectOk<QaJson>(await response)),
-      );
+    const responses = Array.from({ length: asks }, (_, i) =>
+      ask(askbase.url, { question: `Concurrent #${i}?` }),
+    );
+    await waitFor(() => gate.held() === asks, {
+      what: `${asks} asks waiting on the LLM`,
+      timeoutMs: 25_000,
+    });
+    const stats = askbase.database.poolStats();
+    const [activity] = await db.query<{ n: number }>(
+      `select count(*)::int as n from pg_stat_activity
+        where datname = $1 and pid <> pg_backend_pid()`,
+      [db.name],
+    );
+    const [pending] = await db.query<{ n: number }>(
+      `select count(*)::int as n from question_answers where status = 'pending'`,
+    );
+    gate.open();
+    const bodies = await Promise.all(
+      responses.map(async (response) => expectOk<QaJson>(await response)),
+    );
 
-      expect(stats).toBeDefined();
-      expect(stats!.total - stats!.idle, 'connections checked out').toBe(0);
-      expect(stats!.waiting).toBe(0);
-      expect(stats!.total).toBeLessThanOrEqual(poolMax);
-      expect(activity?.n, 'connections in pg_stat_activity').toBeLessThanOrEqual(poolMax);
-      expect(pending?.n, 'questions stored as pending before the LLM answers').toBe(asks);
-      expect(bodies.every((body) => body.status === 'answered')).toBe(true);
-      expect(new Set(bodies.map((body) => body.id)).size).toBe(asks);
-      const [answered] = await db.query<{ n: number }>(
-        `select count(*)::int as n from question_answers where status = 'answered'`,
-      );
-      expect(answered?.n).toBe(asks);
-    } finally {
-      await gate.close();
-    }
+    expect(stats).toBeDefined();
+    expect(stats!.total - stats!.idle, 'connections checked out').toBe(0);
+    expect(stats!.waiting).toBe(0);
+    expect(stats!.total).toBeLessThanOrEqual(poolMax);
+    expect(activity?.n, 'connections in pg_stat_activity').toBeLessThanOrEqual(poolMax);
+    expect(pending?.n, 'questions stored as pending before the LLM answers').toBe(asks);
+    expect(bodies.every((body) => body.status === 'answered')).toBe(true);
+    expect(new Set(bodies.map((body) => body.id)).size).toBe(asks);
+    const [answered] = await db.query<{ n: number }>(
+      `select count(*)::int as n from question_answers where status = 'answered'`,
+    );
+    expect(answered?.n).toBe(asks);
   });
 
   it('when the app stops while an ask waits on the LLM, then the client gets 200 and the row is answered', async () => {
-    const { askbase, db } = await startAskbaseOnFreshDatabase({ OPENAI_BASE_URL: fake.baseUrl });
-    fake.setBehavior({ answer: () => 'Made it.' });
-    fake.hold();
+    const { askbase, db } = await suite.startAlone();
+    suite.fake.setBehavior({ answer: () => 'Made it.' });
+    suite.fake.hold();
     const agent = new Agent({ keepAlive: true });
     try {
       const pending = askWithAgent(askbase.url, 'Will you finish?', agent);
-      await fake.waitForInFlight(1);
+      await suite.fake.waitForInFlight(1);
       const stopped = askbase.stop();
-      fake.release();
+      suite.fake.release();
       const response = await pending;
       // A keep-alive client hangs up eventually; here it does so at once, so the stop can end.
       agent.destroy();
@@ -142,17 +123,17 @@ describe('durability and connection use on PostgreSQL', () => {
   });
 
   it('when the app stops while a keep-alive client waits on an ask, then stop() ends once the ask is answered, without waiting for the client to hang up', async () => {
-    const { askbase } = await startAskbaseOnFreshDatabase({ OPENAI_BASE_URL: fake.baseUrl });
-    fake.hold();
+    const { askbase } = await suite.startAlone();
+    suite.fake.hold();
     const agent = new Agent({ keepAlive: true });
     try {
       const pending = askWithAgent(askbase.url, 'Can you stop?', agent);
-      await fake.waitForInFlight(1);
+      await suite.fake.waitForInFlight(1);
       let stopped = false;
       const stopping = askbase.stop().then(() => {
         stopped = true;
       });
-      fake.release();
+      suite.fake.release();
       const response = await pending;
       expect(response.status).toBe(200);
 
@@ -171,7 +152,7 @@ describe('durability and connection use on PostgreSQL', () => {
   });
 
   it('when a client opened a connection and sent nothing on it, then stop() does not wait for it', async () => {
-    const { askbase } = await startAskbaseOnFreshDatabase({ OPENAI_BASE_URL: fake.baseUrl });
+    const { askbase } = await suite.startAlone();
     const { hostname, port } = new URL(askbase.url);
     // Browsers open connections ahead of the requests they may send on them.
     const unused = connect(Number(port), hostname);
@@ -195,19 +176,19 @@ describe('durability and connection use on PostgreSQL', () => {
   });
 
   it('when a request comes on a kept-alive connection while the app is stopping, then it is refused in the contract error shape or the connection is closed', async () => {
-    const { askbase } = await startAskbaseOnFreshDatabase({ OPENAI_BASE_URL: fake.baseUrl });
-    fake.hold();
+    const { askbase } = await suite.startAlone();
+    suite.fake.hold();
     // One socket: the second request waits for the first one's connection and reuses it.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const first = askWithAgent(askbase.url, 'First?', agent);
-      await fake.waitForInFlight(1);
+      await suite.fake.waitForInFlight(1);
       const stopping = askbase.stop();
       const second = askWithAgent(askbase.url, 'Second?', agent).then(
         (response) => response,
         (error: NodeJS.ErrnoException) => error,
       );
-      fake.release();
+      suite.fake.release();
 
       expect((await first).status).toBe(200);
       const outcome = await second;

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OpenAIAnswerer } from '../src/answerer/openai-answerer.js';
 import { createOpenAIClient } from '../src/answerer/openai-client.js';
 import { loadConfig } from '../src/config.js';
@@ -11,7 +11,7 @@ import {
   UnauthorizedError,
 } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { useFakeOpenAI } from './helpers/suite.js';
 
 describe('the error table', () => {
   it('when an error is made from a code, then its status and headers come from the one table', () => {
@@ -43,22 +43,16 @@ describe('the error table', () => {
 });
 
 describe('the answerer keeps the SDK’s error as the cause', () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  const llm = useFakeOpenAI();
 
   it('when the LLM fails, then the LlmError’s cause is the SDK’s error, for the logs', async () => {
-    const config = loadConfig({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_MAX_RETRIES: '0' });
+    const config = loadConfig({ OPENAI_BASE_URL: llm.fake.baseUrl, OPENAI_MAX_RETRIES: '0' });
     const answerer = new OpenAIAnswerer(
       createOpenAIClient(config.openai),
       config.openai,
       createLogger('silent'),
     );
-    fake.setBehavior({ fault: 'server_error' });
+    llm.fake.setBehavior({ fault: 'server_error' });
 
     const error: unknown = await answerer.answer('Fail?').catch((caught: unknown) => caught);
 

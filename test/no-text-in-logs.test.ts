@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Fault } from './fake-openai/fake-openai.js';
-import { ask, startAskbase } from './helpers/askbase.js';
+import { ask } from './helpers/askbase.js';
 import { unique } from './helpers/each-database.js';
 import { useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -50,37 +50,24 @@ describe('no stored text in any log line', () => {
   const suite = useAskbaseSuite();
   // The suite's askbase is silent: each test starts one that logs everything, on the same database.
   const logging = (env: Record<string, string> = {}) =>
-    startAskbase(
-      {
-        DATABASE_URL: suite.db.url,
-        OPENAI_BASE_URL: suite.fake.baseUrl,
-        OPENAI_MAX_RETRIES: '0',
-        LOG_LEVEL: 'trace',
-        ...env,
-      },
-      { captureLogs: true },
-    );
+    suite.start({ OPENAI_MAX_RETRIES: '0', LOG_LEVEL: 'trace', ...env }, { captureLogs: true });
 
   it.each(Object.keys(ENTRY_POINTS))(
     'when the LLM fails in every way on %s, quoting the question, then no log line has it',
     async (entry) => {
       const askbase = await logging();
-      try {
-        const markers: string[] = [];
-        for (const fault of LLM_FAULTS) {
-          const marker = unique('LEAKMARK');
-          markers.push(marker);
-          suite.fake.setBehavior({ fault, echo: true });
-          const response = await ENTRY_POINTS[entry]?.(askbase.url, `What about ${marker}?`);
-          await response?.text();
-        }
-        // The failures were logged (the check looks at real lines), and none says a marker.
-        expect(askbase.logs.some((line) => line.msg === 'LLM call failed')).toBe(true);
-        const logged = JSON.stringify(askbase.logs);
-        for (const marker of markers) expect(logged).not.toContain(marker);
-      } finally {
-        await askbase.stop();
+      const markers: string[] = [];
+      for (const fault of LLM_FAULTS) {
+        const marker = unique('LEAKMARK');
+        markers.push(marker);
+        suite.fake.setBehavior({ fault, echo: true });
+        const response = await ENTRY_POINTS[entry]?.(askbase.url, `What about ${marker}?`);
+        await response?.text();
       }
+      // The failures were logged (the check looks at real lines), and none says a marker.
+      expect(askbase.logs.some((line) => line.msg === 'LLM call failed')).toBe(true);
+      const logged = JSON.stringify(askbase.logs);
+      for (const marker of markers) expect(logged).not.toContain(marker);
     },
   );
 
@@ -109,7 +96,6 @@ describe('no stored text in any log line', () => {
       expect(JSON.stringify(askbase.logs)).not.toContain(marker);
     } finally {
       await suite.db.query('drop trigger if exists refuse_update on question_answers');
-      await askbase.stop();
     }
   });
 
@@ -133,37 +119,32 @@ describe('no stored text in any log line', () => {
       expect(JSON.stringify(askbase.logs)).not.toContain(marker);
     } finally {
       await suite.db.query('drop trigger if exists refuse_delete on question_answers');
-      await askbase.stop();
     }
   });
 
   it('when an export is cut short by its client, then its log line does not have the rows', async () => {
     const askbase = await logging();
     const marker = unique('LEAKMARK');
-    try {
-      // Enough rows (20 MB) that the export is still being written when the client leaves.
-      await suite.db.query(
-        `insert into question_answers (question, answer, status, answered_at, text_stored)
-         select $1 || ' ' || n, repeat('an answer ', 100), 'answered', now(), true
-           from generate_series(1, 20000) as n`,
-        [marker],
-      );
-      const controller = new AbortController();
-      const response = await fetch(`${askbase.url}/qas/export?format=ndjson&q=${marker}`, {
-        signal: controller.signal,
-      });
-      const reader = response.body?.getReader();
-      await reader?.read(); // the first rows arrived: the export is under way
-      controller.abort();
-      await waitFor(
-        () => askbase.logs.some((line) => line.msg?.toString().startsWith('export ended early')),
-        {
-          what: 'askbase to notice the client went away',
-        },
-      );
-      expect(JSON.stringify(askbase.logs)).not.toContain(marker);
-    } finally {
-      await askbase.stop();
-    }
+    // Enough rows (20 MB) that the export is still being written when the client leaves.
+    await suite.db.query(
+      `insert into question_answers (question, answer, status, answered_at, text_stored)
+       select $1 || ' ' || n, repeat('an answer ', 100), 'answered', now(), true
+         from generate_series(1, 20000) as n`,
+      [marker],
+    );
+    const controller = new AbortController();
+    const response = await fetch(`${askbase.url}/qas/export?format=ndjson&q=${marker}`, {
+      signal: controller.signal,
+    });
+    const reader = response.body?.getReader();
+    await reader?.read(); // the first rows arrived: the export is under way
+    controller.abort();
+    await waitFor(
+      () => askbase.logs.some((line) => line.msg?.toString().startsWith('export ended early')),
+      {
+        what: 'askbase to notice the client went away',
+      },
+    );
+    expect(JSON.stringify(askbase.logs)).not.toContain(marker);
   });
 });

@@ -1,13 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { describe, expect, it } from 'vitest';
 import { ask } from './helpers/askbase.js';
-import { type AskbaseProcess, spawnAskbase } from './helpers/askbase-process.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
 import { expectError } from './helpers/http.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
 
 interface Qa {
@@ -20,50 +15,27 @@ interface Qa {
 // Real processes and the embedded database start slowly on a loaded machine: the bound
 // only guards against a hang.
 describe('askbase as a process: signals, crashes and recovery', { timeout: 120_000 }, () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-  const processes: AskbaseProcess[] = [];
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
-  });
-  beforeEach(() => fake.reset());
-  afterAll(async () => {
-    for (const { child } of processes) if (child.exitCode === null) child.kill('SIGKILL');
-    await db?.drop();
-    await fake?.close();
-  });
-
-  const start = async (env: Record<string, string> = {}) => {
-    const started = await spawnAskbase({
-      DATABASE_URL: db.url,
-      OPENAI_BASE_URL: fake.baseUrl,
-      OPENAI_MAX_RETRIES: '0',
-      ...env,
-    });
-    processes.push(started);
-    return started;
-  };
+  const suite = useAskbaseSuite({ askbase: false, env: { OPENAI_MAX_RETRIES: '0' } });
+  const start = suite.spawn;
 
   it('when SIGTERM arrives under load, then new connections are refused, every ask in flight is answered and stored, and it exits 0', async () => {
     const askbase = await start();
-    fake.hold();
+    suite.fake.hold();
     const asks = Array.from({ length: 20 }, (_, i) =>
       ask(askbase.url, { question: `In flight ${i}` }),
     );
-    await fake.waitForInFlight(20);
+    await suite.fake.waitForInFlight(20);
 
     askbase.child.kill('SIGTERM');
     // The listener closes as the stop begins; the bound only guards against a hang.
     await expect.poll(() => connectionAttempt(askbase.url), { timeout: 20_000 }).toBe('refused');
-    fake.release();
+    suite.fake.release();
     const responses = await Promise.all(asks);
 
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(await askbase.exited).toBe(0);
     const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as Qa).id));
-    const rows = await db.query<{ status: string }>(
+    const rows = await suite.db.query<{ status: string }>(
       'select status from question_answers where id = any($1)',
       [ids],
     );
@@ -78,19 +50,19 @@ describe('askbase as a process: signals, crashes and recovery', { timeout: 120_0
       SPOOL_REPLAY_INTERVAL_MS: '100',
     };
     const first = await start(quick);
-    fake.setBehavior({ fault: 'hang' });
+    suite.fake.setBehavior({ fault: 'hang' });
     const lost = ask(first.url, { question: 'Will I be forgotten?' }).catch(
       () => 'connection lost',
     );
-    await fake.waitForInFlight(1);
+    await suite.fake.waitForInFlight(1);
     first.child.kill('SIGKILL');
     expect(await lost).toBe('connection lost');
-    const [orphan] = await db.query<{ id: string; status: string }>(
+    const [orphan] = await suite.db.query<{ id: string; status: string }>(
       "select id, status from question_answers where question = 'Will I be forgotten?'",
     );
     expect(orphan?.status).toBe('pending');
 
-    fake.setBehavior({ answer: () => 'Never forgotten.' });
+    suite.fake.setBehavior({ answer: () => 'Never forgotten.' });
     const second = await start(quick);
     await expect
       .poll(
@@ -113,29 +85,24 @@ describe('askbase as a process: signals, crashes and recovery', { timeout: 120_0
 });
 
 describe('askbase as a process on the embedded database: a crash', { timeout: 120_000 }, () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-  });
-  afterAll(async () => {
-    await fake?.close();
+  const suite = useAskbaseSuite({
+    database: 'embedded',
+    askbase: false,
+    env: { OPENAI_MAX_RETRIES: '0' },
   });
 
   it('when it is killed mid-ask and restarted, then the question is interrupted at once, not at its deadline, and can be retried', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'askbase-crash-'));
-    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
     // The defaults: the ask's deadline (ASK_TIMEOUT_MS) is two minutes away.
-    const env = { DATA_DIR: dataDir, OPENAI_BASE_URL: fake.baseUrl, OPENAI_MAX_RETRIES: '0' };
-    const first = await spawnAskbase(env);
-    fake.setBehavior({ fault: 'hang' });
+    const first = await suite.spawn();
+    suite.fake.setBehavior({ fault: 'hang' });
     const lost = ask(first.url, { question: 'Lost in a crash?' }).catch(() => 'connection lost');
-    await fake.waitForInFlight(1);
+    await suite.fake.waitForInFlight(1);
     first.child.kill('SIGKILL');
     expect(await lost).toBe('connection lost');
     await first.exited;
 
-    fake.setBehavior({ answer: () => 'Found again.' });
-    const second = await spawnAskbase(env);
+    suite.fake.setBehavior({ answer: () => 'Found again.' });
+    const second = await suite.spawn();
     // Its first recovery, right after the database is ready, reports what it failed.
     await waitFor(() => second.output().includes('marked interrupted questions as failed'), {
       what: 'the restart to fail the crashed ask',
@@ -152,34 +119,22 @@ describe('askbase as a process on the embedded database: a crash', { timeout: 12
 // Real processes and the embedded database start slowly on a loaded machine: the bound
 // only guards against a hang.
 describe('askbase as a process: the shutdown grace', { timeout: 120_000 }, () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await db?.drop();
-    await fake?.close();
-  });
+  const suite = useAskbaseSuite({ askbase: false });
 
   it('when an ask outlasts the shutdown grace, then at the grace its client gets 503 interrupted with the id, the row is failed as interrupted, and the process exits 0', async () => {
-    const askbase = await spawnAskbase({
-      DATABASE_URL: db.url,
-      OPENAI_BASE_URL: fake.baseUrl,
-      SHUTDOWN_GRACE_MS: '300',
-    });
-    fake.setBehavior({ fault: 'hang' });
+    const askbase = await suite.spawn({ SHUTDOWN_GRACE_MS: '300' });
+    suite.fake.setBehavior({ fault: 'hang' });
     const asking = ask(askbase.url, { question: 'Outlasting the grace?' });
-    await fake.waitForInFlight(1);
+    await suite.fake.waitForInFlight(1);
 
     askbase.child.kill('SIGTERM');
     const { error } = await expectError(await asking, 503, 'interrupted');
 
     expect(await askbase.exited).toBe(0);
-    const [row] = await db.query('select status, error_code from question_answers where id = $1', [
-      error.id,
-    ]);
+    const [row] = await suite.db.query(
+      'select status, error_code from question_answers where id = $1',
+      [error.id],
+    );
     expect(row).toEqual({ status: 'failed', error_code: 'interrupted' });
   });
 });

@@ -1,9 +1,7 @@
 import { get } from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai/fake-openai.js';
+import { describe, expect, it } from 'vitest';
 import { ask } from './helpers/askbase.js';
-import { spawnAskbase } from './helpers/askbase-process.js';
-import { type TestDatabase, createTestDatabase } from './helpers/database.js';
+import { useAskbaseSuite } from './helpers/suite.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /**
@@ -38,26 +36,11 @@ function getOnNewConnection(url: string, timeoutMs = 60_000): Promise<number> {
 
 // Real processes start slowly on a loaded machine: the bound only guards against a hang.
 describe('WORKERS: several askbase processes on one port', { timeout: 120_000 }, () => {
-  let fake: FakeOpenAI;
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    // Never migrated: the first test's two workers both start by migrating it, at once.
-    db = await createTestDatabase({ empty: true });
-  });
-  beforeEach(() => fake.reset());
-  afterAll(async () => {
-    await db?.drop();
-    await fake?.close();
-  });
+  // Never migrated: the first test's two workers both start by migrating it, at once.
+  const suite = useAskbaseSuite({ database: 'postgres, unmigrated', askbase: false });
 
   it('when WORKERS=2, then two processes serve the port, and SIGTERM drains both: the ask in flight is answered and stored, and it exits 0', async () => {
-    const askbase = await spawnAskbase({
-      DATABASE_URL: db.url,
-      OPENAI_BASE_URL: fake.baseUrl,
-      WORKERS: '2',
-    });
+    const askbase = await suite.spawn({ WORKERS: '2' });
     // Readiness says one worker is up; new connections go round the workers once all are.
     const pids = await waitFor(
       async () => {
@@ -67,12 +50,12 @@ describe('WORKERS: several askbase processes on one port', { timeout: 120_000 },
       },
       { what: 'requests served by two processes', timeoutMs: 60_000 },
     );
-    fake.hold();
+    suite.fake.hold();
     const asked = ask(askbase.url, { question: 'Still answered while stopping?' });
-    await fake.waitForInFlight(1);
+    await suite.fake.waitForInFlight(1);
 
     askbase.child.kill('SIGTERM');
-    fake.release();
+    suite.fake.release();
     const response = await asked;
 
     expect(pids.size).toBe(2);
@@ -80,7 +63,7 @@ describe('WORKERS: several askbase processes on one port', { timeout: 120_000 },
     expect(response.status).toBe(200);
     const { id } = (await response.json()) as { id: number };
     expect(await askbase.exited).toBe(0);
-    const [row] = await db.query<{ status: string }>(
+    const [row] = await suite.db.query<{ status: string }>(
       'select status from question_answers where id = $1',
       [id],
     );
@@ -88,7 +71,7 @@ describe('WORKERS: several askbase processes on one port', { timeout: 120_000 },
   });
 
   it('when WORKERS=2 serve requests, then /metrics counts the requests of both', async () => {
-    const askbase = await spawnAskbase({ DATABASE_URL: db.url, WORKERS: '2' });
+    const askbase = await suite.spawn({ WORKERS: '2', OPENAI_BASE_URL: undefined });
     // A worker answers 503 until its database is ready: only the 200s are counted below.
     let sent = 0;
     await waitFor(
@@ -120,7 +103,7 @@ describe('WORKERS: several askbase processes on one port', { timeout: 120_000 },
   });
 
   it('when a worker is killed, then another takes its place', async () => {
-    const askbase = await spawnAskbase({ DATABASE_URL: db.url, WORKERS: '2' });
+    const askbase = await suite.spawn({ WORKERS: '2', OPENAI_BASE_URL: undefined });
     const first = await waitFor(
       async () => {
         await getOnNewConnection(`${askbase.url}/qas?limit=1`);
@@ -146,7 +129,10 @@ describe('WORKERS: several askbase processes on one port', { timeout: 120_000 },
   });
 
   it('when WORKERS=2 is set on the embedded database, then askbase says why in one line and exits 1', async () => {
-    const askbase = await spawnAskbase({ WORKERS: '2' }, { waitUntilReady: false });
+    const askbase = await suite.spawn(
+      { WORKERS: '2', DATABASE_URL: undefined, OPENAI_BASE_URL: undefined },
+      { waitUntilReady: false },
+    );
 
     expect(await askbase.exited).toBe(1);
     expect(askbase.output().trim()).toBe(

@@ -2,28 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import type { Database } from '../../src/db/database.js';
-import type { QaService } from '../../src/qa/qa-service.js';
-import type { Recovery } from '../../src/qa/recovery.js';
-import type { Retention } from '../../src/qa/retention.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 
-export interface RunningAskbase {
+/** A running askbase: what startServer gives (its app, database, ask lifecycle, jobs), and more. */
+export interface RunningAskbase extends Pick<
+  RunningServer,
+  'app' | 'database' | 'qa' | 'recovery' | 'retention' | 'housekeep'
+> {
   /** http://127.0.0.1:PORT */
   url: string;
-  app: FastifyInstance;
-  database: Database;
-  /** The ask lifecycle. */
-  qa: QaService;
-  /** Crash recovery, for tests that run what its timer runs at a moment of their choosing. */
-  recovery: Recovery;
-  /** RETENTION_DAYS' job, for tests that run it at a moment of their choosing. */
-  retention: Retention | undefined;
-  /** Runs the housekeeping (retention, search indexing) now, or joins the run in progress. */
-  housekeep(): Promise<void>;
   config: Config;
   /** Every log line written so far, parsed (only when started with `captureLogs`). */
   logs: Record<string, unknown>[];
@@ -48,10 +37,11 @@ export async function startAskbase(
     HOST: '127.0.0.1',
     OPENAI_MAX_RETRIES: '0',
     RATE_LIMIT_MAX: '0',
-    DATA_DIR: ownDataDir,
     // Quiet unless the test reads the logs (or TEST_LOG_LEVEL asks for them).
     LOG_LEVEL: options.captureLogs ? undefined : (process.env.TEST_LOG_LEVEL ?? 'silent'),
     ...env,
+    // A DATA_DIR given as undefined is no DATA_DIR: never the relative ./data default.
+    DATA_DIR: env.DATA_DIR ?? ownDataDir,
   });
   const logs: Record<string, unknown>[] = [];
   const logger = options.captureLogs

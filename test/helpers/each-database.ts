@@ -1,7 +1,10 @@
-/** For `describe.each`: a suite that runs on PostgreSQL and on the embedded database alike. */
+/**
+ * For `describe.each`: a suite that runs on PostgreSQL and on the embedded database alike, with
+ * `({ database }) => useAskbaseSuite({ database })` (helpers/suite.ts).
+ */
 export const BOTH_DATABASES = [
-  { driver: 'PostgreSQL', embedded: false },
-  { driver: 'the embedded database', embedded: true },
+  { driver: 'PostgreSQL', database: 'postgres' },
+  { driver: 'the embedded database', database: 'embedded' },
 ] as const;
 
 let counter = 0;

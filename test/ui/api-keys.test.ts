@@ -1,33 +1,19 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ask } from '../helpers/askbase.js';
-import { launchChromium } from '../helpers/browser.js';
+import { eventually, useBrowser } from '../helpers/browser.js';
 import { useAskbaseSuite } from '../helpers/suite.js';
 
 const KEY = 'web-page-test-key';
-const eventually = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000 });
 
 describe('the web page when API_KEYS is set', () => {
-  const suite = useAskbaseSuite({ API_KEYS: KEY });
-  let browser: Browser;
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  async function open(): Promise<Page> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${suite.askbase.url}/`);
-    return page;
-  }
+  const suite = useAskbaseSuite({ env: { API_KEYS: KEY } });
+  const ui = useBrowser();
 
   it('when the page opens, then it asks for a key once; a wrong key gets a clear message, the right one shows the history and is sent with every request', async () => {
     await ask(suite.askbase.url, { question: 'Behind a key' }, { authorization: `Bearer ${KEY}` });
-    const page = await open();
+    // Playwright's own default viewport.
+    await ui.open(`${suite.askbase.url}/`, { viewport: { width: 1280, height: 720 } });
+    const { page } = ui;
     const prompt = page.getByRole('dialog', { name: 'API key' });
     await prompt.waitFor();
 
@@ -48,6 +34,5 @@ describe('the web page when API_KEYS is set', () => {
     await page.reload();
     await page.getByRole('listitem').filter({ hasText: 'Behind a key' }).waitFor();
     expect(await prompt.isVisible()).toBe(false);
-    await page.context().close();
   });
 });

@@ -1,19 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ask } from '../helpers/askbase.js';
-import { launchChromium } from '../helpers/browser.js';
+import { eventually, useBrowser } from '../helpers/browser.js';
 import { unique } from '../helpers/each-database.js';
 import { settledRow } from '../helpers/http.js';
 import { useAskbaseSuite } from '../helpers/suite.js';
-
-const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
-const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** Waits for a condition in the page; the bound only guards against a hang. */
-const eventually = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000 });
 
 interface Message {
   role: string;
@@ -22,41 +13,9 @@ interface Message {
 
 describe('chat rows (POST /v1/chat/completions) on the web page', () => {
   const suite = useAskbaseSuite();
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
-  /** Every API request the page made, as method and path. */
-  let requests: string[];
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-    mkdirSync(SCREENSHOTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    await context?.close();
-  });
-
-  async function open(path = '/', options: Parameters<Browser['newContext']>[0] = {}) {
-    context = await browser.newContext({ viewport: { width: 1100, height: 900 }, ...options });
-    page = await context.newPage();
-    requests = [];
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    page.on('request', (request) => {
-      const url = new URL(request.url());
-      if (!url.pathname.startsWith('/assets/') && url.pathname !== '/') {
-        requests.push(`${request.method()} ${url.pathname}${url.search}`);
-      }
-    });
-    await page.goto(`${suite.askbase.url}${path}`);
-    return { errors };
-  }
+  const ui = useBrowser();
+  const open = (path = '/', options?: Parameters<typeof ui.open>[1]) =>
+    ui.open(`${suite.askbase.url}${path}`, options);
 
   /** One Chat Completions exchange, as an OpenAI client sends it; the stored row's id and answer. */
   async function chat(messages: Message[]) {
@@ -90,18 +49,9 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
   const askedId = async (question: string) =>
     ((await (await ask(suite.askbase.url, { question })).json()) as { id: number }).id;
 
-  /** Screenshots for the docs, in the light and the dark theme. */
-  const shoot = async (name: string) => {
-    for (const colorScheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme });
-      await page.screenshot({ path: new URL(`${name}-${colorScheme}.png`, SCREENSHOTS).pathname });
-    }
-    await page.emulateMedia({ colorScheme: null });
-  };
-
-  const historyItem = (text: string) => page.getByRole('listitem').filter({ hasText: text });
+  const historyItem = (text: string) => ui.page.getByRole('listitem').filter({ hasText: text });
   const listedIds = () =>
-    page
+    ui.page
       .getByRole('listitem')
       .evaluateAll((items) => items.map((item) => Number((item as HTMLElement).dataset.id)));
 
@@ -110,7 +60,7 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
     await ask(suite.askbase.url, { question: `${word} asked` });
     const { id } = await chat([{ role: 'user', content: `${word} chatted` }]);
     const { errors } = await open(`/?q=${word}`);
-    await eventually(() => page.getByRole('listitem').count()).toBe(2);
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(2);
 
     const chatItem = historyItem(`${word} chatted`);
     expect(await chatItem.getAttribute('data-id')).toBe(String(id));
@@ -119,14 +69,14 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
     expect(await chatItem.textContent()).toContain(`Answer to: ${word} chatted`);
     expect(await historyItem(`${word} asked`).locator('.badge-chat').count()).toBe(0);
     expect(errors).toEqual([]);
-    await shoot('chat-rows');
+    await ui.shoot('chat-rows');
   });
 
   it('when a later turn of a conversation is listed, then it says which conversation it is a turn of', async () => {
     const word = unique('hintword');
     const { one, two } = await twoTurns(`${word} first`, `${word} second`);
     await open(`/?q=${word}`);
-    await eventually(() => page.getByRole('listitem').count()).toBe(2);
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(2);
 
     expect(await historyItem(`${word} second`).locator('.item-meta').textContent()).toContain(
       `turn of conversation #${one.id}`,
@@ -146,19 +96,19 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
     ];
     asks.push(await askedId(`${word} ask two`));
     await open(`/?q=${word}`);
-    await eventually(() => page.getByRole('listitem').count()).toBe(4);
-    requests.length = 0;
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(4);
+    ui.requests.length = 0;
 
-    await page.getByRole('combobox', { name: 'Kind' }).selectOption({ label: 'Chat' });
+    await ui.page.getByRole('combobox', { name: 'Kind' }).selectOption({ label: 'Chat' });
 
     await eventually(listedIds).toEqual(chats.map((c) => c.id).reverse());
-    expect(new URL(page.url()).searchParams.get('kind')).toBe('chat');
-    expect(requests.filter((r) => r.startsWith('GET /qas')).at(-1)).toContain('kind=chat');
+    expect(new URL(ui.page.url()).searchParams.get('kind')).toBe('chat');
+    expect(ui.requests.filter((r) => r.startsWith('GET /qas')).at(-1)).toContain('kind=chat');
 
-    const downloading = page.waitForEvent('download');
-    await page.getByRole('button', { name: 'Export NDJSON' }).click();
+    const downloading = ui.page.waitForEvent('download');
+    await ui.page.getByRole('button', { name: 'Export NDJSON' }).click();
     const download = await downloading;
-    expect(requests.find((r) => r.startsWith('GET /qas/export'))).toContain('kind=chat');
+    expect(ui.requests.find((r) => r.startsWith('GET /qas/export'))).toContain('kind=chat');
     const exported = (await readFile(await download.path(), 'utf8'))
       .trim()
       .split('\n')
@@ -167,18 +117,18 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
       chats.map(({ id }) => ({ id, kind: 'chat' })).reverse(),
     );
 
-    await page.reload();
-    await eventually(() => page.getByRole('listitem').count()).toBe(2);
-    expect(await page.getByRole('combobox', { name: 'Kind' }).inputValue()).toBe('chat');
+    await ui.page.reload();
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(2);
+    expect(await ui.page.getByRole('combobox', { name: 'Kind' }).inputValue()).toBe('chat');
 
-    await page.getByRole('combobox', { name: 'Kind' }).selectOption({ label: 'Asks' });
+    await ui.page.getByRole('combobox', { name: 'Kind' }).selectOption({ label: 'Asks' });
     await eventually(listedIds).toEqual([...asks].reverse());
-    expect(await page.locator('.badge-chat').count()).toBe(0);
-    expect(new URL(page.url()).searchParams.get('kind')).toBe('ask');
+    expect(await ui.page.locator('.badge-chat').count()).toBe(0);
+    expect(new URL(ui.page.url()).searchParams.get('kind')).toBe('ask');
 
-    await page.getByRole('combobox', { name: 'Kind' }).selectOption({ label: 'All' });
-    await eventually(() => page.getByRole('listitem').count()).toBe(4);
-    expect(new URL(page.url()).searchParams.has('kind')).toBe(false);
+    await ui.page.getByRole('combobox', { name: 'Kind' }).selectOption({ label: 'All' });
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(4);
+    expect(new URL(ui.page.url()).searchParams.has('kind')).toBe(false);
   });
 
   it("when a chat row is opened, then the detail shows its kind, finish reason and token details, and the keyboard shows its conversation's turns in order", async () => {
@@ -190,7 +140,7 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
     const { one, two } = await twoTurns(`${word} first`, `${word} second`);
     await open(`/?id=${two.id}`);
 
-    const dialog = page.getByRole('dialog', { name: `Question #${two.id}` });
+    const dialog = ui.page.getByRole('dialog', { name: `Question #${two.id}` });
     await dialog.waitFor();
     const facts = await dialog
       .locator('.facts dt')
@@ -209,11 +159,11 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
     const show = dialog.getByRole('button', { name: `Show conversation #${one.id}` });
     expect(await show.getAttribute('aria-expanded')).toBe('false');
     await show.focus();
-    await page.keyboard.press('Enter');
+    await ui.page.keyboard.press('Enter');
 
     const turns = dialog.getByRole('list', { name: `Turns of conversation #${one.id}` });
     await eventually(() => turns.getByRole('listitem').count()).toBe(2);
-    expect(requests).toContain(`GET /conversations/${one.id}`);
+    expect(ui.requests).toContain(`GET /conversations/${one.id}`);
     expect(await dialog.getByRole('button', { name: `Hide conversation #${one.id}` }).count()).toBe(
       1,
     );
@@ -221,15 +171,15 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
     expect(texts[0]).toBe(`#${one.id} ${word} first → Answer to: ${word} first`);
     expect(texts[1]).toBe(`#${two.id} (this one) ${word} second → Answer to: ${word} second`);
     expect(await turns.getByRole('listitem').nth(1).getAttribute('aria-current')).toBe('true');
-    await shoot('conversation');
+    await ui.shoot('conversation');
 
     // The other turn opens with the keyboard, in the same dialog.
-    await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(`${word} first`);
-    await page.keyboard.press('Enter');
-    await page.getByRole('dialog', { name: `Question #${one.id}` }).waitFor();
-    expect(new URL(page.url()).searchParams.get('id')).toBe(String(one.id));
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('detail-heading');
+    await ui.page.keyboard.press('Tab');
+    expect(await ui.page.evaluate(() => document.activeElement?.textContent)).toBe(`${word} first`);
+    await ui.page.keyboard.press('Enter');
+    await ui.page.getByRole('dialog', { name: `Question #${one.id}` }).waitFor();
+    expect(new URL(ui.page.url()).searchParams.get('id')).toBe(String(one.id));
+    expect(await ui.page.evaluate(() => document.activeElement?.id)).toBe('detail-heading');
   });
 
   it('when a streamed chat row is opened, then the detail shows its time to first token', async () => {
@@ -248,7 +198,7 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
     await settledRow(suite.askbase.url, id);
     await open(`/?id=${id}`);
 
-    const dialog = page.getByRole('dialog', { name: `Question #${id}` });
+    const dialog = ui.page.getByRole('dialog', { name: `Question #${id}` });
     await dialog.waitFor();
     const ttft = dialog.locator('.facts dt', { hasText: 'Time to first token' });
     expect(await ttft.locator('xpath=following-sibling::dd[1]').textContent()).toMatch(
@@ -261,27 +211,12 @@ describe('chat rows (POST /v1/chat/completions) on the web page', () => {
       const word = unique('axeword');
       const { one, two } = await twoTurns(`${word} first`, `${word} second`);
       await open(`/?q=${word}&kind=chat&id=${two.id}`, { colorScheme, bypassCSP: true });
-      await page.getByRole('listitem').first().waitFor();
-      const dialog = page.getByRole('dialog', { name: `Question #${two.id}` });
+      await ui.page.getByRole('listitem').first().waitFor();
+      const dialog = ui.page.getByRole('dialog', { name: `Question #${two.id}` });
       await dialog.getByRole('button', { name: `Show conversation #${one.id}` }).click();
       await dialog.getByRole('list', { name: `Turns of conversation #${one.id}` }).waitFor();
 
-      await page.addScriptTag({ content: await axeSource });
-      const violations = await page.evaluate(async () => {
-        const axe = (
-          window as unknown as {
-            axe: {
-              run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }>;
-            };
-          }
-        ).axe;
-        const result = await axe.run();
-        return result.violations.map(({ id, impact, nodes }) => ({
-          id,
-          impact,
-          nodes: nodes.length,
-        }));
-      });
+      const violations = await ui.accessibilityViolations();
 
       expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual(
         [],

@@ -1,84 +1,32 @@
-import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ask } from '../helpers/askbase.js';
-import { launchChromium } from '../helpers/browser.js';
+import { eventually, useBrowser } from '../helpers/browser.js';
 import { useAskbaseSuite } from '../helpers/suite.js';
 import { unique } from '../helpers/each-database.js';
 
-const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
-const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** Waits for a condition in the page; the bound only guards against a hang. */
-const eventually = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000 });
-
-/** A word no other test's data contains, so each test finds only what it made. */
-
 describe('the web page in a real browser', () => {
   const suite = useAskbaseSuite();
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
-  /** Every API request the page made, as method and path. */
-  let requests: string[];
+  const ui = useBrowser();
+  const open = (path = '/', options?: Parameters<typeof ui.open>[1]) =>
+    ui.open(`${suite.askbase.url}${path}`, options);
 
-  beforeAll(async () => {
-    browser = await launchChromium();
-    mkdirSync(SCREENSHOTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  async function open(path = '/', options: Parameters<Browser['newContext']>[0] = {}) {
-    context = await browser.newContext({ viewport: { width: 1100, height: 900 }, ...options });
-    page = await context.newPage();
-    requests = [];
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    // The page's own code must never break the content security policy.
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    page.on('request', (request) => {
-      const url = new URL(request.url());
-      if (!url.pathname.startsWith('/assets/') && url.pathname !== '/') {
-        requests.push(`${request.method()} ${url.pathname}${url.search}`);
-      }
-    });
-    await page.goto(`${suite.askbase.url}${path}`);
-    return { errors };
-  }
-  afterEach(async () => {
-    await context?.close();
-  });
-
-  const historyItem = (text: string) => page.getByRole('listitem').filter({ hasText: text });
-  /** Screenshots for the docs, in the light and the dark theme. */
-  const shoot = async (name: string) => {
-    for (const colorScheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme });
-      await page.screenshot({ path: new URL(`${name}-${colorScheme}.png`, SCREENSHOTS).pathname });
-    }
-    await page.emulateMedia({ colorScheme: null });
-  };
+  const historyItem = (text: string) => ui.page.getByRole('listitem').filter({ hasText: text });
 
   it('when a question is asked, then the answer streams into the live region, is stored with its id, model and tokens, and heads the history', async () => {
     suite.fake.setBehavior({ chunkDelayMs: 5 });
     const question = unique('Streamed question ');
     const { errors } = await open();
 
-    await page.getByRole('textbox', { name: 'Question' }).fill(question);
-    await page.getByRole('button', { name: 'Ask' }).click();
+    await ui.page.getByRole('textbox', { name: 'Question' }).fill(question);
+    await ui.page.getByRole('button', { name: 'Ask' }).click();
 
-    const live = page.locator('[aria-live="polite"]');
+    const live = ui.page.locator('[aria-live="polite"]');
     await eventually(() => live.textContent()).toMatch(/Stored as #\d+ · gpt-5-mini · \d+ \(/);
     expect(await live.textContent()).toContain(`Answer to: ${question}`);
     expect(suite.fake.requests.at(-1)?.stream, 'the page asked for a stream').toBe(true);
     expect(await historyItem(question).count()).toBe(1);
-    expect(await page.getByRole('listitem').first().textContent()).toContain(question);
+    expect(await ui.page.getByRole('listitem').first().textContent()).toContain(question);
     const id = Number(/Stored as #(\d+)/.exec((await live.textContent()) ?? '')?.[1]);
     const [row] = await suite.db.query(
       'select status, answer from question_answers where id = $1',
@@ -86,7 +34,7 @@ describe('the web page in a real browser', () => {
     );
     expect(row).toEqual({ status: 'answered', answer: `Answer to: ${question}` });
     expect(errors).toEqual([]);
-    await shoot('ask');
+    await ui.shoot('ask');
   });
 
   it('when the answer is Markdown with raw HTML and script links, then it is rendered as Markdown and none of the HTML or scripts reach the page', async () => {
@@ -100,9 +48,9 @@ describe('the web page in a real browser', () => {
     suite.fake.setBehavior({ answer: () => hostile });
     await open();
 
-    await page.getByRole('textbox', { name: 'Question' }).fill(unique('Markdown please '));
-    await page.getByRole('button', { name: 'Ask' }).click();
-    const live = page.locator('[aria-live="polite"]');
+    await ui.page.getByRole('textbox', { name: 'Question' }).fill(unique('Markdown please '));
+    await ui.page.getByRole('button', { name: 'Ask' }).click();
+    const live = ui.page.locator('[aria-live="polite"]');
     await eventually(() => live.textContent()).toMatch(/Stored as #\d+ ·/);
 
     const answer = live.locator('.answer');
@@ -115,7 +63,7 @@ describe('the web page in a real browser', () => {
     expect(await answer.locator('img, script, b, [onerror]').count()).toBe(0);
     expect(await answer.textContent()).toContain('<script>window.pwned=2</script>');
     expect(
-      await page.evaluate(() => (window as unknown as { pwned?: number }).pwned),
+      await ui.page.evaluate(() => (window as unknown as { pwned?: number }).pwned),
     ).toBeUndefined();
   });
 
@@ -123,13 +71,13 @@ describe('the web page in a real browser', () => {
     const question = unique('Keyboard question ');
     await open();
 
-    await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('question');
-    await page.keyboard.type(question);
-    await page.keyboard.press('Control+Enter');
+    await ui.page.keyboard.press('Tab');
+    expect(await ui.page.evaluate(() => document.activeElement?.id)).toBe('question');
+    await ui.page.keyboard.type(question);
+    await ui.page.keyboard.press('Control+Enter');
 
     await eventually(() => historyItem(question).count()).toBe(1);
-    expect(await page.locator('[aria-live="polite"]').textContent()).toContain(
+    expect(await ui.page.locator('[aria-live="polite"]').textContent()).toContain(
       `Answer to: ${question}`,
     );
   });
@@ -144,24 +92,24 @@ describe('the web page in a real browser', () => {
       await ask(suite.askbase.url, { question });
     }
     await open();
-    await page.getByRole('listitem').first().waitFor();
-    requests.length = 0;
+    await ui.page.getByRole('listitem').first().waitFor();
+    ui.requests.length = 0;
 
-    await page.getByRole('searchbox', { name: 'Search' }).pressSequentially(word);
+    await ui.page.getByRole('searchbox', { name: 'Search' }).pressSequentially(word);
 
-    await eventually(() => page.getByRole('listitem').count()).toBe(2);
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(2);
     expect(await historyItem('Unrelated question').count()).toBe(0);
-    expect(new URL(page.url()).searchParams.get('q')).toBe(word);
+    expect(new URL(ui.page.url()).searchParams.get('q')).toBe(word);
     // The search waits for typing to pause: not one request per keystroke.
-    const searches = requests.filter((r) => r.startsWith('GET /qas'));
+    const searches = ui.requests.filter((r) => r.startsWith('GET /qas'));
     expect(searches.length).toBeGreaterThanOrEqual(1);
     expect(searches.length).toBeLessThan(word.length / 2);
     expect(searches.at(-1)).toContain(`q=${word}`);
-    await shoot('search');
+    await ui.shoot('search');
 
-    await page.reload();
-    await eventually(() => page.getByRole('listitem').count()).toBe(2);
-    expect(await page.getByRole('searchbox', { name: 'Search' }).inputValue()).toBe(word);
+    await ui.page.reload();
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(2);
+    expect(await ui.page.getByRole('searchbox', { name: 'Search' }).inputValue()).toBe(word);
   });
 
   it('when a status filter is chosen, then the list and the URL follow it', async () => {
@@ -172,13 +120,13 @@ describe('the web page in a real browser', () => {
     await ask(suite.askbase.url, { question: `${word} answers` });
     await ask(suite.askbase.url, { question: `${word} fails` });
     await open(`/?q=${word}`);
-    await eventually(() => page.getByRole('listitem').count()).toBe(2);
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(2);
 
-    await page.getByRole('combobox', { name: 'Status' }).selectOption('failed');
+    await ui.page.getByRole('combobox', { name: 'Status' }).selectOption('failed');
 
-    await eventually(() => page.getByRole('listitem').count()).toBe(1);
-    expect(await page.getByRole('listitem').textContent()).toContain(`${word} fails`);
-    expect(new URL(page.url()).searchParams.get('status')).toBe('failed');
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(1);
+    expect(await ui.page.getByRole('listitem').textContent()).toContain(`${word} fails`);
+    expect(new URL(ui.page.url()).searchParams.get('status')).toBe('failed');
   });
 
   it('when a stored question is opened, then everything stored about it is shown, and its URL opens it again', async () => {
@@ -189,7 +137,7 @@ describe('the web page in a real browser', () => {
 
     await historyItem(question).getByRole('link', { name: question }).click();
 
-    const dialog = page.getByRole('dialog', { name: `Question #${id}` });
+    const dialog = ui.page.getByRole('dialog', { name: `Question #${id}` });
     await dialog.waitFor();
     const text = await dialog.textContent();
     for (const expected of [
@@ -201,13 +149,13 @@ describe('the web page in a real browser', () => {
     ]) {
       expect(text).toContain(expected);
     }
-    expect(new URL(page.url()).searchParams.get('id')).toBe(String(id));
-    await shoot('detail');
+    expect(new URL(ui.page.url()).searchParams.get('id')).toBe(String(id));
+    await ui.shoot('detail');
 
-    await page.reload();
-    await page.getByRole('dialog', { name: `Question #${id}` }).waitFor();
-    await page.keyboard.press('Escape');
-    await eventually(() => new URL(page.url()).searchParams.get('id')).toBeNull();
+    await ui.page.reload();
+    await ui.page.getByRole('dialog', { name: `Question #${id}` }).waitFor();
+    await ui.page.keyboard.press('Escape');
+    await eventually(() => new URL(ui.page.url()).searchParams.get('id')).toBeNull();
   });
 
   it('when the LLM fails, then the page shows the error with Retry, and Retry answers the same question under the same id', async () => {
@@ -215,9 +163,9 @@ describe('the web page in a real browser', () => {
     const question = unique('Fails first ');
     await open();
 
-    await page.getByRole('textbox', { name: 'Question' }).fill(question);
-    await page.getByRole('button', { name: 'Ask' }).click();
-    const live = page.locator('[aria-live="polite"]');
+    await ui.page.getByRole('textbox', { name: 'Question' }).fill(question);
+    await ui.page.getByRole('button', { name: 'Ask' }).click();
+    const live = ui.page.locator('[aria-live="polite"]');
     await eventually(() => live.getByRole('alert').count()).toBe(1);
     const item = historyItem(question);
     await eventually(() => item.getAttribute('data-status')).toBe('failed');
@@ -246,9 +194,9 @@ describe('the web page in a real browser', () => {
     await open();
     await historyItem(doomed).waitFor();
 
-    page.once('dialog', (dialog) => void dialog.dismiss());
+    ui.page.once('dialog', (dialog) => void dialog.dismiss());
     await historyItem(kept).getByRole('button', { name: 'Delete' }).click();
-    page.once('dialog', (dialog) => void dialog.accept());
+    ui.page.once('dialog', (dialog) => void dialog.accept());
     await historyItem(doomed).getByRole('button', { name: 'Delete' }).click();
 
     await eventually(() => historyItem(doomed).count()).toBe(0);
@@ -261,10 +209,10 @@ describe('the web page in a real browser', () => {
     for (const n of [1, 2]) await ask(suite.askbase.url, { question: `${word} number ${n}` });
     await ask(suite.askbase.url, { question: 'Not in the export' });
     await open(`/?q=${word}`);
-    await eventually(() => page.getByRole('listitem').count()).toBe(2);
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(2);
 
-    const downloading = page.waitForEvent('download');
-    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const downloading = ui.page.waitForEvent('download');
+    await ui.page.getByRole('button', { name: 'Export CSV' }).click();
     const download = await downloading;
 
     expect(download.suggestedFilename()).toMatch(/^askbase-.+\.csv$/);
@@ -284,7 +232,7 @@ describe('the web page in a real browser', () => {
 
     await historyItem(question).getByRole('button', { name: 'Copy' }).click();
 
-    await eventually(() => page.evaluate(() => navigator.clipboard.readText())).toBe(
+    await eventually(() => ui.page.evaluate(() => navigator.clipboard.readText())).toBe(
       `Answer to: ${question}`,
     );
   });
@@ -297,23 +245,23 @@ describe('the web page in a real browser', () => {
       ),
     );
     await open(`/?q=${word}`);
-    await eventually(() => page.getByRole('listitem').count()).toBe(30);
-    await shoot('history');
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(30);
+    await ui.shoot('history');
 
-    await page.getByRole('listitem').last().scrollIntoViewIfNeeded();
-    await eventually(() => page.getByRole('listitem').count()).toBe(60);
-    await page.getByRole('listitem').last().scrollIntoViewIfNeeded();
-    await eventually(() => page.getByRole('listitem').count()).toBe(70);
+    await ui.page.getByRole('listitem').last().scrollIntoViewIfNeeded();
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(60);
+    await ui.page.getByRole('listitem').last().scrollIntoViewIfNeeded();
+    await eventually(() => ui.page.getByRole('listitem').count()).toBe(70);
 
-    const lists = requests.filter((r) => r.startsWith('GET /qas'));
+    const lists = ui.requests.filter((r) => r.startsWith('GET /qas'));
     expect(lists).toHaveLength(3);
     expect(lists.slice(1).every((r) => r.includes('cursor='))).toBe(true);
     expect(lists.some((r) => /[?&]offset=/.test(r))).toBe(false);
-    const ids = await page
+    const ids = await ui.page
       .getByRole('listitem')
       .evaluateAll((items) => items.map((item) => Number((item as HTMLElement).dataset.id)));
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
-    expect(await page.getByRole('button', { name: 'Load more' }).isHidden()).toBe(true);
+    expect(await ui.page.getByRole('button', { name: 'Load more' }).isHidden()).toBe(true);
   });
 
   it('when the screen is phone-sized, then nothing overflows sideways and asking works', async () => {
@@ -321,10 +269,10 @@ describe('the web page in a real browser', () => {
     await open('/', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
 
     expect(
-      await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+      await ui.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
     ).toBe(true);
-    await page.getByRole('textbox', { name: 'Question' }).fill(question);
-    await page.getByRole('button', { name: 'Ask' }).click();
+    await ui.page.getByRole('textbox', { name: 'Question' }).fill(question);
+    await ui.page.getByRole('button', { name: 'Ask' }).click();
     await eventually(() => historyItem(question).count()).toBe(1);
   });
 
@@ -333,24 +281,9 @@ describe('the web page in a real browser', () => {
       await ask(suite.askbase.url, { question: unique('Accessible question ') });
       // axe is injected as a script of the test's own, which the page's policy would refuse.
       await open('/', { colorScheme, bypassCSP: true });
-      await page.getByRole('listitem').first().waitFor();
+      await ui.page.getByRole('listitem').first().waitFor();
 
-      await page.addScriptTag({ content: await axeSource });
-      const violations = await page.evaluate(async () => {
-        const axe = (
-          window as unknown as {
-            axe: {
-              run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }>;
-            };
-          }
-        ).axe;
-        const result = await axe.run();
-        return result.violations.map(({ id, impact, nodes }) => ({
-          id,
-          impact,
-          nodes: nodes.length,
-        }));
-      });
+      const violations = await ui.accessibilityViolations();
 
       expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual(
         [],
