@@ -11,8 +11,8 @@ import { Agent, type Dispatcher, request } from 'undici';
 
 /**
  * The `fetch` askbase gives the OpenAI SDK: undici's `request` over a kept-alive connection
- * pool, instead of the global fetch (undici's fetch), which spends about 0.3 ms of CPU more per
- * call on WHATWG request and response objects, clones and abort signals (BENCHMARKS.md, (l)).
+ * pool, instead of the global fetch (undici's fetch), which spends nearly twice the CPU per call
+ * on WHATWG request and response objects, clones and abort signals (BENCHMARKS.md, (l)).
  *
  * It keeps fetch's contract where the SDK and askbase rely on it: a failed connection rejects
  * with `TypeError('fetch failed')` (the SDK retries it), an abort rejects with an `AbortError`
