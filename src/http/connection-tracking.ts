@@ -27,10 +27,12 @@ export function trackConnections(app: FastifyInstance): void {
     closing = true;
     for (const socket of idle) socket.destroy();
   });
-  app.addHook('onRequest', async () => {
-    if (closing) throw new ShuttingDownError();
+  // Run on every request, true only during a stop: callback hooks, with no promise each.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    done(closing ? new ShuttingDownError() : undefined);
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 }
