@@ -20,6 +20,7 @@ import {
   MODEL,
   TTFT_REQUESTS,
   drained,
+  jsonPost,
   maxId,
   measureTtft,
   percentiles,
@@ -221,45 +222,32 @@ function post(
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const req = request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(payload),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const ms = performance.now() - started;
-          let id: unknown;
-          try {
-            id = (JSON.parse(text) as { id?: unknown }).id;
-          } catch {
-            // reported below
-          }
-          const askbaseId = res.headers['x-askbase-id'];
-          if (res.statusCode !== 200 || typeof id !== 'string' || typeof askbaseId !== 'string') {
-            reject(
-              new Error(
-                `(k) askbase: POST ${RESPONSES_PATH} ${payload.slice(0, 200)} answered ` +
-                  `${res.statusCode}: ${text.slice(0, 300)}`,
-              ),
-            );
-          } else {
-            resolve({ ms, response: { id }, askbaseId });
-          }
-        });
-      },
-    );
+    const req = request(jsonPost(agent, url, payload), (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const ms = performance.now() - started;
+        let id: unknown;
+        try {
+          id = (JSON.parse(text) as { id?: unknown }).id;
+        } catch {
+          // reported below
+        }
+        const askbaseId = res.headers['x-askbase-id'];
+        if (res.statusCode !== 200 || typeof id !== 'string' || typeof askbaseId !== 'string') {
+          reject(
+            new Error(
+              `(k) askbase: POST ${RESPONSES_PATH} ${payload.slice(0, 200)} answered ` +
+                `${res.statusCode}: ${text.slice(0, 300)}`,
+            ),
+          );
+        } else {
+          resolve({ ms, response: { id }, askbaseId });
+        }
+      });
+    });
     req.on('error', reject);
     req.end(payload);
   });

@@ -3,7 +3,7 @@
  * a stream's first chunk, one request at a time to each server in turn, and the rows askbase
  * stored for the streamed requests (gateway-chat.ts and gateway-responses.ts use it).
  */
-import { Agent, request } from 'node:http';
+import { Agent, type RequestOptions, request } from 'node:http';
 import type { BenchPostgres } from './postgres.js';
 import type { LoadSpec } from './load.js';
 import type { Child } from './processes.js';
@@ -89,45 +89,31 @@ function firstChunkMs(
     let first: number | undefined;
     let ended = false;
     let tail = '';
-    const req = request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(stream.body),
-          ...headers,
-        },
-      },
-      (res) => {
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          const seen = tail + chunk;
-          if (first === undefined && seen.includes(stream.first)) {
-            first = performance.now() - started;
-          }
-          if (!ended && seen.includes(stream.end)) ended = true;
-          tail = seen.slice(-keep);
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          if (res.statusCode !== 200 || first === undefined || !ended) {
-            reject(
-              new Error(
-                `(k) ${server.kind}: streamed POST ${stream.path}: ${res.statusCode}, ` +
-                  `${first === undefined ? `no ${stream.first}` : `no ${stream.end}`}, ` +
-                  `ends ${JSON.stringify(tail)}`,
-              ),
-            );
-          } else {
-            resolve(first);
-          }
-        });
-      },
-    );
+    const req = request(jsonPost(agent, url, stream.body, headers), (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const seen = tail + chunk;
+        if (first === undefined && seen.includes(stream.first)) {
+          first = performance.now() - started;
+        }
+        if (!ended && seen.includes(stream.end)) ended = true;
+        tail = seen.slice(-keep);
+      });
+      res.on('error', reject);
+      res.on('end', () => {
+        if (res.statusCode !== 200 || first === undefined || !ended) {
+          reject(
+            new Error(
+              `(k) ${server.kind}: streamed POST ${stream.path}: ${res.statusCode}, ` +
+                `${first === undefined ? `no ${stream.first}` : `no ${stream.end}`}, ` +
+                `ends ${JSON.stringify(tail)}`,
+            ),
+          );
+        } else {
+          resolve(first);
+        }
+      });
+    });
     req.on('error', reject);
     req.end(stream.body);
   });
@@ -193,4 +179,25 @@ export function percentiles(values: number[]): Percentiles {
     Math.round((sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0) * 100) /
     100;
   return { n: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+/** A JSON POST to `url` on a kept-alive `agent`, as node:http's request takes it. */
+export function jsonPost(
+  agent: Agent,
+  url: URL,
+  body: string,
+  headers: Record<string, string> = {},
+): RequestOptions {
+  return {
+    agent,
+    host: url.hostname,
+    port: url.port,
+    path: url.pathname,
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      ...headers,
+    },
+  };
 }
